@@ -1,0 +1,187 @@
+/**
+ * Wire contract v1: one JSON event per Kafka message (topic `events.v1`, key = region).
+ *
+ * This zod source is the only definition. `npm run generate` writes the JSON Schema in
+ * schemas/json/ for producers in other languages, and a test fails when those files drift.
+ * Rules of evolution: fields may be added (objects are open: unknown keys are accepted and kept),
+ * none removed or renamed without a v2 topic.
+ */
+import { z } from 'zod';
+
+export const REGIONS = ['HK', 'JP', 'KR', 'SG', 'US'] as const;
+export const Region = z.enum(REGIONS);
+export type Region = z.infer<typeof Region>;
+
+export const Pool = z.enum(['signing', 'compile']);
+
+/** ULID (26 Crockford base32 chars) or UUIDv7: both sort by creation time. The dedup key. */
+export const EventId = z
+  .string()
+  .regex(
+    /^(?:[0-7][0-9A-HJKMNP-TV-Z]{25}|[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/,
+    'must be a ULID or a UUIDv7',
+  );
+
+/** RFC 3339, UTC, millisecond precision: 2026-11-26T02:10:00.000Z */
+export const Timestamp = z.iso.datetime({ precision: 3 });
+
+const NonEmpty = z.string().min(1).max(1024);
+const Sha1 = z.string().regex(/^[0-9A-F]{40}$/, 'must be 40 upper-case hex digits (SHA-1)');
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (SHA-256)');
+const Duration = z.number().int().nonnegative().max(86_400_000);
+
+const common = {
+  v: z.literal(1),
+  id: EventId,
+  ts: Timestamp,
+  host: z.string().min(1).max(253),
+  region: Region,
+  pool: Pool,
+  correlationId: z.string().min(1).max(256).optional(),
+  agent: z.string().min(1).max(64),
+};
+
+export const CodesignErrorClass = z.enum(['keychain', 'identity', 'chain', 'timestamp', 'bundle', 'other']);
+export type CodesignErrorClass = z.infer<typeof CodesignErrorClass>;
+
+export const CodesignError = z.looseObject({
+  code: z.string().min(1).max(128),
+  osStatus: z.number().int().nullable(),
+  class: CodesignErrorClass,
+  message: z.string().max(4096),
+});
+
+export const CodesignEvent = z.looseObject({
+  ...common,
+  type: z.literal('codesign'),
+  tool: z.enum(['codesign', 'productsign']),
+  outcome: z.enum(['ok', 'fail']),
+  durationMs: Duration,
+  exitCode: z.number().int(),
+  keychain: NonEmpty,
+  partitionIds: z.array(z.string().min(1).max(128)).max(64),
+  identity: Sha1.optional(),
+  invocationId: z.string().min(1).max(128),
+  error: CodesignError.optional(),
+});
+
+export const UnlockError = z.looseObject({
+  code: z.string().min(1).max(128),
+  osStatus: z.number().int().nullable(),
+  message: z.string().max(4096),
+});
+
+export const UnlockEvent = z.looseObject({
+  ...common,
+  type: z.literal('unlock'),
+  outcome: z.enum(['ok', 'fail']),
+  durationMs: Duration,
+  keychain: NonEmpty,
+  error: UnlockError.optional(),
+});
+
+export const NotarizeErrorClass = z.enum(['apple_api', 'auth', 'network', 'keychain', 'other']);
+export type NotarizeErrorClass = z.infer<typeof NotarizeErrorClass>;
+
+export const NotarizeEvent = z.looseObject({
+  ...common,
+  type: z.literal('notarize'),
+  outcome: z.enum(['accepted', 'invalid', 'rejected', 'error']),
+  durationMs: Duration,
+  attempts: z.number().int().min(1).max(100),
+  submissionId: z.string().min(1).max(128).optional(),
+  error: z
+    .looseObject({ class: NotarizeErrorClass, code: z.string().max(128).optional(), message: z.string().max(4096) })
+    .optional(),
+});
+
+export const CertEvent = z.looseObject({
+  ...common,
+  type: z.literal('cert'),
+  sha1: Sha1,
+  subject: z.string().min(1).max(512),
+  teamId: z.string().regex(/^[A-Z0-9]{10}$/, 'must be a 10-character Apple team ID').optional(),
+  certKind: z.string().min(1).max(128),
+  notAfter: Timestamp,
+  keychain: NonEmpty,
+});
+
+export const ClockEvent = z.looseObject({
+  ...common,
+  type: z.literal('clock'),
+  offsetMs: z.number().finite(),
+  server: z.string().min(1).max(253),
+});
+
+export const HeartbeatEvent = z.looseObject({
+  ...common,
+  type: z.literal('heartbeat'),
+  searchList: z.array(NonEmpty).max(64),
+  wrapperSha256: Sha256,
+  secretVersion: z.string().min(1).max(128),
+  teamIds: z.array(z.string().min(1).max(32)).max(64),
+  identities: z.array(Sha1).max(256),
+  /** Default keychain used for signing (parity: the same path in every region). */
+  keychain: NonEmpty.optional(),
+  /** Events waiting in the agent's spool, and events the spool had to drop since start. */
+  spoolDepth: z.number().int().nonnegative().optional(),
+  spoolDropped: z.number().int().nonnegative().optional(),
+});
+
+export const AclEvent = z.looseObject({
+  ...common,
+  type: z.literal('acl'),
+  command: z.string().min(1).max(128),
+  keychain: NonEmpty,
+  partitionIds: z.array(z.string().min(1).max(128)).max(64),
+  declared: z.boolean(),
+});
+
+export const SignEvent = z.discriminatedUnion('type', [
+  CodesignEvent,
+  UnlockEvent,
+  NotarizeEvent,
+  CertEvent,
+  ClockEvent,
+  HeartbeatEvent,
+  AclEvent,
+]);
+
+export type SignEvent = z.infer<typeof SignEvent>;
+export type CodesignEvent = z.infer<typeof CodesignEvent>;
+export type UnlockEvent = z.infer<typeof UnlockEvent>;
+export type NotarizeEvent = z.infer<typeof NotarizeEvent>;
+export type CertEvent = z.infer<typeof CertEvent>;
+export type ClockEvent = z.infer<typeof ClockEvent>;
+export type HeartbeatEvent = z.infer<typeof HeartbeatEvent>;
+export type AclEvent = z.infer<typeof AclEvent>;
+export type EventType = SignEvent['type'];
+export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl'];
+
+/** A validation failure in words a person can act on: "line 12: region: Invalid option…". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+export type ParseResult = { ok: true; event: SignEvent } | { ok: false; reason: string };
+
+/** Parse one wire message (bytes or text). Never throws: bad input is a value, with its reason. */
+export function parseEvent(text: string, maxBytes = 64 * 1024): ParseResult {
+  if (text.length > maxBytes) return { ok: false, reason: `oversized: ${text.length} bytes > ${maxBytes}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  return validateEvent(json);
+}
+
+export function validateEvent(json: unknown): ParseResult {
+  const r = SignEvent.safeParse(json);
+  if (!r.success) return { ok: false, reason: `schema: ${describeIssues(r.error)}` };
+  return { ok: true, event: r.data };
+}

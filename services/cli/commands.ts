@@ -1,0 +1,13 @@
+/**
+ * The subcommands of `signwatch`, one line each. Modules are imported lazily so that a command loads only
+ * what it needs (the agent's exec wrapper runs once per signing call and must start fast).
+ */
+import type { CommandModule } from '../common/cli.js';
+
+export interface CommandEntry {
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+export const COMMANDS: Record<string, CommandEntry> = {
+};

@@ -1,0 +1,34 @@
+/**
+ * Every metric signwatch exports, in one place: dashboards, generated Prometheus rules and the processor's
+ * telemetry all import these names, so they cannot drift. Convention: signwatch_<name>_<unit>[_total].
+ * Counters are declared without `_total`; the OpenTelemetry Prometheus exporter appends it.
+ */
+export const METRICS = {
+  // exact alert inputs (gauges, per region unless noted)
+  keychainFailures: 'signwatch_keychain_failures_trailing_hour', // {region}
+  unlockP95: 'signwatch_unlock_p95_trailing_hour_ms', // {region}
+  unlockSamples: 'signwatch_unlock_samples_trailing_hour', // {region}
+  certDaysToExpiry: 'signwatch_cert_days_to_expiry_days', // {region, sha1, subject}
+  clockOffset: 'signwatch_clock_offset_ms', // {region, host}
+  parityDrift: 'signwatch_parity_drift_hosts', // {region}
+  alertFiring: 'signwatch_alert_firing', // {alert, region, severity, ...} 1 while firing
+  releaseFrozen: 'signwatch_release_frozen', // {region} 1 while frozen
+  // pipeline counters (exported with _total)
+  eventsIn: 'signwatch_events_in', // {region, type}
+  eventsInvalid: 'signwatch_events_invalid', // {reason}
+  eventsDuplicate: 'signwatch_events_duplicate', // {region}
+  eventsLate: 'signwatch_events_late', // {region}
+  eventsExpired: 'signwatch_events_expired', // {region}
+  deadLettered: 'signwatch_dead_lettered', // {reason}
+  transitions: 'signwatch_alert_transitions', // {alert, state}
+  notifications: 'signwatch_notifications', // {channel, outcome}
+  notificationRetries: 'signwatch_notification_retries', // {channel}
+  // pipeline gauges
+  consumerLag: 'signwatch_consumer_lag_messages', // {topic, partition}
+  spoolDepth: 'signwatch_agent_spool_depth_events', // {region, host}
+  heartbeatAge: 'signwatch_heartbeat_age_seconds', // {region, host}
+  hostEvents: 'signwatch_host_events', // {region, host, type, outcome} counter
+  hostErrors: 'signwatch_host_codesign_errors', // {region, host, code} counter
+  notarizeOutcomes: 'signwatch_notarize_outcomes', // {region, outcome, class} counter
+  unlockDuration: 'signwatch_unlock_duration_ms', // {region, host} histogram
+} as const;

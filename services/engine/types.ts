@@ -1,0 +1,107 @@
+/**
+ * The engine's contract: what goes in (validated SignEvents, clock ticks) and what comes out
+ * (alert transitions, hourly aggregates). The engine does no I/O; the live processor (Kafka) and
+ * `signwatch replay` (NDJSON) drive the same implementation and plug in their own Sink.
+ */
+import type { Region, SignEvent } from '../../schemas/events.js';
+import type { AlertName, Severity } from '../../schemas/policy.js';
+
+export type AlertState = 'firing' | 'resolved';
+
+/** The evidence behind a transition: what a responder needs first. Sorted, de-duplicated, capped. */
+export interface AlertDetails {
+  hosts: string[];
+  keychains: string[];
+  partitionIds: string[];
+  errorCodes: string[];
+  correlationIds: string[];
+  eventIds: string[];
+}
+
+export interface Transition {
+  kind: 'transition';
+  alert: AlertName;
+  /** Always includes `region`; plus `host` or `sha1` for per-host / per-certificate alerts. */
+  labels: Record<string, string>;
+  state: AlertState;
+  /** RFC 3339 UTC with ms: the exact instant the condition changed (event time). */
+  at: string;
+  value: number;
+  threshold: number;
+  severity: Severity;
+  /** `signwatch/<alert>/<k=v,…>` (labels sorted by key): stable across restarts, shared by trigger and resolve. */
+  dedupKey: string;
+  summary: string;
+  details?: AlertDetails;
+}
+
+export interface UnlockStats {
+  count: number;
+  failed: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+  /** DDSketch (relative accuracy 1 %) as base64 protobuf: merge buckets from several partitions or instances. */
+  sketch: string;
+}
+
+export interface HourlyAggregate {
+  kind: 'hourly';
+  /** Start of the UTC hour, RFC 3339. */
+  hour: string;
+  region: Region;
+  /** null: the whole region. */
+  host: string | null;
+  /** true when the watermark closed the hour; false when flushed open (end of replay, shutdown). */
+  final: boolean;
+  /** 1 for the first emission; +1 each time a late event revises an already emitted bucket. */
+  revision: number;
+  events: number;
+  late: number;
+  codesign: { total: number; failed: number; keychainFailed: number; byErrorCode: Record<string, number> };
+  unlock: UnlockStats;
+  notarize: { accepted: number; invalid: number; rejected: number; error: number; errorByClass: Record<string, number> };
+}
+
+/** Where the engine's output goes. Called synchronously, in order. */
+export interface Sink {
+  transition(t: Transition): void;
+  hourly(a: HourlyAggregate): void;
+}
+
+export type OfferOutcome = 'accepted' | 'duplicate' | 'late' | 'expired';
+
+export interface EngineStats {
+  accepted: number;
+  duplicate: number;
+  /** Older than the region watermark − allowed lateness: aggregated, never paged. */
+  late: number;
+  /** Older than hourly retention: too old even for the hourly aggregates (still stored by the store sink). */
+  expired: number;
+  transitions: number;
+}
+
+/** Current values per region for gauges (/metrics) and the terminal view. */
+export interface RegionSnapshot {
+  region: Region;
+  clock: string | null;
+  keychainFailures: number;
+  unlockP95: number | null;
+  unlockSamples: number;
+  firing: { alert: AlertName; labels: Record<string, string>; since: string; value: number }[];
+  certs: { sha1: string; subject: string; notAfter: string; daysToExpiry: number; hosts: string[] }[];
+}
+
+/**
+ * Lifecycle: construct → offer()/advanceTo() any number of times → flush() (idempotent; emits open buckets).
+ * Deterministic: the same events in the same order with the same advanceTo() calls give the same output.
+ */
+export interface AlertEngine {
+  offer(event: SignEvent): OfferOutcome;
+  /** Move every region's clock to `nowMs` (wall clock live, `--until` in replay); emits what resolves/fires. */
+  advanceTo(nowMs: number): void;
+  flush(): void;
+  readonly stats: Readonly<EngineStats>;
+  snapshot(): RegionSnapshot[];
+}
