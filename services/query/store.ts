@@ -1,0 +1,207 @@
+/**
+ * The event store: every valid event signwatch accepted, kept for `retention` (default 30 days), queried by
+ * `signwatch query`, the query HTTP API and Grafana's PostgreSQL panel.
+ *
+ * Two implementations behind this one interface:
+ *   - SqliteEventStore   (`sqlite:PATH`, the embedded default; better-sqlite3@12, WAL, one transaction per batch)
+ *   - PostgresEventStore (`postgres://…`, for teams that share one store; pg pool)
+ * Open one with `openStore(spec)` from services/query/open-store.ts.
+ *
+ * ## Writing (the processor's store sink, `signwatch store import`)
+ *
+ *     const store = await openStore('sqlite:/var/lib/signwatch/events.db');   // opens + migrates
+ *     const added = await store.insertBatch([{ event, raw }, …]);              // event: validated SignEvent,
+ *                                                                              // raw: its JSON text as received
+ *     await store.close();
+ *
+ * `insertBatch` is idempotent by `event.id`: an id already in the store (or twice in the same batch) is skipped,
+ * so replays, Kafka redeliveries and re-imports add nothing. It returns how many events were new. The whole
+ * batch is one transaction (all or nothing); a failure rejects with a StoreError whose `retryable` flag says
+ * whether retrying the same batch can help (connection lost, database busy) or not (bad input, full disk…).
+ * Batches of 500–5000 events are the sweet spot; an empty batch is a no-op that returns 0.
+ * `raw` is what queries give back (`--output json|ndjson` print it unchanged), so pass the text you validated.
+ *
+ * ## Lifecycle
+ * - `open()` connects, creates the schema and applies pending migrations (versioned, see `migrations`),
+ *   idempotent: calling it twice is harmless. Every other method (except close) requires open().
+ * - `close()` releases the file/connections; idempotent, and works when open() was never called.
+ * - Retention: `sweep()` deletes at most one small batch of events older than `now - retention` and returns how
+ *   many it deleted; call it until it returns 0 (RetentionSweeper in retention.ts does that on a timer, one
+ *   short transaction at a time, so ingestion is never blocked behind a long delete).
+ *
+ * ## Reading
+ * All reads use the same normalised filters (QueryFilters, built from the shared zod request schema in
+ * filters.ts by the CLI and by the HTTP API). Filter values are bound parameters, never SQL text: a host named
+ * `x' OR 1=1; --` or an error code `%_` matches only itself. Order is (ts, id) ascending unless `order: 'desc'`.
+ * Time ranges are half-open: since <= ts < until.
+ */
+import type { EventType, Region, SignEvent } from '../../schemas/events.js';
+
+/** One event to store: the validated event and its JSON text. */
+export interface StoreInput {
+  event: SignEvent;
+  raw: string;
+}
+
+/** One stored event as queries return it. */
+export interface StoredEvent {
+  /** Insertion sequence number, strictly increasing per store: the `--follow` cursor. */
+  seq: number;
+  id: string;
+  /** Event time, ms since the epoch (UTC). */
+  ts: number;
+  type: EventType;
+  region: Region;
+  host: string;
+  outcome: string | null;
+  errorCode: string | null;
+  keychain: string | null;
+  correlationId: string | null;
+  invocationId: string | null;
+  /** The event's JSON as it was received. */
+  raw: string;
+}
+
+/** Normalised query filters. Every list means "any of"; absent means "no constraint". */
+export interface QueryFilters {
+  /** Inclusive lower bound on event time (ms). */
+  since?: number;
+  /** Exclusive upper bound on event time (ms). */
+  until?: number;
+  region?: readonly Region[];
+  host?: readonly string[];
+  type?: readonly EventType[];
+  outcome?: readonly string[];
+  /** Error code (`error.code`), e.g. errSecInternalComponent. */
+  error?: readonly string[];
+  keychain?: readonly string[];
+  /** The event's partitionIds contains one of these. */
+  partition?: readonly string[];
+  correlationId?: readonly string[];
+  invocationId?: readonly string[];
+  /** Only events stored after this sequence number (`--follow`). */
+  afterSeq?: number;
+}
+
+export interface ListOptions {
+  /** Maximum number of events returned (default 1000, at most 100 000). */
+  limit?: number;
+  order?: 'asc' | 'desc';
+  /** Order by insertion sequence instead of event time (used by --follow). */
+  bySeq?: boolean;
+}
+
+/** grep -B/-A context: a number of events, or a time span in ms. */
+export type Context = { events: number } | { ms: number };
+
+export interface AroundResult {
+  anchor: StoredEvent;
+  /** Matching events just before the anchor (oldest first), then the anchor, then those just after. */
+  events: StoredEvent[];
+}
+
+export const COUNT_KEYS = ['hour', 'region', 'host', 'type', 'outcome', 'error'] as const;
+export type CountKey = (typeof COUNT_KEYS)[number];
+
+/** One row of `--count-by`: the requested keys (hour as ms of the hour's start, UTC) and the count. */
+export interface CountRow {
+  hour?: number;
+  region?: string;
+  host?: string;
+  type?: string;
+  outcome?: string | null;
+  error?: string | null;
+  count: number;
+}
+
+export interface SweepOptions {
+  /** Clock (ms); default Date.now(). */
+  now?: number;
+  /** Rows deleted per call (default 2000): small, so a sweep never holds the writer for long. */
+  batchSize?: number;
+}
+
+export interface StoreStats {
+  events: number;
+  oldestTs: number | null;
+  newestTs: number | null;
+  schemaVersion: number;
+}
+
+export interface EventStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Retention in ms (default 30 days). */
+  readonly retentionMs: number;
+  open(): Promise<void>;
+  insertBatch(events: readonly StoreInput[]): Promise<number>;
+  query(filters: QueryFilters, options?: ListOptions): Promise<StoredEvent[]>;
+  getById(id: string): Promise<StoredEvent | null>;
+  /** The anchor event plus context among events matching `filters`; null when the id is unknown. */
+  around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null>;
+  /** Counts of matching events grouped by `keys` (in that order), sorted by the keys. */
+  countBy(filters: QueryFilters, keys: readonly CountKey[]): Promise<CountRow[]>;
+  sweep(options?: SweepOptions): Promise<number>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_RETENTION_MS = 30 * 86_400_000;
+export const DEFAULT_LIMIT = 1000;
+export const MAX_LIMIT = 100_000;
+
+/** Coded store errors: retries look only at `retryable`. */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** The columns every implementation extracts from an event (the rest stays in `raw`). */
+export interface EventColumns {
+  id: string;
+  ts: number;
+  type: EventType;
+  region: Region;
+  host: string;
+  pool: string;
+  outcome: string | null;
+  errorCode: string | null;
+  errorClass: string | null;
+  keychain: string | null;
+  correlationId: string | null;
+  invocationId: string | null;
+  partitionIds: string[] | null;
+}
+
+interface OptionalFields {
+  outcome?: string;
+  keychain?: string;
+  invocationId?: string;
+  partitionIds?: string[];
+  error?: { code?: string; class?: string };
+}
+
+export function extractColumns(e: SignEvent): EventColumns {
+  const any: OptionalFields = e;
+  return {
+    id: e.id,
+    ts: Date.parse(e.ts),
+    type: e.type,
+    region: e.region,
+    host: e.host,
+    pool: e.pool,
+    outcome: any.outcome ?? null,
+    errorCode: any.error?.code ?? null,
+    errorClass: any.error?.class ?? null,
+    keychain: any.keychain ?? null,
+    correlationId: e.correlationId ?? null,
+    invocationId: any.invocationId ?? null,
+    partitionIds: any.partitionIds ?? null,
+  };
+}
