@@ -188,7 +188,7 @@ interface OptionalFields {
 }
 
 export function extractColumns(e: SignEvent): EventColumns {
-  const any: OptionalFields = e;
+  const any = e as unknown as OptionalFields;
   return {
     id: e.id,
     ts: Date.parse(e.ts),
