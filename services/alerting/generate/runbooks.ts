@@ -1,0 +1,43 @@
+/**
+ * Runbooks are written by people (alerts/runbooks/<alert>.md); only the block between the markers below is
+ * generated from the policy (severity, exact condition, dedup key, links), so the numbers in a runbook never drift.
+ */
+import type { RuleSpec } from './rule-specs.js';
+import { promExpr } from './rule-specs.js';
+import type { Policy } from '../../../schemas/policy.js';
+
+export const BEGIN = '<!-- BEGIN GENERATED from alerts/policy.yaml by `signwatch alerts generate`: do not edit inside -->';
+export const END = '<!-- END GENERATED -->';
+
+const action = { critical: 'page (PagerDuty, critical)', warning: 'warning (PagerDuty warning / chat)', ticket: 'ticket (one per certificate)' } as const;
+
+export function runbookBlock(policy: Readonly<Policy>, s: RuleSpec): string {
+  const keyLabels = [...s.keyLabels].sort().map((k) => `${k}=<${k}>`).join(',');
+  const rows: [string, string][] = [
+    ['Action', action[s.severity]],
+    ['Fires when (Prometheus)', `\`${promExpr(s)}\``],
+    ['Meaning', s.description],
+    ['Dedup key', s.alert === 'cert_expiry' ? '`signwatch/cert_expiry/<sha1>` (ticket key)' : `\`signwatch/${s.alert}/${keyLabels}\``],
+    ['Dashboard', s.dashboardUrl.replace('{{ $labels.region }}', '<region>')],
+  ];
+  if (s.alert === 'codesign_keychain_failures') {
+    rows.push(['Release gate', policy.alerts.codesign_keychain_failures.freezeReleases ? 'releases of the region are **frozen** until it resolves (`signwatch gate check --region <R>`)' : 'does not freeze releases (policy freezeReleases: false)']);
+  }
+  const table = ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+  return `${BEGIN}\n${table}\n${END}`;
+}
+
+export function renderRunbook(existing: string | undefined, policy: Readonly<Policy>, s: RuleSpec): string {
+  const block = runbookBlock(policy, s);
+  if (existing === undefined) {
+    return `# ${s.alert}\n\n${block}\n\n## What it means\n\nTODO\n\n## First checks\n\nTODO\n\n## Fix\n\nTODO\n`;
+  }
+  const b = existing.indexOf(BEGIN);
+  const e = existing.indexOf(END);
+  if (b < 0 || e < b) {
+    // no block yet: insert it after the title line
+    const nl = existing.indexOf('\n');
+    return nl < 0 ? `${existing}\n\n${block}\n` : `${existing.slice(0, nl + 1)}\n${block}\n${existing.slice(nl + 1)}`;
+  }
+  return existing.slice(0, b) + block + existing.slice(e + END.length);
+}

@@ -1,0 +1,22 @@
+/**
+ * Links carried by every page, ticket and generated rule: the runbook of the alert and the Grafana dashboard
+ * of the region. Both bases come from the policy (`links`); an alert's own `runbook` overrides the default.
+ */
+import type { AlertName, Policy } from '../../schemas/policy.js';
+
+/** uid of the per-region Grafana dashboard that pages link to (dashboards/ must provision this uid). */
+export const DASHBOARD_UID = 'signwatch-region';
+
+export function runbookUrl(policy: Readonly<Policy>, alert: AlertName): string {
+  const own = policy.alerts[alert].runbook;
+  if (own) return own;
+  const base = policy.links.runbookBase.endsWith('/') ? policy.links.runbookBase : `${policy.links.runbookBase}/`;
+  return `${base}${alert}.md`;
+}
+
+/** Dashboard link; `region` may be a Go template such as `{{ $labels.region }}` in generated rules. */
+export function dashboardUrl(policy: Readonly<Policy>, region?: string): string {
+  const base = policy.links.grafanaBase.replace(/\/+$/, '');
+  const u = `${base}/d/${DASHBOARD_UID}/signwatch`;
+  return region === undefined ? u : `${u}?var-region=${region}`;
+}
