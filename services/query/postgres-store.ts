@@ -1,0 +1,433 @@
+/**
+ * PostgreSQL event store (`postgres://host/db?schema=NAME`): for teams that share one store or outgrow one
+ * SQLite file, and what Grafana's PostgreSQL panel reads. See store.ts for the contract.
+ *
+ * Tables live in one schema (default `signwatch`; `?schema=` in the URL picks another, e.g. one per test run).
+ * A batch is ONE statement (unnest of column arrays → INSERT … ON CONFLICT (id) DO NOTHING → rollup upsert
+ * from the RETURNING rows), so it is atomic and costs one round trip. Sessions run with TimeZone=UTC.
+ * Known limit: `seq` comes from a sequence, so with several concurrent writers a --follow reader can, rarely,
+ * see a higher seq commit before a lower one and skip the lower one.
+ */
+import pg from 'pg';
+import {
+  DEFAULT_LIMIT,
+  DEFAULT_RETENTION_MS,
+  MAX_LIMIT,
+  StoreError,
+  extractColumns,
+  type AroundResult,
+  type Context,
+  type CountKey,
+  type CountRow,
+  type EventStore,
+  type ListOptions,
+  type QueryFilters,
+  type StoreInput,
+  type StoreStats,
+  type StoredEvent,
+  type SweepOptions,
+} from './store.js';
+import { mergeCounts, planCount, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
+import type { Migration } from './sqlite-store.js';
+import type { EventType, Region } from '../../schemas/events.js';
+
+const HOUR_OF = (col: string) => `date_bin('1 hour', ${col}, TIMESTAMPTZ '1970-01-01T00:00:00Z')`;
+const MS_OF = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events table and indexes',
+    sql: `
+CREATE TABLE events (
+  seq bigserial PRIMARY KEY,
+  id text COLLATE "C" NOT NULL UNIQUE,
+  ts timestamptz NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  region text COLLATE "C" NOT NULL,
+  host text COLLATE "C" NOT NULL,
+  pool text COLLATE "C" NOT NULL,
+  outcome text COLLATE "C",
+  error_code text COLLATE "C",
+  error_class text COLLATE "C",
+  keychain text COLLATE "C",
+  correlation_id text COLLATE "C",
+  invocation_id text COLLATE "C",
+  partition_ids jsonb,
+  raw text NOT NULL
+);
+CREATE INDEX events_ts ON events (ts);
+CREATE INDEX events_region_ts ON events (region, ts);
+CREATE INDEX events_host_ts ON events (host, ts);
+CREATE INDEX events_type_ts ON events (type, ts);
+CREATE INDEX events_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL;
+CREATE INDEX events_invocation ON events (invocation_id) WHERE invocation_id IS NOT NULL;
+CREATE INDEX events_error_ts ON events (error_code, ts) WHERE error_code IS NOT NULL;
+CREATE INDEX events_partitions ON events USING gin (partition_ids) WHERE partition_ids IS NOT NULL;
+`,
+  },
+  {
+    version: 2,
+    name: 'hourly rollup for --count-by',
+    sql: `
+CREATE TABLE hourly_counts (
+  hour timestamptz NOT NULL,
+  region text COLLATE "C" NOT NULL,
+  host text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  outcome text COLLATE "C" NOT NULL,
+  error_code text COLLATE "C" NOT NULL,
+  count bigint NOT NULL,
+  PRIMARY KEY (hour, region, host, type, outcome, error_code)
+);
+INSERT INTO hourly_counts
+  SELECT ${HOUR_OF('ts')}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
+  FROM events GROUP BY 1, 2, 3, 4, 5, 6;
+`,
+  },
+];
+
+const pgDialect: Dialect = {
+  param(params, value) {
+    params.push(value);
+    return `$${params.length}`;
+  },
+  time(params, ms) {
+    params.push(new Date(ms).toISOString());
+    return `$${params.length}::timestamptz`;
+  },
+  partitionAny(params, values) {
+    params.push([...values]);
+    return `partition_ids ?| $${params.length}::text[]`;
+  },
+};
+
+const SELECT_COLUMNS = `seq, id, ${MS_OF('ts')} AS ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, raw`;
+
+interface Row {
+  seq: string;
+  id: string;
+  ts: number;
+  type: string;
+  region: string;
+  host: string;
+  outcome: string | null;
+  error_code: string | null;
+  keychain: string | null;
+  correlation_id: string | null;
+  invocation_id: string | null;
+  raw: string;
+}
+
+function toEvent(r: Row): StoredEvent {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    ts: r.ts,
+    type: r.type as EventType,
+    region: r.region as Region,
+    host: r.host,
+    outcome: r.outcome,
+    errorCode: r.error_code,
+    keychain: r.keychain,
+    correlationId: r.correlation_id,
+    invocationId: r.invocation_id,
+    raw: r.raw,
+  };
+}
+
+const ROLLUP_SELECT: Record<CountKey, string> = {
+  hour: MS_OF('hour'),
+  region: 'region',
+  host: 'host',
+  type: 'type',
+  outcome: 'outcome',
+  error: 'error_code',
+};
+const EVENTS_SELECT: Record<CountKey, string> = {
+  hour: MS_OF(HOUR_OF('ts')),
+  region: 'region',
+  host: 'host',
+  type: 'type',
+  outcome: 'outcome',
+  error: 'error_code',
+};
+
+/** SQLSTATE classes and socket errors worth retrying. */
+function isRetryable(code: string): boolean {
+  return (
+    code.startsWith('08') || // connection exception
+    code === '40001' || // serialization failure
+    code === '40P01' || // deadlock
+    code === '53300' || // too many connections
+    code === '57P01' || // admin shutdown
+    code === '57P03' || // cannot connect now
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT'
+  );
+}
+
+function wrap(e: unknown, what: string): StoreError {
+  if (e instanceof StoreError) return e;
+  const raw = (e as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : '';
+  return new StoreError(`postgres store: ${what}: ${(e as Error).message}`, code ? `SW_STORE_PG_${code}` : 'SW_STORE_PG', isRetryable(code), { cause: e });
+}
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface PostgresStoreOptions {
+  retentionMs?: number;
+  /** Schema holding the tables (default from `?schema=` in the URL, else `signwatch`). */
+  schema?: string;
+  /** Pool size (default 4). */
+  max?: number;
+}
+
+export class PostgresEventStore implements EventStore {
+  readonly kind = 'postgres' as const;
+  readonly retentionMs: number;
+  readonly schema: string;
+  private pool: pg.Pool | undefined;
+  private opening: Promise<void> | undefined;
+  private closed = false;
+  private readonly connectionString: string;
+  private readonly max: number;
+
+  constructor(url: string, opts: PostgresStoreOptions = {}) {
+    const u = new URL(url);
+    const fromUrl = u.searchParams.get('schema');
+    u.searchParams.delete('schema');
+    this.schema = opts.schema ?? fromUrl ?? 'signwatch';
+    if (!SCHEMA_RE.test(this.schema)) {
+      throw new StoreError(`postgres store: schema "${this.schema}" must match ${SCHEMA_RE.source}`, 'SW_STORE_BAD_SCHEMA', false);
+    }
+    this.connectionString = u.toString();
+    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.max = opts.max ?? 4;
+  }
+
+  open(): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('postgres store: open() after close()', 'SW_STORE_CLOSED', false));
+    this.opening ??= this.doOpen();
+    return this.opening;
+  }
+
+  private async doOpen(): Promise<void> {
+    const pool = new pg.Pool({
+      connectionString: this.connectionString,
+      max: this.max,
+      options: `-c search_path=${this.schema} -c TimeZone=UTC`,
+      connectionTimeoutMillis: 10_000,
+    });
+    pool.on('error', () => {
+      /* idle client lost: the next query reconnects */
+    });
+    try {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`signwatch.migrate.${this.schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+        const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+        const current = r.rows[0]?.v ?? 0;
+        const latest = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
+        if (current > latest) {
+          throw new StoreError(`postgres store: schema version ${current} is newer than this signwatch (${latest})`, 'SW_STORE_SCHEMA_TOO_NEW', false);
+        }
+        for (const m of POSTGRES_MIGRATIONS) {
+          if (m.version <= current) continue;
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        }
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+      this.pool = pool;
+    } catch (e) {
+      this.opening = undefined;
+      await pool.end().catch(() => undefined);
+      throw wrap(e, 'open');
+    }
+  }
+
+  private need(): pg.Pool {
+    if (!this.pool) throw new StoreError('postgres store: not open (call open() first)', 'SW_STORE_NOT_OPEN', false);
+    return this.pool;
+  }
+
+  async insertBatch(events: readonly StoreInput[]): Promise<number> {
+    const pool = this.need();
+    if (events.length === 0) return 0;
+    const cols: unknown[][] = Array.from({ length: 14 }, () => []);
+    for (const { event, raw } of events) {
+      const c = extractColumns(event);
+      const values = [
+        c.id, c.ts, c.type, c.region, c.host, c.pool, c.outcome, c.errorCode, c.errorClass, c.keychain,
+        c.correlationId, c.invocationId, c.partitionIds ? JSON.stringify(c.partitionIds) : null, raw,
+      ];
+      for (let i = 0; i < values.length; i++) cols[i]!.push(values[i]);
+    }
+    const sql = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+    AS t(id, ts_ms, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw)
+), ins AS (
+  INSERT INTO events (id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw)
+  SELECT id, to_timestamp(ts_ms / 1000.0), type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id,
+         invocation_id, partition_ids::jsonb, raw
+  FROM input
+  ON CONFLICT (id) DO NOTHING
+  RETURNING ts, region, host, type, outcome, error_code
+), agg AS (
+  INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count)
+  SELECT ${HOUR_OF('ts')}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
+  FROM ins GROUP BY 1, 2, 3, 4, 5, 6
+  ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = hourly_counts.count + excluded.count
+)
+SELECT count(*)::int AS added FROM ins`;
+    try {
+      const r = await pool.query<{ added: number }>(sql, cols);
+      return r.rows[0]?.added ?? 0;
+    } catch (e) {
+      throw wrap(e, 'insertBatch');
+    }
+  }
+
+  private async rows(sql: string, params: unknown[], what: string): Promise<Row[]> {
+    try {
+      return (await this.need().query<Row>(sql, params)).rows;
+    } catch (e) {
+      throw wrap(e, what);
+    }
+  }
+
+  async query(filters: QueryFilters, options: ListOptions = {}): Promise<StoredEvent[]> {
+    const params: unknown[] = [];
+    const where = whereSql(whereClauses(pgDialect, params, filters));
+    const dir = options.order === 'desc' ? 'DESC' : 'ASC';
+    const order = options.bySeq ? `seq ${dir}` : `events.ts ${dir}, id ${dir}`;
+    params.push(Math.min(options.limit ?? DEFAULT_LIMIT, MAX_LIMIT));
+    const rows = await this.rows(`SELECT ${SELECT_COLUMNS} FROM events ${where} ORDER BY ${order} LIMIT $${params.length}`, params, 'query');
+    return rows.map(toEvent);
+  }
+
+  async getById(id: string): Promise<StoredEvent | null> {
+    const rows = await this.rows(`SELECT ${SELECT_COLUMNS} FROM events WHERE id = $1`, [id], 'getById');
+    return rows[0] ? toEvent(rows[0]) : null;
+  }
+
+  async around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null> {
+    const anchor = await this.getById(id);
+    if (!anchor) return null;
+    const side = async (dir: 'before' | 'after', ctx: Context): Promise<StoredEvent[]> => {
+      const params: unknown[] = [];
+      const f: QueryFilters = { ...filters };
+      if ('ms' in ctx) {
+        if (dir === 'before') f.since = Math.max(f.since ?? -Infinity, anchor.ts - ctx.ms);
+        else f.until = Math.min(f.until ?? Infinity, anchor.ts + ctx.ms + 1);
+      }
+      const clauses = whereClauses(pgDialect, params, f);
+      const t = pgDialect.time(params, anchor.ts);
+      const i = pgDialect.param(params, anchor.id);
+      clauses.push(dir === 'before' ? `(events.ts, id) < (${t}, ${i})` : `(events.ts, id) > (${t}, ${i})`);
+      const desc = dir === 'before' ? 'DESC' : 'ASC';
+      params.push('events' in ctx ? Math.min(ctx.events, MAX_LIMIT) : MAX_LIMIT);
+      const rows = (
+        await this.rows(`SELECT ${SELECT_COLUMNS} FROM events ${whereSql(clauses)} ORDER BY events.ts ${desc}, id ${desc} LIMIT $${params.length}`, params, 'around')
+      ).map(toEvent);
+      return dir === 'before' ? rows.reverse() : rows;
+    };
+    const [b, a] = await Promise.all([side('before', before), side('after', after)]);
+    return { anchor, events: [...b, anchor, ...a] };
+  }
+
+  async countBy(filters: QueryFilters, keys: readonly CountKey[]): Promise<CountRow[]> {
+    const plan = planCount(filters);
+    const group = keys.length ? `GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
+    const jobs: Promise<CountRow[]>[] = [];
+    if (plan.rollup) {
+      const params: unknown[] = [];
+      const f: QueryFilters = { ...filters, since: plan.rollup.from, until: plan.rollup.to };
+      const cols = keys.map((k) => `${ROLLUP_SELECT[k]} AS "${k}"`);
+      const sql = `SELECT ${[...cols, 'sum(count)::float8 AS count'].join(', ')} FROM hourly_counts ${whereSql(whereClauses(pgDialect, params, f, 'hour'))} ${group}`;
+      jobs.push(this.rows(sql, params, 'countBy').then((rows) => rows.map((r) => toCountRow(keys, r as unknown as Record<string, unknown>, true))));
+    }
+    for (const range of plan.raw) {
+      const params: unknown[] = [];
+      const f: QueryFilters = { ...filters, since: range.since, until: range.until };
+      const cols = keys.map((k) => `${EVENTS_SELECT[k]} AS "${k}"`);
+      const sql = `SELECT ${[...cols, 'count(*)::float8 AS count'].join(', ')} FROM events ${whereSql(whereClauses(pgDialect, params, f))} ${group}`;
+      jobs.push(this.rows(sql, params, 'countBy').then((rows) => rows.map((r) => toCountRow(keys, r as unknown as Record<string, unknown>, false))));
+    }
+    return mergeCounts(keys, await Promise.all(jobs));
+  }
+
+  async sweep(options: SweepOptions = {}): Promise<number> {
+    const pool = this.need();
+    const cutoff = new Date((options.now ?? Date.now()) - this.retentionMs).toISOString();
+    const batch = options.batchSize ?? 2000;
+    const client = await pool.connect().catch((e: unknown) => {
+      throw wrap(e, 'sweep');
+    });
+    try {
+      await client.query('BEGIN');
+      const r = await client.query<{ n: number }>(
+        `
+WITH victims AS (
+  SELECT seq FROM events WHERE ts < $1::timestamptz ORDER BY ts LIMIT $2 FOR UPDATE SKIP LOCKED
+), del AS (
+  DELETE FROM events e USING victims v WHERE e.seq = v.seq
+  RETURNING e.ts, e.region, e.host, e.type, e.outcome, e.error_code
+), agg AS (
+  SELECT ${HOUR_OF('ts')} AS hour, region, host, type, coalesce(outcome, '') AS outcome, coalesce(error_code, '') AS error_code, count(*) AS n
+  FROM del GROUP BY 1, 2, 3, 4, 5, 6
+), upd AS (
+  UPDATE hourly_counts h SET count = h.count - agg.n FROM agg
+  WHERE h.hour = agg.hour AND h.region = agg.region AND h.host = agg.host AND h.type = agg.type
+    AND h.outcome = agg.outcome AND h.error_code = agg.error_code
+  RETURNING 1
+)
+SELECT count(*)::int AS n FROM del`,
+        [cutoff, batch],
+      );
+      await client.query(`DELETE FROM hourly_counts WHERE count <= 0 AND hour <= $1::timestamptz`, [cutoff]);
+      await client.query('COMMIT');
+      return r.rows[0]?.n ?? 0;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw wrap(e, 'sweep');
+    } finally {
+      client.release();
+    }
+  }
+
+  async stats(): Promise<StoreStats> {
+    try {
+      const r = await this.need().query<{ n: string; lo: number | null; hi: number | null; v: number | null }>(
+        `SELECT count(*) AS n, ${MS_OF('min(ts)')} AS lo, ${MS_OF('max(ts)')} AS hi, (SELECT max(version) FROM schema_migrations) AS v FROM events`,
+      );
+      const row = r.rows[0]!;
+      return { events: Number(row.n), oldestTs: row.lo, newestTs: row.hi, schemaVersion: row.v ?? 0 };
+    } catch (e) {
+      throw wrap(e, 'stats');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const opening = this.opening;
+    this.opening = undefined;
+    if (opening) await opening.catch(() => undefined);
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) await pool.end();
+  }
+}

@@ -1,0 +1,417 @@
+/**
+ * SQLite event store (the embedded default): better-sqlite3@12, WAL journal, one transaction per batch.
+ * See store.ts for the contract. The hourly rollup table `hourly_counts` is maintained in the same transaction
+ * as the events (only for rows that were new), so `--count-by hour,…` over 30 days reads hundreds of rollup
+ * rows instead of millions of events.
+ */
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import {
+  DEFAULT_LIMIT,
+  DEFAULT_RETENTION_MS,
+  MAX_LIMIT,
+  StoreError,
+  extractColumns,
+  type AroundResult,
+  type Context,
+  type CountKey,
+  type CountRow,
+  type EventStore,
+  type ListOptions,
+  type QueryFilters,
+  type StoreInput,
+  type StoreStats,
+  type StoredEvent,
+  type SweepOptions,
+} from './store.js';
+import { HOUR_MS, mergeCounts, planCount, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
+import type { EventType, Region } from '../../schemas/events.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events table and indexes',
+    sql: `
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  ts INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  region TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pool TEXT NOT NULL,
+  outcome TEXT,
+  error_code TEXT,
+  error_class TEXT,
+  keychain TEXT,
+  correlation_id TEXT,
+  invocation_id TEXT,
+  partition_ids TEXT,
+  raw TEXT NOT NULL
+);
+CREATE INDEX events_ts ON events (ts);
+CREATE INDEX events_region_ts ON events (region, ts);
+CREATE INDEX events_host_ts ON events (host, ts);
+CREATE INDEX events_type_ts ON events (type, ts);
+CREATE INDEX events_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL;
+CREATE INDEX events_invocation ON events (invocation_id) WHERE invocation_id IS NOT NULL;
+CREATE INDEX events_error_ts ON events (error_code, ts) WHERE error_code IS NOT NULL;
+`,
+  },
+  {
+    version: 2,
+    name: 'hourly rollup for --count-by',
+    sql: `
+CREATE TABLE hourly_counts (
+  hour INTEGER NOT NULL,
+  region TEXT NOT NULL,
+  host TEXT NOT NULL,
+  type TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  error_code TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (hour, region, host, type, outcome, error_code)
+) WITHOUT ROWID;
+INSERT INTO hourly_counts
+  SELECT (ts / ${HOUR_MS}) * ${HOUR_MS}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
+  FROM events GROUP BY 1, 2, 3, 4, 5, 6;
+`,
+  },
+];
+
+const sqliteDialect: Dialect = {
+  param(params, value) {
+    params.push(value);
+    return '?';
+  },
+  time(params, ms) {
+    params.push(ms);
+    return '?';
+  },
+  partitionAny(params, values) {
+    return `EXISTS (SELECT 1 FROM json_each(events.partition_ids) WHERE value IN (${values.map((v) => this.param(params, v)).join(', ')}))`;
+  },
+};
+
+const SELECT_COLUMNS =
+  'seq, id, ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, raw';
+
+interface Row {
+  seq: number;
+  id: string;
+  ts: number;
+  type: string;
+  region: string;
+  host: string;
+  outcome: string | null;
+  error_code: string | null;
+  keychain: string | null;
+  correlation_id: string | null;
+  invocation_id: string | null;
+  raw: string;
+}
+
+function toEvent(r: Row): StoredEvent {
+  return {
+    seq: r.seq,
+    id: r.id,
+    ts: r.ts,
+    type: r.type as EventType,
+    region: r.region as Region,
+    host: r.host,
+    outcome: r.outcome,
+    errorCode: r.error_code,
+    keychain: r.keychain,
+    correlationId: r.correlation_id,
+    invocationId: r.invocation_id,
+    raw: r.raw,
+  };
+}
+
+export interface SqliteStoreOptions {
+  retentionMs?: number;
+  /** Fail with SW_STORE_NOT_FOUND instead of creating a new file (the query command). */
+  mustExist?: boolean;
+  /** Page cache in MiB (default 64). */
+  cacheMiB?: number;
+}
+
+const ROLLUP_SELECT: Record<CountKey, string> = {
+  hour: 'hour',
+  region: 'region',
+  host: 'host',
+  type: 'type',
+  outcome: 'outcome',
+  error: 'error_code',
+};
+const EVENTS_SELECT: Record<CountKey, string> = {
+  hour: `(ts / ${HOUR_MS}) * ${HOUR_MS}`,
+  region: 'region',
+  host: 'host',
+  type: 'type',
+  outcome: 'outcome',
+  error: 'error_code',
+};
+
+function wrap(e: unknown, what: string): StoreError {
+  if (e instanceof StoreError) return e;
+  const raw = (e as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : '';
+  const retryable = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_IOERR';
+  return new StoreError(`sqlite store: ${what}: ${(e as Error).message}`, code.startsWith('SQLITE_') ? `SW_STORE_${code}` : 'SW_STORE_SQLITE', retryable, { cause: e });
+}
+
+export class SqliteEventStore implements EventStore {
+  readonly kind = 'sqlite' as const;
+  readonly retentionMs: number;
+  private db: Database.Database | undefined;
+  private closed = false;
+  private readonly opts: SqliteStoreOptions;
+  private insertTx: ((events: readonly StoreInput[]) => number) | undefined;
+
+  constructor(
+    readonly path: string,
+    opts: SqliteStoreOptions = {},
+  ) {
+    this.opts = opts;
+    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+  }
+
+  open(): Promise<void> {
+    if (this.db) return Promise.resolve();
+    if (this.closed) return Promise.reject(new StoreError('sqlite store: open() after close()', 'SW_STORE_CLOSED', false));
+    if (this.opts.mustExist && this.path !== ':memory:' && !existsSync(this.path)) {
+      return Promise.reject(new StoreError(`sqlite store: ${this.path} does not exist`, 'SW_STORE_NOT_FOUND', false));
+    }
+    try {
+      const db = new Database(this.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('temp_store = MEMORY');
+      db.pragma(`cache_size = -${(this.opts.cacheMiB ?? 64) * 1024}`);
+      this.migrate(db);
+      this.db = db;
+      this.prepare(db);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(wrap(e, 'open'));
+    }
+  }
+
+  /** Current schema version (0 = empty database). */
+  static schemaVersion(db: Database.Database): number {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const r = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+    return r.v ?? 0;
+  }
+
+  private migrate(db: Database.Database): void {
+    const apply = db.transaction(() => {
+      const current = SqliteEventStore.schemaVersion(db);
+      const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
+      if (current > latest) {
+        throw new StoreError(`sqlite store: schema version ${current} is newer than this signwatch (${latest})`, 'SW_STORE_SCHEMA_TOO_NEW', false);
+      }
+      for (const m of SQLITE_MIGRATIONS) {
+        if (m.version <= current) continue;
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      }
+    });
+    apply.immediate();
+  }
+
+  private prepare(db: Database.Database): void {
+    const insert = db.prepare(
+      `INSERT OR IGNORE INTO events (id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const bump = db.prepare(
+      `INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = count + excluded.count`,
+    );
+    this.insertTx = db.transaction((events: readonly StoreInput[]) => {
+      let added = 0;
+      const counts = new Map<string, [number, string, string, string, string, string, number]>();
+      for (const { event, raw } of events) {
+        const c = extractColumns(event);
+        const info = insert.run(
+          c.id, c.ts, c.type, c.region, c.host, c.pool, c.outcome, c.errorCode, c.errorClass, c.keychain,
+          c.correlationId, c.invocationId, c.partitionIds ? JSON.stringify(c.partitionIds) : null, raw,
+        );
+        if (info.changes === 0) continue;
+        added++;
+        const hour = Math.floor(c.ts / HOUR_MS) * HOUR_MS;
+        const key = `${hour}\u0000${c.region}\u0000${c.host}\u0000${c.type}\u0000${c.outcome ?? ''}\u0000${c.errorCode ?? ''}`;
+        const prev = counts.get(key);
+        if (prev) prev[6]++;
+        else counts.set(key, [hour, c.region, c.host, c.type, c.outcome ?? '', c.errorCode ?? '', 1]);
+      }
+      for (const v of counts.values()) bump.run(...v);
+      return added;
+    });
+  }
+
+  private need(): Database.Database {
+    if (!this.db) throw new StoreError('sqlite store: not open (call open() first)', 'SW_STORE_NOT_OPEN', false);
+    return this.db;
+  }
+
+  insertBatch(events: readonly StoreInput[]): Promise<number> {
+    try {
+      this.need();
+      if (events.length === 0) return Promise.resolve(0);
+      return Promise.resolve(this.insertTx!(events));
+    } catch (e) {
+      return Promise.reject(wrap(e, 'insertBatch'));
+    }
+  }
+
+  private all(sql: string, params: unknown[]): Row[] {
+    return this.need().prepare(sql).all(...params) as Row[];
+  }
+
+  query(filters: QueryFilters, options: ListOptions = {}): Promise<StoredEvent[]> {
+    try {
+      const params: unknown[] = [];
+      const where = whereSql(whereClauses(sqliteDialect, params, filters));
+      const dir = options.order === 'desc' ? 'DESC' : 'ASC';
+      const order = options.bySeq ? `seq ${dir}` : `ts ${dir}, id ${dir}`;
+      const limit = Math.min(options.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
+      params.push(limit);
+      return Promise.resolve(this.all(`SELECT ${SELECT_COLUMNS} FROM events ${where} ORDER BY ${order} LIMIT ?`, params).map(toEvent));
+    } catch (e) {
+      return Promise.reject(wrap(e, 'query'));
+    }
+  }
+
+  getById(id: string): Promise<StoredEvent | null> {
+    try {
+      const r = this.need().prepare(`SELECT ${SELECT_COLUMNS} FROM events WHERE id = ?`).get(id) as Row | undefined;
+      return Promise.resolve(r ? toEvent(r) : null);
+    } catch (e) {
+      return Promise.reject(wrap(e, 'getById'));
+    }
+  }
+
+  async around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null> {
+    const anchor = await this.getById(id);
+    if (!anchor) return null;
+    try {
+      const side = (dir: 'before' | 'after', ctx: Context): StoredEvent[] => {
+        const params: unknown[] = [];
+        const f: QueryFilters = { ...filters };
+        if ('ms' in ctx) {
+          if (dir === 'before') f.since = Math.max(f.since ?? -Infinity, anchor.ts - ctx.ms);
+          else f.until = Math.min(f.until ?? Infinity, anchor.ts + ctx.ms + 1);
+        }
+        const clauses = whereClauses(sqliteDialect, params, f);
+        clauses.push(dir === 'before' ? '(ts, id) < (?, ?)' : '(ts, id) > (?, ?)');
+        params.push(anchor.ts, anchor.id);
+        const desc = dir === 'before';
+        const limit = 'events' in ctx ? Math.min(ctx.events, MAX_LIMIT) : MAX_LIMIT;
+        params.push(limit);
+        const rows = this.all(
+          `SELECT ${SELECT_COLUMNS} FROM events ${whereSql(clauses)} ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
+          params,
+        ).map(toEvent);
+        return desc ? rows.reverse() : rows;
+      };
+      return { anchor, events: [...side('before', before), anchor, ...side('after', after)] };
+    } catch (e) {
+      throw wrap(e, 'around');
+    }
+  }
+
+  countBy(filters: QueryFilters, keys: readonly CountKey[]): Promise<CountRow[]> {
+    try {
+      const plan = planCount(filters);
+      const parts: CountRow[][] = [];
+      const group = keys.length ? `GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
+      if (plan.rollup) {
+        const params: unknown[] = [];
+        const f: QueryFilters = { ...filters, since: plan.rollup.from, until: plan.rollup.to };
+        const cols = keys.map((k) => `${ROLLUP_SELECT[k]} AS "${k}"`);
+        const sql = `SELECT ${[...cols, 'sum(count) AS count'].join(', ')} FROM hourly_counts ${whereSql(whereClauses(sqliteDialect, params, f, 'hour'))} ${group}`;
+        const rows = this.need().prepare(sql).all(...params) as Record<string, unknown>[];
+        parts.push(rows.map((r) => toCountRow(keys, r, true)));
+      }
+      for (const range of plan.raw) {
+        const params: unknown[] = [];
+        const f: QueryFilters = { ...filters, since: range.since, until: range.until };
+        const cols = keys.map((k) => `${EVENTS_SELECT[k]} AS "${k}"`);
+        const sql = `SELECT ${[...cols, 'count(*) AS count'].join(', ')} FROM events ${whereSql(whereClauses(sqliteDialect, params, f))} ${group}`;
+        const rows = this.need().prepare(sql).all(...params) as Record<string, unknown>[];
+        parts.push(rows.map((r) => toCountRow(keys, r, false)));
+      }
+      return Promise.resolve(mergeCounts(keys, parts));
+    } catch (e) {
+      return Promise.reject(wrap(e, 'countBy'));
+    }
+  }
+
+  sweep(options: SweepOptions = {}): Promise<number> {
+    try {
+      const db = this.need();
+      const cutoff = (options.now ?? Date.now()) - this.retentionMs;
+      const batch = options.batchSize ?? 2000;
+      const run = db.transaction(() => {
+        const rows = db
+          .prepare('SELECT seq, ts, region, host, type, outcome, error_code FROM events WHERE ts < ? ORDER BY ts LIMIT ?')
+          .all(cutoff, batch) as { seq: number; ts: number; region: string; host: string; type: string; outcome: string | null; error_code: string | null }[];
+        if (rows.length === 0) return 0;
+        const dec = db.prepare(
+          'UPDATE hourly_counts SET count = count - ? WHERE hour = ? AND region = ? AND host = ? AND type = ? AND outcome = ? AND error_code = ?',
+        );
+        const groups = new Map<string, [number, number, string, string, string, string, string]>();
+        for (const r of rows) {
+          const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
+          const key = `${hour}\u0000${r.region}\u0000${r.host}\u0000${r.type}\u0000${r.outcome ?? ''}\u0000${r.error_code ?? ''}`;
+          const g = groups.get(key);
+          if (g) g[0]++;
+          else groups.set(key, [1, hour, r.region, r.host, r.type, r.outcome ?? '', r.error_code ?? '']);
+        }
+        const drop = db.prepare(
+          'DELETE FROM hourly_counts WHERE hour = ? AND region = ? AND host = ? AND type = ? AND outcome = ? AND error_code = ? AND count <= 0',
+        );
+        for (const g of groups.values()) {
+          dec.run(...g);
+          drop.run(...g.slice(1));
+        }
+        const del = db.prepare('DELETE FROM events WHERE seq = ?');
+        for (const r of rows) del.run(r.seq);
+        return rows.length;
+      });
+      return Promise.resolve(run.immediate());
+    } catch (e) {
+      return Promise.reject(wrap(e, 'sweep'));
+    }
+  }
+
+  stats(): Promise<StoreStats> {
+    try {
+      const db = this.need();
+      const r = db.prepare('SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM events').get() as { n: number; lo: number | null; hi: number | null };
+      const v = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+      return Promise.resolve({ events: r.n, oldestTs: r.lo, newestTs: r.hi, schemaVersion: v.v ?? 0 });
+    } catch (e) {
+      return Promise.reject(wrap(e, 'stats'));
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    const db = this.db;
+    this.db = undefined;
+    this.insertTx = undefined;
+    if (db?.open) db.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The EventStore contract suite on the real PostgreSQL server (127.0.0.1:5432, trust auth, database `test`),
+ * each test in its own schema, dropped after; and the cross-store check: same data, same questions → same answers.
+ * Env: SIGNWATCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PostgresEventStore } from '../../../services/query/postgres-store.js';
+import { SqliteEventStore } from '../../../services/query/sqlite-store.js';
+import { runStoreSuite, answerSet } from '../../unit/query/store-suite.js';
+import { generateBatches } from '../../../bench/query-gen.js';
+
+const PG_URL = process.env.SIGNWATCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+let n = 0;
+const uniqueSchema = () => `sw_test_${process.pid}_${Date.now().toString(36)}_${++n}`;
+
+async function dropSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+runStoreSuite('postgres', async (opts) => {
+  const schema = uniqueSchema();
+  const store = new PostgresEventStore(`${PG_URL}?schema=${schema}`, opts);
+  await store.open();
+  return { store, cleanup: () => dropSchema(schema) };
+});
+
+void test('postgres: migrations are versioned and applied once; concurrent opens do not race', async () => {
+  const schema = uniqueSchema();
+  const a = new PostgresEventStore(`${PG_URL}?schema=${schema}`);
+  const b = new PostgresEventStore(`${PG_URL}?schema=${schema}`);
+  try {
+    await Promise.all([a.open(), b.open()]);
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      const r = await c.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+      assert.deepEqual(r.rows.map((x) => x.version), [1, 2]);
+      const idx = await c.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY 1', [schema, 'events']);
+      for (const name of ['events_ts', 'events_region_ts', 'events_host_ts', 'events_type_ts', 'events_correlation', 'events_invocation', 'events_error_ts']) {
+        assert.ok(idx.rows.some((r) => r.indexname === name), `index ${name}`);
+      }
+    } finally {
+      await c.end();
+    }
+  } finally {
+    await a.close();
+    await b.close();
+    await dropSchema(schema);
+  }
+});
+
+void test('postgres: an unreachable server is a retryable StoreError', async () => {
+  const s = new PostgresEventStore('postgres://postgres@127.0.0.1:1/test');
+  await assert.rejects(s.open(), (e: { code: string; retryable: boolean }) => e.retryable === true && e.code.startsWith('SW_STORE_PG'));
+  await s.close();
+});
+
+void test('same data, same question set: SQLite and PostgreSQL give the same answers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sw-query-x-'));
+  const schema = uniqueSchema();
+  const lite = new SqliteEventStore(join(dir, 'events.db'));
+  const post = new PostgresEventStore(`${PG_URL}?schema=${schema}`);
+  try {
+    await lite.open();
+    await post.open();
+    const end = Date.parse('2026-11-26T00:00:00.000Z');
+    for (const batch of generateBatches({ seed: 3, count: 6000, end, days: 3, hostsPerRegion: 4 }, 1500)) {
+      const [x, y] = await Promise.all([lite.insertBatch(batch), post.insertBatch(batch)]);
+      assert.equal(x, y);
+    }
+    const [a, b] = await Promise.all([answerSet(lite), answerSet(post)]);
+    assert.equal(a.length, b.length);
+    for (let i = 0; i < a.length; i++) assert.deepEqual(b[i], a[i], `question ${i}`);
+    assert.ok((a[0] as unknown[]).length > 0, 'the questions have non-empty answers');
+  } finally {
+    await lite.close();
+    await post.close();
+    rmSync(dir, { recursive: true, force: true });
+    await dropSchema(schema);
+  }
+});
