@@ -1,0 +1,88 @@
+/**
+ * The ticket webhook payload (schema "signwatch.ticket.v1", documented in docs/alerting.md) for certificate
+ * expiry, and example mappings to Jira's and GitHub's issue APIs. One ticket per certificate:
+ * key = signwatch/cert_expiry/<sha1>, sent as the Idempotency-Key header and in the body; receivers upsert by key.
+ */
+import type { Policy } from '../../schemas/policy.js';
+import type { Transition } from '../engine/types.js';
+import { dashboardUrl, runbookUrl } from './links.js';
+
+export interface TicketPayload {
+  schema: 'signwatch.ticket.v1';
+  /** open: create the ticket (or reopen it) for this key; resolve: close it (certificate replaced). */
+  action: 'open' | 'resolve';
+  key: string;
+  title: string;
+  /** Markdown. */
+  body: string;
+  alert: string;
+  labels: Record<string, string>;
+  at: string;
+  value: number;
+  threshold: number;
+  hosts: string[];
+  links: { runbook: string; dashboard: string };
+}
+
+export const ticketKey = (t: Transition): string =>
+  t.alert === 'cert_expiry' && t.labels.sha1 ? `signwatch/cert_expiry/${t.labels.sha1}` : t.dedupKey;
+
+export function ticketPayload(t: Transition, action: 'open' | 'resolve', policy: Readonly<Policy>): TicketPayload {
+  const sha1 = t.labels.sha1 ?? '?';
+  const subject = t.labels.subject ?? sha1;
+  const rb = runbookUrl(policy, t.alert);
+  const hosts = (t.details?.hosts ?? []).slice(0, 50);
+  const title =
+    t.alert === 'cert_expiry'
+      ? `Rotate signing certificate "${subject}" (${sha1}): expires in ${Math.floor(t.value)} days`
+      : t.summary;
+  const body =
+    action === 'open'
+      ? [
+          t.summary,
+          '',
+          `- Certificate SHA-1: \`${sha1}\``,
+          `- Days to notAfter: ${t.value} (ticket when < ${t.threshold})`,
+          `- Hosts holding it: ${hosts.length ? hosts.join(', ') : '(none listed)'}`,
+          `- Runbook: ${rb}`,
+          '',
+          `signwatch key: \`${ticketKey(t)}\``,
+        ].join('\n')
+      : `No host reports certificate \`${sha1}\` close to expiry any more (replaced or notAfter moved) at ${t.at}.`;
+  return {
+    schema: 'signwatch.ticket.v1',
+    action,
+    key: ticketKey(t),
+    title,
+    body,
+    alert: t.alert,
+    labels: t.labels,
+    at: t.at,
+    value: t.value,
+    threshold: t.threshold,
+    hosts,
+    links: { runbook: rb, dashboard: dashboardUrl(policy, t.labels.region) },
+  };
+}
+
+/** Example: Jira Cloud REST v3 `POST /rest/api/3/issue` body. Find an existing ticket with JQL `labels = "<label>"`. */
+export function jiraIssue(p: TicketPayload, projectKey: string): unknown {
+  return {
+    fields: {
+      project: { key: projectKey },
+      issuetype: { name: 'Task' },
+      summary: p.title.slice(0, 255),
+      labels: ['signwatch', `signwatch-${p.key.replace(/[^A-Za-z0-9_-]+/g, '-')}`.slice(0, 255)],
+      description: {
+        type: 'doc',
+        version: 1,
+        content: p.body.split('\n').map((line) => ({ type: 'paragraph', content: line ? [{ type: 'text', text: line }] : [] })),
+      },
+    },
+  };
+}
+
+/** Example: GitHub REST `POST /repos/{owner}/{repo}/issues` body; idempotency: search `"<key>" in:body is:issue`. */
+export function githubIssue(p: TicketPayload): unknown {
+  return { title: p.title, body: `${p.body}\n\n<!-- ${p.key} -->`, labels: ['signwatch', p.alert] };
+}
