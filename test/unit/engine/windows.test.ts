@@ -1,0 +1,159 @@
+/** The exact alert semantics of DESIGN.md, at the window edges. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { T0, min, day, kcFail, csOk, unlock, cert, clock, heartbeat, acl, run } from './helpers.js';
+import { toIso } from '../../../services/engine/time.js';
+
+test('two keychain failures exactly 60 min apart never count together (half-open window)', () => {
+  const { transitions } = run([kcFail(T0), kcFail(T0 + min(30)), kcFail(T0 + min(60))]);
+  assert.deepEqual(transitions, [], 'T0 leaves the window at T0+60m exactly, so only two are ever counted');
+});
+
+test('the third failure inside the hour fires at its own time; resolves at oldest + 60 min', () => {
+  const { transitions, sink } = run([kcFail(T0), kcFail(T0 + min(10)), kcFail(T0 + min(20)), csOk(T0 + min(90))]);
+  assert.deepEqual(
+    transitions.map((t) => [t.state, t.at, t.value]),
+    [
+      ['firing', toIso(T0 + min(20)), 3],
+      ['resolved', toIso(T0 + min(60)), 2],
+    ],
+  );
+  const page = sink.transitions[0]!;
+  assert.equal(page.dedupKey, 'signwatch/codesign_keychain_failures/region=HK');
+  assert.equal(page.severity, 'critical');
+  assert.deepEqual(page.details?.errorCodes, ['errSecInternalComponent']);
+  assert.deepEqual(page.details?.hosts, ['mini-hk-01']);
+  assert.deepEqual(page.details?.partitionIds, ['apple-tool:', 'apple:']);
+  assert.equal(page.threshold, 2);
+});
+
+test('a fourth failure while firing does not fire again; resolution waits for the count to drop to 2', () => {
+  const { transitions } = run([kcFail(T0), kcFail(T0 + min(10)), kcFail(T0 + min(20)), kcFail(T0 + min(30))], { until: T0 + min(200) });
+  assert.deepEqual(
+    transitions.map((t) => [t.state, t.at, t.value]),
+    [
+      ['firing', toIso(T0 + min(20)), 3],
+      ['resolved', toIso(T0 + min(70)), 2],
+    ],
+  );
+});
+
+test('duplicates count once, however often they arrive', () => {
+  const a = kcFail(T0);
+  const b = kcFail(T0 + min(1));
+  const { transitions, outcomes } = run([a, b, a, b, a, b]);
+  assert.deepEqual(transitions, []);
+  assert.deepEqual(outcomes, ['accepted', 'accepted', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+});
+
+test('out-of-order events within the allowed lateness count (fire at the clock)', () => {
+  const { transitions, outcomes } = run([kcFail(T0), kcFail(T0 + min(10)), csOk(T0 + min(14)), kcFail(T0 + min(10) + 1)]);
+  assert.deepEqual(outcomes, ['accepted', 'accepted', 'accepted', 'accepted']);
+  assert.deepEqual(transitions.map((t) => [t.state, t.at]), [['firing', toIso(T0 + min(14))]]);
+});
+
+test('events later than the allowed lateness are counted as late, aggregated, and fire nothing', () => {
+  const { transitions, outcomes, engine, sink } = run([kcFail(T0), kcFail(T0 + min(1)), csOk(T0 + min(20)), kcFail(T0 + min(2))]);
+  assert.deepEqual(outcomes, ['accepted', 'accepted', 'accepted', 'late']);
+  assert.deepEqual(transitions, []);
+  assert.equal(engine.stats.late, 1);
+  const hk = sink.hourlies.find((h) => h.region === 'HK' && h.host === null)!;
+  assert.equal(hk.codesign.keychainFailed, 3, 'the late failure still counts in the hourly aggregate');
+  assert.equal(hk.late, 1);
+});
+
+test('exactly at the lateness edge is on time; one ms beyond is late', () => {
+  const r1 = run([csOk(T0 + min(5)), kcFail(T0)]);
+  assert.deepEqual(r1.outcomes, ['accepted', 'accepted']);
+  const r2 = run([csOk(T0 + min(5) + 1), kcFail(T0)]);
+  assert.deepEqual(r2.outcomes, ['accepted', 'late']);
+});
+
+test('a quiet region resolves when --until moves the clock', () => {
+  const events = [kcFail(T0), kcFail(T0 + min(1)), kcFail(T0 + min(2))];
+  assert.deepEqual(run(events).transitions.map((t) => t.state), ['firing']);
+  const { transitions } = run(events, { until: T0 + min(120) });
+  assert.deepEqual(transitions.map((t) => [t.state, t.at]), [
+    ['firing', toIso(T0 + min(2))],
+    ['resolved', toIso(T0 + min(60))],
+  ]);
+});
+
+test('regions are independent: failures in two regions do not add up', () => {
+  const { transitions } = run([kcFail(T0, 'HK'), kcFail(T0 + 1, 'JP', 'mini-jp-01'), kcFail(T0 + 2, 'HK'), kcFail(T0 + 3, 'JP', 'mini-jp-01')]);
+  assert.deepEqual(transitions, []);
+});
+
+test('the 21-day certificate boundary: exactly 21 days does not fire, 1 ms less does', () => {
+  const notAfter = T0 + day(30);
+  const edge = notAfter - day(21);
+  const r = run([cert(T0, notAfter), cert(edge, notAfter)]);
+  assert.deepEqual(r.transitions, [], 'notAfter − t = 21 days exactly is not < 21 days');
+  const r2 = run([cert(T0, notAfter), cert(edge + 1, notAfter)]);
+  assert.deepEqual(r2.transitions.map((t) => [t.alert, t.state, t.at, t.labels.sha1]), [['cert_expiry', 'firing', toIso(edge + 1), 'A'.repeat(40)]]);
+  assert.equal(r2.sink.transitions[0]!.severity, 'ticket');
+  // the clock crossing the edge (no report at that instant) fires exactly at the edge + 1 ms
+  const r3 = run([cert(T0 + day(8) + min(600), notAfter)], { until: T0 + day(9) + 5 });
+  assert.deepEqual(r3.transitions.map((t) => [t.state, t.at]), [['firing', toIso(edge + 1)]]);
+});
+
+test('a certificate no host reports any more (replaced) resolves after certStaleAfter', () => {
+  const notAfter = T0 + day(10);
+  const { transitions } = run([cert(T0, notAfter)], { until: T0 + day(2) });
+  assert.deepEqual(transitions.map((t) => [t.state, t.at]), [
+    ['firing', toIso(T0)],
+    ['resolved', toIso(T0 + day(1))],
+  ]);
+});
+
+test('unlock p95 with fewer than minSamples does not fire; the 5th slow unlock does', () => {
+  const slow = [0, 1, 2, 3].map((i) => unlock(T0 + min(i), 2000));
+  assert.deepEqual(run(slow).transitions, []);
+  const { transitions } = run([...slow, unlock(T0 + min(4), 2000)], { until: T0 + min(200) });
+  assert.deepEqual(transitions.map((t) => [t.alert, t.state, t.at, t.value]), [
+    ['unlock_latency_p95', 'firing', toIso(T0 + min(4)), 2000],
+    ['unlock_latency_p95', 'resolved', toIso(T0 + min(60)), 2000],
+  ]);
+});
+
+test('unlock p95 is > 800, not ≥ 800; nearest-rank p95 of 20 samples is the 19th', () => {
+  const at800 = Array.from({ length: 10 }, (_, i) => unlock(T0 + i, 800));
+  assert.deepEqual(run(at800).transitions, []);
+  // 18 fast + 2 slow: p95 = 19th smallest = slow → fires; 19 fast + 1 slow: p95 = 19th = fast → no
+  const twoSlow = [...Array.from({ length: 18 }, (_, i) => unlock(T0 + i, 100)), unlock(T0 + 18, 900), unlock(T0 + 19, 900)];
+  assert.equal(run(twoSlow).transitions.length, 1);
+  const oneSlow = [...Array.from({ length: 19 }, (_, i) => unlock(T0 + i, 100)), unlock(T0 + 19, 900)];
+  assert.equal(run(oneSlow).transitions.length, 0);
+});
+
+test('clock skew, undeclared ACL change, parity drift and a distribution key on a compile host', () => {
+  const r = run(
+    [
+      clock(T0, 50),
+      clock(T0 + 1000, 4000),
+      clock(T0 + 2000, -20),
+      acl(T0 + 3000, true),
+      acl(T0 + 4000, false),
+      heartbeat(T0, 'mini-kr-01'),
+      heartbeat(T0 + 1, 'mini-kr-02'),
+      heartbeat(T0 + 2, 'mini-kr-03', 'b'.repeat(64)),
+      cert(T0 + 5000, T0 + day(300), 'US', 'build-us-01', 'B'.repeat(40), 'compile'),
+    ],
+    { until: T0 + min(61) + 5000 },
+  );
+  const got = r.transitions.map((t) => `${t.alert}/${t.labels.host ?? ''}/${t.state}@${(Date.parse(t.at) - T0) / 1000}`);
+  assert.deepEqual(got.sort(), [
+    'acl_outside_window/mini-hk-01/firing@4',
+    'acl_outside_window/mini-hk-01/resolved@3604',
+    'clock_skew/mini-jp-01/firing@1',
+    'clock_skew/mini-jp-01/resolved@2',
+    'distribution_key_on_compile_host/build-us-01/firing@5',
+    'parity_drift/mini-kr-03/firing@0.002',
+  ]);
+});
+
+test('policy thresholds are read from the policy, not hard-coded', () => {
+  const events = [kcFail(T0), kcFail(T0 + 1), kcFail(T0 + 2)];
+  assert.equal(run(events, { policy: { alerts: { codesign_keychain_failures: { threshold: 3 } } } }).transitions.length, 0);
+  assert.equal(run(events, { policy: { alerts: { codesign_keychain_failures: { threshold: 1 } } } }).transitions[0]!.at, toIso(T0 + 1));
+});
