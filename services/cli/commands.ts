@@ -10,4 +10,6 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
+  replay: { summary: 'run the alert engine over NDJSON events; print transitions or hourly aggregates', load: () => import('../replay/cli.js') },
+  simulate: { summary: 'generate realistic, seeded fleet traffic as NDJSON (with incidents)', load: () => import('../simulate/cli.js') },
 };
