@@ -1,0 +1,48 @@
+/**
+ * Small helpers shared by the dashboard definitions: Prometheus targets bound to the provisioned data source,
+ * threshold steps and grid positions. Nothing here knows a metric name or a threshold value: those come from
+ * services/common/metric-names.ts and the alert policy.
+ */
+import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode } from '@grafana/grafana-foundation-sdk/common';
+import { ThresholdsConfigBuilder, ThresholdsMode, type GridPos } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder as PromQuery, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PROMETHEUS } from './datasources.js';
+
+export interface PromOpts {
+  refId?: string;
+  legend?: string;
+  /** Instant query (stat, table); default: range. */
+  instant?: boolean;
+  /** Table format (one row per series, labels as columns). */
+  table?: boolean;
+}
+
+export function prom(expr: string, opts: PromOpts = {}): PromQuery {
+  const q = new PromQuery().datasource({ ...PROMETHEUS }).refId(opts.refId ?? 'A').expr(expr);
+  if (opts.legend !== undefined) q.legendFormat(opts.legend);
+  if (opts.instant) q.instant();
+  else q.range();
+  if (opts.table) q.format(PromQueryFormat.Table);
+  return q;
+}
+
+/** Counter series name as the OpenTelemetry Prometheus exporter writes it (`_total` appended). */
+export const total = (counter: string): string => `${counter}_total`;
+
+export interface Step {
+  value: number | null;
+  color: string;
+}
+
+/** Absolute thresholds: the first step's value must be null (the base colour). */
+export function steps(...s: Step[]): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(s.map((x) => ({ value: x.value, color: x.color })));
+}
+
+/** "green below `at`, red from `at` on": Grafana colours a value v with the highest step whose value ≤ v. */
+export const redFrom = (at: number): ThresholdsConfigBuilder => steps({ value: null, color: 'green' }, { value: at, color: 'red' });
+
+/** Draw the thresholds of a time series as a dashed line. */
+export const dashedThresholds = (): GraphThresholdsStyleConfigBuilder => new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed);
+
+export const pos = (x: number, y: number, w: number, h: number): GridPos => ({ x, y, w, h });

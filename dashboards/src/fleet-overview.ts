@@ -1,0 +1,239 @@
+/**
+ * Signing fleet overview: per region at a glance — are we paging, why, since when, which hosts, and is it us or
+ * Apple. One row repeated per selected region; every threshold comes from the alert policy.
+ */
+import { BigValueColorMode, BigValueGraphMode, TableCellDisplayMode, TableSortByFieldStateBuilder } from '@grafana/grafana-foundation-sdk/common';
+import {
+  CustomVariableBuilder,
+  DashboardBuilder,
+  DashboardCursorSync,
+  MappingType,
+  RowBuilder,
+  type Dashboard,
+  type ValueMapping,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
+import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { REGIONS } from '../../schemas/events.js';
+import type { Policy } from '../../schemas/policy.js';
+import { METRICS } from '../../services/common/metric-names.js';
+import { dashedThresholds, pos, prom, redFrom, steps, total } from './common.js';
+import { PROMETHEUS } from './datasources.js';
+import { jobsHitPanel, recentFailuresPanel } from './postmortem.js';
+
+export const FLEET_UID = 'signwatch-fleet';
+
+const GATE: ValueMapping[] = [
+  { type: MappingType.ValueToText, options: { '0': { text: 'OPEN', color: 'green', index: 0 }, '1': { text: 'FROZEN', color: 'red', index: 1 } } },
+];
+const FIRING: ValueMapping[] = [
+  { type: MappingType.ValueToText, options: { '0': { text: 'ok', color: 'green', index: 0 }, '1': { text: 'firing', color: 'red', index: 1 } } },
+];
+
+/** The region variable: the wire contract's regions, multi-select with All. */
+export const regionVariable = (): CustomVariableBuilder =>
+  new CustomVariableBuilder('region').label('Region').values(REGIONS.join(',')).multi(true).includeAll(true).allowCustomValue(false).current({ text: 'All', value: '$__all' });
+
+export function fleetOverview(policy: Readonly<Policy>): Dashboard {
+  const kc = policy.alerts.codesign_keychain_failures;
+  const p95 = policy.alerts.unlock_latency_p95;
+  const cert = policy.alerts.cert_expiry;
+  const skew = policy.alerts.clock_skew;
+  const pct = Math.round(p95.quantile * 100);
+  // the count fires when > threshold: at the threshold one more failure pages (orange), above it we page (red)
+  const kcSteps = steps({ value: null, color: 'green' }, { value: kc.threshold, color: 'orange' }, { value: kc.threshold + 1, color: 'red' });
+  const R = '{region="$region"}';
+  const RS = '{region=~"$region"}';
+
+  return new DashboardBuilder('signwatch / Signing fleet overview')
+    .uid(FLEET_UID)
+    .tags(['signwatch', 'codesign'])
+    .description('Keychain and code-signing health of the macOS signing fleet, split by region. Thresholds are read from alerts/policy.yaml.')
+    .refresh('1m')
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('utc')
+    .tooltip(DashboardCursorSync.Crosshair)
+    .readonly()
+    .withVariable(regionVariable())
+    .withRow(new RowBuilder('Fleet at a glance').id(1).gridPos(pos(0, 0, 24, 1)))
+    .withPanel(
+      new StatPanel()
+        .id(2)
+        .title('Alerts firing, by region')
+        .description('Number of signwatch alerts firing now (0 for a region with data and nothing firing).')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`sum by (region) (${METRICS.alertFiring}${RS}) or sum by (region) (0 * ${METRICS.keychainFailures}${RS})`, { instant: true, legend: '{{region}}' }))
+        .thresholds(redFrom(1))
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.None)
+        .gridPos(pos(0, 1, 8, 4)),
+    )
+    .withPanel(
+      new StatPanel()
+        .id(3)
+        .title('Release gate, by region')
+        .description(kc.freezeReleases ? `Releases freeze in a region while its keychain failure page fires.` : 'Release freeze is disabled in the policy.')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (region) (${METRICS.releaseFrozen}${RS})`, { instant: true, legend: '{{region}}' }))
+        .mappings(GATE)
+        .thresholds(redFrom(1))
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.None)
+        .gridPos(pos(8, 1, 8, 4)),
+    )
+    .withPanel(
+      new StatPanel()
+        .id(4)
+        .title(`Keychain failures, trailing ${hours(kc.window)} (page > ${kc.threshold})`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (region) (${METRICS.keychainFailures}${RS})`, { instant: true, legend: '{{region}}' }))
+        .thresholds(kcSteps)
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.None)
+        .gridPos(pos(16, 1, 8, 4)),
+    )
+    .withRow(new RowBuilder('Region $region').id(10).repeat('region').gridPos(pos(0, 5, 24, 1)))
+    .withPanel(
+      new StatPanel()
+        .id(11)
+        .title(`$region keychain failures (page > ${kc.threshold})`)
+        .description(`codesign failures of class keychain in the trailing ${hours(kc.window)}; the page fires when the count is > ${kc.threshold}.`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${METRICS.keychainFailures}${R})`, { instant: true }))
+        .thresholds(kcSteps)
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.Area)
+        .gridPos(pos(0, 6, 4, 6)),
+    )
+    .withPanel(
+      new TimeseriesPanel()
+        .id(12)
+        .title(`$region keychain failures, trailing ${hours(kc.window)}`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${METRICS.keychainFailures}${R})`, { legend: 'keychain failures' }))
+        .thresholds(steps({ value: null, color: 'green' }, { value: kc.threshold, color: 'red' }))
+        .thresholdsStyle(dashedThresholds())
+        .min(0)
+        .decimals(0)
+        .gridPos(pos(4, 6, 8, 6)),
+    )
+    .withPanel(
+      new TimeseriesPanel()
+        .id(13)
+        .title(`$region unlock p${pct}, trailing ${hours(p95.window)} (warn > ${p95.thresholdMs} ms)`)
+        .description(`Fires when p${pct} > ${p95.thresholdMs} ms with at least ${p95.minSamples} unlocks in the window.`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${METRICS.unlockP95}${R})`, { legend: `p${pct}` }))
+        .unit('ms')
+        .min(0)
+        .thresholds(redFrom(p95.thresholdMs))
+        .thresholdsStyle(dashedThresholds())
+        .gridPos(pos(12, 6, 8, 6)),
+    )
+    .withPanel(
+      new StatPanel()
+        .id(14)
+        .title(`$region unlocks in window (min ${p95.minSamples})`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${METRICS.unlockSamples}${R})`, { instant: true }))
+        .thresholds(steps({ value: null, color: 'orange' }, { value: p95.minSamples, color: 'green' }))
+        .graphMode(BigValueGraphMode.None)
+        .gridPos(pos(20, 6, 4, 6)),
+    )
+    .withPanel(
+      new StatPanel()
+        .id(15)
+        .title('$region release gate')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${METRICS.releaseFrozen}${R})`, { instant: true }))
+        .mappings(GATE)
+        .thresholds(redFrom(1))
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.None)
+        .gridPos(pos(0, 12, 4, 5)),
+    )
+    .withPanel(
+      new StateTimelinePanel()
+        .id(16)
+        .title('$region alerts (since when)')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (alert) (${METRICS.alertFiring}${R})`, { legend: '{{alert}}' }))
+        .mappings(FIRING)
+        .thresholds(redFrom(1))
+        .gridPos(pos(4, 12, 20, 5)),
+    )
+    .withPanel(
+      new TablePanel()
+        .id(17)
+        .title(`$region certificates by days to expiry (ticket < ${cert.days} d)`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`min by (subject, sha1) (${METRICS.certDaysToExpiry}${R})`, { instant: true, table: true }))
+        .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'days to expiry' } } })
+        .cellOptions({ type: TableCellDisplayMode.ColorBackground })
+        .thresholds(steps({ value: null, color: 'red' }, { value: cert.days, color: 'green' }))
+        .decimals(1)
+        .gridPos(pos(0, 17, 8, 7)),
+    )
+    .withPanel(
+      new TimeseriesPanel()
+        .id(18)
+        .title('$region notarization: Apple vs us (per hour)')
+        .description('Failed notarizations split by cause: Apple API errors vs our own keychain / credential failures (retries must not hide those).')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`sum(increase(${total(METRICS.notarizeOutcomes)}{region="$region", outcome!="accepted", class="apple_api"}[1h]))`, { refId: 'A', legend: 'Apple API' }))
+        .withTarget(prom(`sum(increase(${total(METRICS.notarizeOutcomes)}{region="$region", outcome!="accepted", class=~"keychain|auth"}[1h]))`, { refId: 'B', legend: 'ours: keychain / credentials' }))
+        .withTarget(prom(`sum(increase(${total(METRICS.notarizeOutcomes)}{region="$region", outcome="accepted"}[1h]))`, { refId: 'C', legend: 'accepted' }))
+        .overrideByName('Apple API', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'purple' } }])
+        .overrideByName('ours: keychain / credentials', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }])
+        .overrideByName('accepted', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'green' } }])
+        .min(0)
+        .gridPos(pos(8, 17, 8, 7)),
+    )
+    .withPanel(
+      new TablePanel()
+        .id(19)
+        .title('$region codesign errors by host and code (trailing hour)')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`sum by (host, code) (increase(${total(METRICS.hostErrors)}${R}[1h]))`, { instant: true, table: true }))
+        .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'errors' } } })
+        .decimals(0)
+        .sortBy([new TableSortByFieldStateBuilder().displayName('errors').desc(true)])
+        .gridPos(pos(16, 17, 8, 7)),
+    )
+    .withPanel(
+      new TimeseriesPanel()
+        .id(20)
+        .title(`$region clock skew by host (warn > ${skew.maxOffsetMs} ms)`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (host) (abs(${METRICS.clockOffset}${R}))`, { legend: '{{host}}' }))
+        .unit('ms')
+        .min(0)
+        .thresholds(redFrom(skew.maxOffsetMs))
+        .thresholdsStyle(dashedThresholds())
+        .gridPos(pos(0, 24, 16, 6)),
+    )
+    .withPanel(
+      new StatPanel()
+        .id(21)
+        .title('$region hosts drifting from parity')
+        .description('Hosts whose wrapper checksum, keychain path or search list differs from the region majority.')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${METRICS.parityDrift}${R})`, { instant: true }))
+        .thresholds(redFrom(1))
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.Area)
+        .gridPos(pos(16, 24, 8, 6)),
+    )
+    .withRow(new RowBuilder('Postmortem (PostgreSQL event store)').id(30).gridPos(pos(0, 30, 24, 1)))
+    .withPanel(recentFailuresPanel(31, 31))
+    .withPanel(jobsHitPanel(32, 41))
+    .build();
+}
+
+/** "1h" for 3_600_000; windows are whole minutes in practice. */
+export function hours(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  return `${Math.round(ms / 60_000)}m`;
+}

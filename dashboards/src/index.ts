@@ -1,0 +1,25 @@
+/**
+ * Every bundled dashboard, in one list: adding one is a new file plus one line here. `file` is the committed
+ * JSON under dashboards/json/.
+ */
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { Policy } from '../../schemas/policy.js';
+import { fleetOverview } from './fleet-overview.js';
+import { hostDrilldown } from './host-drilldown.js';
+import { pipelineHealth } from './pipeline-health.js';
+
+export interface BundledDashboard {
+  file: string;
+  dashboard: Dashboard;
+}
+
+export function buildDashboards(policy: Readonly<Policy>): BundledDashboard[] {
+  return [
+    { file: 'signwatch-fleet.json', dashboard: fleetOverview(policy) },
+    { file: 'signwatch-host.json', dashboard: hostDrilldown(policy) },
+    { file: 'signwatch-pipeline.json', dashboard: pipelineHealth(policy) },
+  ];
+}
+
+/** The exact text committed for a dashboard (2-space JSON + newline), so drift checks compare bytes. */
+export const render = (d: Dashboard): string => `${JSON.stringify(d, null, 2)}\n`;

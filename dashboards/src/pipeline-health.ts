@@ -1,0 +1,60 @@
+/**
+ * Pipeline health: is signwatch itself keeping up — events in and out per second, consumer lag, everything
+ * dropped on purpose (invalid, dead-lettered, late, duplicate, expired), PagerDuty deliveries and retries.
+ */
+import { DashboardBuilder, DashboardCursorSync, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import type { Policy } from '../../schemas/policy.js';
+import { METRICS } from '../../services/common/metric-names.js';
+import { pos, prom, total } from './common.js';
+import { PROMETHEUS } from './datasources.js';
+import { regionVariable } from './fleet-overview.js';
+
+export const PIPELINE_UID = 'signwatch-pipeline';
+
+const rate = (counter: string, by: string, sel = ''): string => `sum by (${by}) (rate(${total(counter)}${sel}[$__rate_interval]))`;
+
+function ts(id: number, title: string, x: number, y: number, w: number, description?: string): TimeseriesPanel {
+  const p = new TimeseriesPanel().id(id).title(title).datasource({ ...PROMETHEUS }).min(0).gridPos(pos(x, y, w, 8));
+  if (description) p.description(description);
+  return p;
+}
+
+export function pipelineHealth(_policy: Readonly<Policy>): Dashboard {
+  const RS = '{region=~"$region"}';
+  return new DashboardBuilder('signwatch / Pipeline health')
+    .uid(PIPELINE_UID)
+    .tags(['signwatch', 'pipeline'])
+    .description('The processor itself: throughput, consumer lag, dropped events, notification deliveries.')
+    .refresh('1m')
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('utc')
+    .tooltip(DashboardCursorSync.Crosshair)
+    .readonly()
+    .withVariable(regionVariable())
+    .withRow(new RowBuilder('Throughput').id(1).gridPos(pos(0, 0, 24, 1)))
+    .withPanel(ts(2, 'Events in by region (/s)', 0, 1, 8).unit('reqps').withTarget(prom(rate(METRICS.eventsIn, 'region', RS), { legend: '{{region}}' })))
+    .withPanel(ts(3, 'Events in by type (/s)', 8, 1, 8).unit('reqps').withTarget(prom(rate(METRICS.eventsIn, 'type', RS), { legend: '{{type}}' })))
+    .withPanel(
+      ts(4, 'Out: alert transitions and notifications (/s)', 16, 1, 8, 'What the processor emits: alert transitions by state, and notifier attempts by channel.')
+        .unit('reqps')
+        .withTarget(prom(rate(METRICS.transitions, 'state'), { refId: 'A', legend: 'transitions {{state}}' }))
+        .withTarget(prom(rate(METRICS.notifications, 'channel'), { refId: 'B', legend: 'notifications {{channel}}' })),
+    )
+    .withPanel(ts(5, 'Consumer lag (messages)', 0, 9, 12).withTarget(prom(`sum by (topic, partition) (${METRICS.consumerLag})`, { legend: '{{topic}}/{{partition}}' })))
+    .withPanel(ts(6, 'Alert transitions by alert and state (/s)', 12, 9, 12).unit('reqps').withTarget(prom(rate(METRICS.transitions, 'alert, state'), { legend: '{{alert}} {{state}}' })))
+    .withRow(new RowBuilder('Dropped on purpose').id(10).gridPos(pos(0, 17, 24, 1)))
+    .withPanel(ts(11, 'Dead-lettered by reason (/s)', 0, 18, 8).unit('reqps').withTarget(prom(rate(METRICS.deadLettered, 'reason'), { legend: '{{reason}}' })))
+    .withPanel(ts(12, 'Invalid by reason (/s)', 8, 18, 8).unit('reqps').withTarget(prom(rate(METRICS.eventsInvalid, 'reason'), { legend: '{{reason}}' })))
+    .withPanel(
+      ts(13, 'Late, duplicate, expired by region (/s)', 16, 18, 8, 'Late: older than the watermark by more than the allowed lateness (stored, never paged). Duplicate: same event id seen again.')
+        .unit('reqps')
+        .withTarget(prom(rate(METRICS.eventsLate, 'region', RS), { refId: 'A', legend: 'late {{region}}' }))
+        .withTarget(prom(rate(METRICS.eventsDuplicate, 'region', RS), { refId: 'B', legend: 'duplicate {{region}}' }))
+        .withTarget(prom(rate(METRICS.eventsExpired, 'region', RS), { refId: 'C', legend: 'expired {{region}}' })),
+    )
+    .withRow(new RowBuilder('Notifications (PagerDuty, tickets, release gate)').id(20).gridPos(pos(0, 26, 24, 1)))
+    .withPanel(ts(21, 'Deliveries by channel and outcome (/s)', 0, 27, 12).unit('reqps').withTarget(prom(rate(METRICS.notifications, 'channel, outcome'), { legend: '{{channel}} {{outcome}}' })))
+    .withPanel(ts(22, 'Retries by channel (per hour)', 12, 27, 12).withTarget(prom(`sum by (channel) (increase(${total(METRICS.notificationRetries)}[1h]))`, { legend: '{{channel}}' })))
+    .build();
+}
