@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# A local Apache Kafka 3.9.1 broker (KRaft, one combined broker/controller) for tests, benchmarks and the demo.
+#
+#   bash scripts/kafka.sh start    resolve jars (first run only), format storage (first run only), start, wait ready
+#   bash scripts/kafka.sh stop     stop the broker this checkout started and wait for it to exit
+#   bash scripts/kafka.sh status   exit 0 when a broker answers on 127.0.0.1:9092, 1 otherwise
+#   bash scripts/kafka.sh reset    stop, then delete the broker's data (topics, offsets); jars stay cached
+#
+# Listens on 127.0.0.1:9092 (controller 127.0.0.1:9093). Everything lives under .cache/kafka/ in the repo
+# (override with SIGNWATCH_KAFKA_HOME): lib/ (jars from Maven Central), data/ (KRaft log dirs), logs/.
+# Idempotent: `start` finds a running broker (started by this script or not) and returns at once.
+# Readiness is probed with a kafkajs admin client (describeCluster + a metadata round trip), never slept for.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CONF_SRC="$ROOT/scripts/kafka"
+HOME_DIR="${SIGNWATCH_KAFKA_HOME:-$ROOT/.cache/kafka}"
+LIB="$HOME_DIR/lib"
+DATA="$HOME_DIR/data"
+LOGS="$HOME_DIR/logs"
+PIDFILE="$HOME_DIR/broker.pid"
+PROPS="$HOME_DIR/server.properties"
+BROKER="127.0.0.1:9092"
+READY_TIMEOUT_S="${SIGNWATCH_KAFKA_READY_TIMEOUT:-90}"
+HEAP="${SIGNWATCH_KAFKA_HEAP:-512m}"
+
+log() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# Probe readiness with kafkajs: 0 when the broker answers describeCluster and a metadata request.
+probe() {
+  local timeout_ms="$1"
+  (cd "$ROOT" && KAFKAJS_NO_PARTITIONER_WARNING=1 node --input-type=module -e '
+    import kafkajs from "kafkajs";
+    const { Kafka, logLevel } = kafkajs;
+    const deadline = Date.now() + Number(process.argv[2]);
+    const kafka = new Kafka({ clientId: "signwatch-kafka-probe", brokers: [process.argv[1]], logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000, requestTimeout: 3000, retry: { retries: 0 } });
+    let ok = false;
+    while (!ok && Date.now() < deadline) {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const c = await admin.describeCluster();
+        await admin.listTopics();
+        ok = c.brokers.length > 0;
+      } catch { /* not ready yet */ }
+      await admin.disconnect().catch(() => {});
+      if (!ok) await new Promise((r) => setTimeout(r, 300));
+    }
+    if (ok && process.argv[3] === "warm") {
+      // first start: create __consumer_offsets and __transaction_state now (group + transaction coordinators),
+      // so the first test does not spend its time on "coordinator is loading" retries
+      try {
+        const warm = new Kafka({ clientId: "signwatch-kafka-probe", brokers: [process.argv[1]], logLevel: logLevel.NOTHING,
+          retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 500 } });
+        const admin = warm.admin();
+        await admin.connect();
+        await admin.describeGroups(["signwatch-kafka-probe"]).catch(() => {});
+        await admin.disconnect();
+        const p = warm.producer({ transactionalId: "signwatch-kafka-probe", idempotent: true, maxInFlightRequests: 1 });
+        await p.connect();
+        await p.disconnect();
+      } catch { /* best effort */ }
+    }
+    process.exit(ok ? 0 : 1);
+  ' "$BROKER" "$timeout_ms" "${2:-}")
+}
+
+port_open() { (exec 3<>/dev/tcp/127.0.0.1/9092) 2>/dev/null; }
+
+our_pid() {
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid
+  pid="$(cat "$PIDFILE")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  # alive and really our broker (not a recycled pid)
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'; then
+    echo "$pid"
+    return 0
+  fi
+  return 1
+}
+
+resolve_jars() {
+  if [[ -f "$LIB/.complete" ]]; then return 0; fi
+  command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
+  command -v java >/dev/null || die "java not found (Java 17 is required)"
+  log "first run: downloading Apache Kafka 3.9.1 and its dependencies from Maven Central into $LIB ..."
+  rm -rf "$LIB.tmp"
+  mkdir -p "$LIB.tmp"
+  local n=0 line
+  # batch mode prints one "Downloaded from central: …" line per artifact: show the jars as they arrive
+  if ! mvn -B -f "$CONF_SRC/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$LIB.tmp" -DincludeScope=runtime 2>&1 | tee "$HOME_DIR/mvn.log" |
+      while IFS= read -r line; do
+        if [[ "$line" == *"Downloaded from"*".jar ("* ]]; then
+          n=$((n + 1))
+          line="${line%% (*}"
+          printf '  [%3d] %s\n' "$n" "${line##*/}" >&2
+        fi
+      done; then
+    die "Maven failed; see $HOME_DIR/mvn.log"
+  fi
+  ls "$LIB.tmp"/kafka_2.13-3.9.1.jar "$LIB.tmp"/reload4j-*.jar >/dev/null 2>&1 || die "jars missing after Maven; see $HOME_DIR/mvn.log"
+  rm -rf "$LIB"
+  mv "$LIB.tmp" "$LIB"
+  touch "$LIB/.complete"
+  log "$(find "$LIB" -name '*.jar' | wc -l) jars cached in $LIB"
+}
+
+write_props() {
+  { cat "$CONF_SRC/server.properties"; printf '\nlog.dirs=%s\n' "$DATA"; } >"$PROPS"
+}
+
+format_storage() {
+  if [[ -f "$DATA/meta.properties" ]]; then return 0; fi
+  mkdir -p "$DATA"
+  # cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool random-uuid prints)
+  local cid
+  cid="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(16).toString("base64url"))')"
+  log "formatting KRaft storage in $DATA (cluster id $cid)"
+  java -Xmx256m -Dlog4j.configuration="file:$CONF_SRC/log4j.properties" -Dkafka.logs.dir="$LOGS" \
+    -cp "$LIB/*" kafka.tools.StorageTool format -t "$cid" -c "$PROPS" >"$LOGS/format.log" 2>&1 ||
+    die "storage format failed; see $LOGS/format.log"
+}
+
+start() {
+  mkdir -p "$HOME_DIR" "$LOGS"
+  exec 9>"$HOME_DIR/.lock"
+  flock -w 300 9 || die "another kafka.sh holds $HOME_DIR/.lock"
+  local pid
+  if pid="$(our_pid)"; then
+    if probe 90000; then log "already running (pid $pid) on $BROKER"; return 0; fi
+    die "broker pid $pid is running but does not answer on $BROKER; see $LOGS/server.log"
+  fi
+  if port_open; then
+    if probe 10000; then log "a broker already answers on $BROKER (not started from this checkout); using it"; return 0; fi
+    die "127.0.0.1:9092 is taken by something that is not a ready Kafka broker"
+  fi
+  resolve_jars
+  write_props
+  format_storage
+  log "starting broker on $BROKER (logs: $LOGS/server.log)"
+  # own session so the broker survives the caller's terminal / job control; stdout+stderr to a file
+  setsid java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$CONF_SRC/log4j.properties" -Dkafka.logs.dir="$LOGS" \
+    -cp "$LIB/*" kafka.Kafka "$PROPS" </dev/null >"$LOGS/stdout.log" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$PIDFILE"
+  local t0=$SECONDS
+  local deadline=$((SECONDS + READY_TIMEOUT_S))
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$PIDFILE"
+      tail -n 30 "$LOGS/stdout.log" "$LOGS/server.log" >&2 2>/dev/null || true
+      die "broker exited during start-up"
+    fi
+    if port_open && probe 5000 warm; then
+      log "ready after $((SECONDS - t0)) s (pid $pid)"
+      return 0
+    fi
+    sleep 0.5
+  done
+  tail -n 30 "$LOGS/server.log" >&2 2>/dev/null || true
+  die "broker not ready after ${READY_TIMEOUT_S} s (pid $pid still running; 'bash scripts/kafka.sh stop' to end it)"
+}
+
+stop() {
+  mkdir -p "$HOME_DIR"
+  local pid
+  if ! pid="$(our_pid)"; then
+    rm -f "$PIDFILE"
+    if port_open; then log "a broker on $BROKER was not started from this checkout; leaving it running"; else log "not running"; fi
+    return 0
+  fi
+  log "stopping broker (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 60))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still running after 60 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$PIDFILE"
+  log "stopped"
+}
+
+status() {
+  local pid=""
+  pid="$(our_pid)" || pid=""
+  if port_open && probe 5000; then
+    log "running on $BROKER${pid:+ (pid $pid, started from this checkout)}"
+    return 0
+  fi
+  if [[ -n "$pid" ]]; then log "pid $pid is running but the broker does not answer yet"; else log "not running"; fi
+  return 1
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  reset) stop; rm -rf "$DATA"; log "data deleted ($DATA)" ;;
+  -h | --help | help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) printf 'usage: bash scripts/kafka.sh start|stop|status|reset\n' >&2; exit 2 ;;
+esac
