@@ -14,4 +14,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   replay: { summary: 'run the alert engine over NDJSON events; print transitions or hourly aggregates', load: () => import('../replay/cli.js') },
   simulate: { summary: 'generate realistic, seeded fleet traffic as NDJSON (with incidents)', load: () => import('../simulate/cli.js') },
   dashboards: { summary: 'generate / check the bundled Grafana dashboards (dashboards/json) and their JSON Schema', load: () => import('../../dashboards/src/cli.js') },
+  gate: { summary: 'release gate: check a region before shipping (exit 1 while frozen), serve it, override it', load: () => import('../alerting/gate-command.js') },
+  alerts: { summary: 'generate Prometheus/Alertmanager/Grafana alert files from the policy, or check them for drift', load: () => import('../alerting/alerts-command.js') },
 };

@@ -1,0 +1,200 @@
+/**
+ * Agent configuration: a JSON file (`--config PATH`, else $SIGNWATCH_AGENT_CONFIG, else
+ * /usr/local/etc/signwatch/agent.json) = defaults + a strict check + a frozen result. Unknown keys and bad
+ * values are errors that name the key (`kafka.brokers[1]: must be host:port`).
+ *
+ * The check is hand-written on purpose: `signwatch agent exec` runs once per signing call and loading zod costs
+ * tens of milliseconds of start-up, so nothing on that path imports it (see docs/agent.md). No secret is ever read
+ * from this file: keychain passwords come only from file descriptor 3 (`agent unlock`).
+ */
+import { readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join, isAbsolute } from 'node:path';
+
+export const REGIONS = ['HK', 'JP', 'KR', 'SG', 'US'] as const;
+export type Region = (typeof REGIONS)[number];
+
+export interface MaintenanceWindow {
+  readonly start: string;
+  readonly end: string;
+}
+
+export interface AgentConfig {
+  readonly region: Region;
+  readonly host: string;
+  readonly pool: 'signing' | 'compile';
+  /** State (state.json) and the spool (spool/) live here. */
+  readonly dataDir: string;
+  readonly spoolMaxEvents: number;
+  /** The signing keychain (parity: the same path on every host); optional. */
+  readonly keychain?: string;
+  /** Version label of the keychain secret in the vault (parity), never the secret. */
+  readonly secretVersion: string;
+  readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly clientId: string };
+  /** `set-key-partition-list` inside one of these [start, end) windows is declared; outside it is suspicious. */
+  readonly maintenanceWindows: readonly MaintenanceWindow[];
+  readonly intervals: { readonly scanSec: number; readonly clockSec: number; readonly heartbeatSec: number; readonly shipMs: number };
+  readonly sntp: { readonly server: string; readonly timeoutMs: number };
+  readonly notarize: { readonly maxAttempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly unlockTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'SW_AGENT_CONFIG';
+  readonly retryable = false;
+}
+
+export const DEFAULT_CONFIG_PATH = '/usr/local/etc/signwatch/agent.json';
+
+type Json = Record<string, unknown>;
+
+function isObj(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class Reader {
+  constructor(
+    private readonly obj: Json,
+    private readonly prefix: string,
+    allowed: readonly string[],
+  ) {
+    for (const k of Object.keys(obj)) {
+      if (!allowed.includes(k)) throw new ConfigError(`${prefix}${k}: unknown key (allowed: ${allowed.join(', ')})`);
+    }
+  }
+  private key(k: string): string {
+    return `${this.prefix}${k}`;
+  }
+  str(k: string, def?: string, check?: (s: string) => string | undefined): string {
+    const v = this.obj[k];
+    if (v === undefined) {
+      if (def === undefined) throw new ConfigError(`${this.key(k)}: required`);
+      return def;
+    }
+    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`${this.key(k)}: must be a non-empty string`);
+    const problem = check?.(v);
+    if (problem) throw new ConfigError(`${this.key(k)}: ${problem}`);
+    return v;
+  }
+  optStr(k: string): string | undefined {
+    return this.obj[k] === undefined ? undefined : this.str(k);
+  }
+  int(k: string, def: number, min: number, max: number): number {
+    const v = this.obj[k];
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(`${this.key(k)}: must be an integer between ${min} and ${max}`);
+    }
+    return v;
+  }
+  sub(k: string, allowed: readonly string[]): Reader {
+    const v = this.obj[k] ?? {};
+    if (!isObj(v)) throw new ConfigError(`${this.key(k)}: must be an object`);
+    return new Reader(v, `${this.key(k)}.`, allowed);
+  }
+  arr(k: string): unknown[] | undefined {
+    const v = this.obj[k];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) throw new ConfigError(`${this.key(k)}: must be an array`);
+    return v as unknown[];
+  }
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function defaultDataDir(): string {
+  return process.platform === 'darwin'
+    ? join(homedir(), 'Library', 'Application Support', 'signwatch')
+    : join(homedir(), '.local', 'state', 'signwatch');
+}
+
+/** Validate a parsed config object: defaults applied, strict, frozen. */
+export function parseConfig(raw: unknown): AgentConfig {
+  if (!isObj(raw)) throw new ConfigError('(root): must be a JSON object');
+  const r = new Reader(raw, '', [
+    'region', 'host', 'pool', 'dataDir', 'spoolMaxEvents', 'keychain', 'secretVersion', 'kafka',
+    'maintenanceWindows', 'intervals', 'sntp', 'notarize', 'unlockTimeoutMs',
+  ]);
+  const region = r.str('region', undefined, (s) => ((REGIONS as readonly string[]).includes(s) ? undefined : `must be one of ${REGIONS.join(', ')}`)) as Region;
+  const pool = r.str('pool', 'signing', (s) => (s === 'signing' || s === 'compile' ? undefined : 'must be signing or compile')) as 'signing' | 'compile';
+  const abs = (s: string) => (isAbsolute(s) ? undefined : 'must be an absolute path');
+  const kafkaR = r.sub('kafka', ['brokers', 'topic', 'clientId']);
+  const brokersRaw = kafkaR.arr('brokers') ?? ['127.0.0.1:9092'];
+  if (brokersRaw.length === 0) throw new ConfigError('kafka.brokers: must list at least one broker');
+  const brokers = brokersRaw.map((b, i) => {
+    if (typeof b !== 'string' || !/^[^\s:]+:\d{1,5}$/.test(b)) throw new ConfigError(`kafka.brokers[${i}]: must be host:port`);
+    return b;
+  });
+  const windows = (r.arr('maintenanceWindows') ?? []).map((w, i) => {
+    if (!isObj(w)) throw new ConfigError(`maintenanceWindows[${i}]: must be an object {start, end}`);
+    const wr = new Reader(w, `maintenanceWindows[${i}].`, ['start', 'end']);
+    const ts = (s: string) => (RFC3339.test(s) && !Number.isNaN(Date.parse(s)) ? undefined : 'must be an RFC 3339 time');
+    const start = wr.str('start', undefined, ts);
+    const end = wr.str('end', undefined, ts);
+    if (Date.parse(end) <= Date.parse(start)) throw new ConfigError(`maintenanceWindows[${i}].end: must be after start`);
+    return Object.freeze({ start, end });
+  });
+  const iv = r.sub('intervals', ['scanSec', 'clockSec', 'heartbeatSec', 'shipMs']);
+  const sn = r.sub('sntp', ['server', 'timeoutMs']);
+  const no = r.sub('notarize', ['maxAttempts', 'baseDelayMs', 'maxDelayMs']);
+  const keychain = r.optStr('keychain');
+  const cfg: AgentConfig = {
+    region,
+    host: r.str('host', hostname().split('.')[0] || 'localhost', (s) => (s.length <= 253 ? undefined : 'too long')),
+    pool,
+    dataDir: r.str('dataDir', defaultDataDir(), abs),
+    spoolMaxEvents: r.int('spoolMaxEvents', 100_000, 10, 10_000_000),
+    ...(keychain !== undefined ? { keychain } : {}),
+    secretVersion: r.str('secretVersion', 'unset'),
+    kafka: Object.freeze({
+      brokers: Object.freeze(brokers),
+      topic: kafkaR.str('topic', 'events.v1'),
+      clientId: kafkaR.str('clientId', 'signwatch-agent'),
+    }),
+    maintenanceWindows: Object.freeze(windows),
+    intervals: Object.freeze({
+      scanSec: iv.int('scanSec', 3600, 1, 86_400),
+      clockSec: iv.int('clockSec', 900, 1, 86_400),
+      heartbeatSec: iv.int('heartbeatSec', 60, 1, 86_400),
+      shipMs: iv.int('shipMs', 1000, 10, 600_000),
+    }),
+    sntp: Object.freeze({ server: sn.str('server', 'time.apple.com'), timeoutMs: sn.int('timeoutMs', 15_000, 100, 120_000) }),
+    notarize: Object.freeze({
+      maxAttempts: no.int('maxAttempts', 5, 1, 100),
+      baseDelayMs: no.int('baseDelayMs', 5_000, 0, 600_000),
+      maxDelayMs: no.int('maxDelayMs', 120_000, 0, 3_600_000),
+    }),
+    unlockTimeoutMs: r.int('unlockTimeoutMs', 30_000, 100, 600_000),
+  };
+  return Object.freeze(cfg);
+}
+
+export function configPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return explicit ?? env.SIGNWATCH_AGENT_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const path = configPath(explicit, env);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config ${path}: not JSON (${(e as Error).message})`);
+  }
+  try {
+    return parseConfig(json);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`config ${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function inMaintenanceWindow(cfg: AgentConfig, now: number): boolean {
+  return cfg.maintenanceWindows.some((w) => Date.parse(w.start) <= now && now < Date.parse(w.end));
+}

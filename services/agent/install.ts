@@ -1,0 +1,83 @@
+/**
+ * `signwatch agent install --print-plist`: a launchd LaunchAgent for the daemon (RunAtLoad, KeepAlive, logs to
+ * StandardOutPath / StandardErrorPath). It holds no secret: the config file names the keychain and the secret
+ * *version*; keychain passwords only ever reach `agent unlock` on file descriptor 3.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { DEFAULT_CONFIG_PATH } from './config.js';
+
+const HELP = `Usage: signwatch agent install --print-plist [--config PATH] [--log-dir DIR] [--label LABEL] [--node PATH] [--bin PATH]
+
+Print a launchd LaunchAgent plist that runs 'signwatch agent run' at load and keeps it alive. Save it as
+~/Library/LaunchAgents/<label>.plist and load it with 'launchctl bootstrap gui/$(id -u) <file>'.
+
+Options:
+  --print-plist   print the plist on stdout (required: this command never writes system files)
+  --config PATH   agent config passed to the daemon (default ${DEFAULT_CONFIG_PATH})
+  --log-dir DIR   directory of agent.out.log / agent.err.log (default /usr/local/var/log/signwatch)
+  --label LABEL   launchd label (default com.signwatch.agent)
+  --node PATH     node binary (default: the one running this command)
+  --bin PATH      signwatch entry point (default: this installation's bin/signwatch)
+  -h, --help      show this help
+`;
+
+function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function renderPlist(o: { label: string; node: string; bin: string; config: string; logDir: string }): string {
+  const args = [o.node, o.bin, 'agent', 'run', '--config', o.config].map((a) => `    <string>${xml(a)}</string>`).join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>Label</key>
+  <string>${xml(o.label)}</string>
+  <key>ProgramArguments</key>
+  <array>
+${args}
+  </array>
+  <key>RunAtLoad</key>
+  <true/>
+  <key>KeepAlive</key>
+  <true/>
+  <key>ThrottleInterval</key>
+  <integer>10</integer>
+  <key>ProcessType</key>
+  <string>Background</string>
+  <key>StandardOutPath</key>
+  <string>${xml(`${o.logDir}/agent.out.log`)}</string>
+  <key>StandardErrorPath</key>
+  <string>${xml(`${o.logDir}/agent.err.log`)}</string>
+</dict>
+</plist>
+`;
+}
+
+export function runInstall(argv: string[]): Promise<number> {
+  const parsed = parseCommandArgs(
+    'agent install',
+    argv,
+    {
+      'print-plist': { type: 'boolean' }, config: { type: 'string' }, 'log-dir': { type: 'string' },
+      label: { type: 'string' }, node: { type: 'string' }, bin: { type: 'string' },
+    },
+    HELP,
+    false,
+  );
+  if (!parsed) return Promise.resolve(0);
+  if (!parsed.values['print-plist']) throw new UsageError(`signwatch agent install: --print-plist is required (this command never writes system files)`);
+  const here = dirname(fileURLToPath(import.meta.url)); // dist/services/agent
+  process.stdout.write(
+    renderPlist({
+      label: parsed.values.label ?? 'com.signwatch.agent',
+      node: parsed.values.node ?? process.execPath,
+      bin: parsed.values.bin ?? resolve(here, '..', '..', '..', 'bin', 'signwatch'),
+      config: parsed.values.config ?? DEFAULT_CONFIG_PATH,
+      logDir: parsed.values['log-dir'] ?? '/usr/local/var/log/signwatch',
+    }),
+  );
+  return Promise.resolve(0);
+}

@@ -1,0 +1,106 @@
+/**
+ * `signwatch agent notarize FILE`: `xcrun notarytool submit FILE --wait --output-format json` with retries.
+ * Only Apple API outages (HTTP 429/5xx) and network failures are retried, with exponential backoff and jitter;
+ * a keychain or credential failure is final at once (retrying would hide an unlock problem) and reported with
+ * its class. Invalid / Rejected are final answers, not failures to retry. The event carries the attempt count.
+ */
+import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { loadConfig } from './config.js';
+import { emitEvents, parseSinkSpec } from './emit.js';
+import { baseEvent, type WireEvent } from './events.js';
+import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput, type NotaryErrorClass, type NotaryOutcome } from './notary.js';
+import { runCapture, type ToolOutput } from './scan.js';
+
+const HELP = `Usage: signwatch agent notarize [--keychain-profile NAME] [--config PATH] [--sink ndjson:PATH|-] FILE [-- notarytool args…]
+
+Submit FILE with 'xcrun notarytool submit --wait --output-format json', retrying Apple API and network failures
+with exponential backoff and jitter (never keychain or credential failures), and record a 'notarize' event.
+
+Options:
+  --keychain-profile NAME  notarytool credentials profile in the keychain
+  --config PATH            agent config (retry limits: notarize.maxAttempts, baseDelayMs, maxDelayMs)
+  --sink SPEC              write the event to ndjson:PATH or - (stdout) instead of the spool
+  -h, --help               show this help
+
+Exit status: 0 accepted, 1 otherwise (invalid, rejected or error).
+`;
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Delay before attempt n+1 (n ≥ 1): half fixed, half random ("equal jitter") of min(max, base·2^(n-1)). */
+export function backoffMs(attempt: number, p: RetryPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export interface NotarizeOutcome {
+  outcome: NotaryOutcome;
+  attempts: number;
+  durationMs: number;
+  submissionId?: string;
+  error?: { class: NotaryErrorClass; code: string; message: string };
+  delays: number[];
+}
+
+export async function notarizeWithRetry(
+  attemptOnce: () => Promise<ToolOutput>,
+  policy: RetryPolicy,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  random: () => number = Math.random,
+): Promise<NotarizeOutcome> {
+  const t0 = performance.now();
+  const delays: number[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const out = await attemptOnce();
+    const parsed = parseNotaryOutput(out.stdout, out.stderr);
+    const outcome = outcomeOfStatus(parsed.status);
+    const base = { attempts: attempt, delays, ...(parsed.submissionId ? { submissionId: parsed.submissionId } : {}) };
+    if (outcome) return { ...base, outcome, durationMs: Math.round(performance.now() - t0) };
+    const text = parsed.errorText ?? (out.stderr.trim().split('\n').pop() || (out.code === 0 ? `no final status (${parsed.status ?? 'none'})` : `exit status ${out.code}`));
+    const f = classifyNotaryError(text);
+    if (!f.retryable || attempt >= policy.maxAttempts) {
+      return { ...base, outcome: 'error', error: { class: f.class, code: f.code, message: text.slice(0, 4096) }, durationMs: Math.round(performance.now() - t0) };
+    }
+    const d = backoffMs(attempt, policy, random);
+    delays.push(d);
+    await sleep(d);
+  }
+}
+
+export async function runNotarize(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const sep = argv.indexOf('--');
+  const head = sep >= 0 ? argv.slice(0, sep) : argv;
+  const extra = sep >= 0 ? argv.slice(sep + 1) : [];
+  const parsed = parseCommandArgs(
+    'agent notarize',
+    head,
+    { 'keychain-profile': { type: 'string' }, config: { type: 'string' }, sink: { type: 'string' } },
+    HELP,
+  );
+  if (!parsed) return 0;
+  const file = parsed.positionals[0];
+  if (file === undefined || parsed.positionals.length > 1) throw new UsageError(`signwatch agent notarize: expected exactly one FILE\nTry 'signwatch agent notarize --help'.`);
+  const sink = parseSinkSpec(parsed.values.sink);
+  if (!sink) throw new UsageError(`signwatch agent notarize: --sink: expected ndjson:PATH or -`);
+  const cfg = loadConfig(parsed.values.config, env);
+  const profile = parsed.values['keychain-profile'];
+  const args = ['notarytool', 'submit', file, '--wait', '--output-format', 'json', ...(profile ? ['--keychain-profile', profile] : []), ...extra];
+  const r = await notarizeWithRetry(async () => {
+    const out = await runCapture('xcrun', args, 6 * 3600_000);
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out;
+  }, cfg.notarize);
+  const ev: WireEvent = baseEvent(cfg, 'notarize', Date.now(), env);
+  ev.outcome = r.outcome;
+  ev.durationMs = Math.min(r.durationMs, 86_400_000);
+  ev.attempts = Math.min(r.attempts, 100);
+  if (r.submissionId) ev.submissionId = r.submissionId;
+  if (r.error) ev.error = r.error;
+  emitEvents(cfg, [ev], sink);
+  return r.outcome === 'accepted' ? 0 : 1;
+}

@@ -1,0 +1,68 @@
+/** `signwatch agent scan` and `signwatch agent clock`: one-shot versions of the daemon's periodic tasks. */
+import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { probeClock } from './clock.js';
+import { loadConfig } from './config.js';
+import { emitEvents, parseSinkSpec, spoolDir } from './emit.js';
+import { heartbeatEvent, snapshotHost, stateFrom } from './scan.js';
+import { Spool } from './spool.js';
+import { readState, writeState } from './state.js';
+
+const SCAN_HELP = `Usage: signwatch agent scan [--config PATH] [--sink ndjson:PATH|-]
+
+Run security list-keychains, find-identity -v -p codesigning and find-certificate -a -p per keychain; record one
+'cert' event per Apple signing certificate and a 'heartbeat' (parity fingerprint, spool depth and drops), and
+cache the search list and identities for 'agent exec'.
+
+Options:
+  --config PATH   agent config (default: $SIGNWATCH_AGENT_CONFIG or /usr/local/etc/signwatch/agent.json)
+  --sink SPEC     write the events to ndjson:PATH or - (stdout) instead of the spool
+  -h, --help      show this help
+`;
+
+const CLOCK_HELP = `Usage: signwatch agent clock [--server HOST] [--config PATH] [--sink ndjson:PATH|-]
+
+Measure the clock offset with 'sntp HOST' (never sets the clock) and record a 'clock' event. When sntp fails
+(timeout, DNS, Kiss-of-death, clock select failed) no event is recorded and the exit status is 1.
+
+Options:
+  --server HOST   NTP server (default: sntp.server in the config, time.apple.com)
+  --config PATH   agent config
+  --sink SPEC     write the event to ndjson:PATH or - (stdout) instead of the spool
+  -h, --help      show this help
+`;
+
+export async function runScan(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const parsed = parseCommandArgs('agent scan', argv, { config: { type: 'string' }, sink: { type: 'string' } }, SCAN_HELP, false);
+  if (!parsed) return 0;
+  const sink = parseSinkSpec(parsed.values.sink);
+  if (!sink) throw new UsageError(`signwatch agent scan: --sink: expected ndjson:PATH or -`);
+  const cfg = loadConfig(parsed.values.config, env);
+  const snap = await snapshotHost(cfg, Date.now(), env);
+  for (const p of snap.problems) process.stderr.write(`signwatch agent scan: ${p}\n`);
+  writeState(cfg.dataDir, stateFrom(snap, readState(cfg.dataDir)));
+  let stats;
+  try {
+    const spool = new Spool({ dir: spoolDir(cfg), maxEvents: cfg.spoolMaxEvents });
+    stats = { depth: spool.depth(), dropped: spool.droppedTotal() };
+  } catch {
+    stats = undefined;
+  }
+  const r = emitEvents(cfg, [...snap.certs, heartbeatEvent(cfg, snap, stats, Date.now(), env)], sink);
+  for (const e of r.errors) process.stderr.write(`signwatch agent scan: ${e}\n`);
+  return r.errors.length ? 1 : 0;
+}
+
+export async function runClock(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const parsed = parseCommandArgs('agent clock', argv, { server: { type: 'string' }, config: { type: 'string' }, sink: { type: 'string' } }, CLOCK_HELP, false);
+  if (!parsed) return 0;
+  const sink = parseSinkSpec(parsed.values.sink);
+  if (!sink) throw new UsageError(`signwatch agent clock: --sink: expected ndjson:PATH or -`);
+  const cfg = loadConfig(parsed.values.config, env);
+  const p = await probeClock(cfg, parsed.values.server ?? cfg.sntp.server, Date.now, env);
+  if (!p.event) {
+    process.stderr.write(`signwatch agent clock: sntp failed (${p.result.ok ? 'no offset' : `${p.result.code}: ${p.result.reason}`})\n`);
+    return 1;
+  }
+  const r = emitEvents(cfg, [p.event], sink);
+  return r.errors.length ? 1 : 0;
+}

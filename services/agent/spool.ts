@@ -1,0 +1,244 @@
+/**
+ * The durable on-disk spool between the agent's writers (exec wrapper, unlock helper, scanner: many short-lived
+ * processes) and the daemon that ships to Kafka.
+ *
+ * Layout under `dir`: `q/<event id>.json` one file per event (complete JSON line), `tmp/` files being written,
+ * `dropped/<id>` markers left by a writer that had to drop events, `dropped.total` the running count.
+ * - append(): write tmp/<id>, fsync, rename into q/, fsync q/ — so after append() returns the event survives
+ *   kill -9 and power loss, and a reader never sees half an event. Concurrent writers never share a file.
+ * - Order: event ids are ULIDs, so sorting q/ by name is time order (millisecond resolution across processes).
+ * - Bounded: at most `maxEvents` files in q/. A writer that finds it full drops the OLDEST events (newest signals
+ *   are the ones that can still page), writes a marker with the count, and carries on; the daemon folds markers
+ *   into `dropped.total` and reports it in the heartbeat (spoolDropped). Nothing is dropped silently.
+ * - The daemon deletes an event only after the sink (Kafka, acks=all) acknowledged it: remove(names).
+ * Errors are SpoolError (code, retryable); callers on the signing path catch them and never change the tool's result.
+ */
+import {
+  closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { newId } from './events.js';
+
+export class SpoolError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryable = true,
+  ) {
+    super(message);
+  }
+}
+
+export interface SpoolOptions {
+  dir: string;
+  maxEvents: number;
+}
+
+export interface AppendResult {
+  /** Events (oldest first) this append had to drop to stay within maxEvents. */
+  dropped: number;
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function errno(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+}
+
+export class Spool {
+  readonly q: string;
+  private readonly tmp: string;
+  private readonly drops: string;
+
+  constructor(private readonly opts: SpoolOptions) {
+    this.q = join(opts.dir, 'q');
+    this.tmp = join(opts.dir, 'tmp');
+    this.drops = join(opts.dir, 'dropped');
+  }
+
+  private ensureDirs(): void {
+    for (const d of [this.q, this.tmp, this.drops]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  }
+
+  /** Durably append one serialised event whose id is `id`. Synchronous: done when it returns. */
+  append(id: string, line: string): AppendResult {
+    const name = `${id}.json`;
+    const tmpPath = join(this.tmp, `${name}.${process.pid}`);
+    let fd: number;
+    try {
+      fd = openSync(tmpPath, 'wx', 0o600);
+    } catch (e) {
+      if (errno(e) !== 'ENOENT') throw new SpoolError(`spool: cannot create ${tmpPath}: ${errno(e)}`, `SW_SPOOL_${errno(e)}`);
+      try {
+        this.ensureDirs();
+        fd = openSync(tmpPath, 'wx', 0o600);
+      } catch (e2) {
+        throw new SpoolError(`spool: cannot create ${tmpPath}: ${errno(e2)}`, `SW_SPOOL_${errno(e2)}`);
+      }
+    }
+    let dropped: number;
+    try {
+      writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
+      fsyncSync(fd);
+      closeSync(fd);
+      dropped = this.makeRoom();
+      renameSync(tmpPath, join(this.q, name));
+      fsyncDir(this.q);
+    } catch (e) {
+      try {
+        unlinkSync(tmpPath);
+      } catch {
+        /* already gone */
+      }
+      throw new SpoolError(`spool: append failed: ${errno(e)}`, `SW_SPOOL_${errno(e)}`);
+    }
+    return { dropped };
+  }
+
+  /** Keep room for one more event: drop the oldest beyond maxEvents - 1 and leave a marker with the count. */
+  private makeRoom(): number {
+    const names = this.list();
+    const excess = names.length - (this.opts.maxEvents - 1);
+    if (excess <= 0) return 0;
+    let dropped = 0;
+    for (const n of names.slice(0, excess)) {
+      try {
+        unlinkSync(join(this.q, n));
+        dropped++;
+      } catch {
+        /* shipped meanwhile */
+      }
+    }
+    if (dropped > 0) {
+      const marker = join(this.drops, newId());
+      writeFileSync(marker, String(dropped), { mode: 0o600 });
+    }
+    return dropped;
+  }
+
+  /** Event file names in order (oldest first). */
+  list(): string[] {
+    try {
+      return readdirSync(this.q).filter((n) => n.endsWith('.json')).sort();
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return [];
+      throw new SpoolError(`spool: cannot list ${this.q}: ${errno(e)}`, `SW_SPOOL_${errno(e)}`);
+    }
+  }
+
+  depth(): number {
+    return this.list().length;
+  }
+
+  /** The JSON line of one spooled event, or undefined when it is gone (dropped or shipped meanwhile). */
+  read(name: string): string | undefined {
+    try {
+      return readFileSync(join(this.q, name), 'utf8').trimEnd();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Forget events the sink acknowledged. */
+  remove(names: readonly string[]): void {
+    for (const n of names) {
+      try {
+        unlinkSync(join(this.q, n));
+      } catch {
+        /* dropped meanwhile */
+      }
+    }
+    if (names.length > 0) {
+      try {
+        fsyncDir(this.q);
+      } catch {
+        /* a missed fsync only risks a duplicate after power loss */
+      }
+    }
+  }
+
+  /** Move a file the daemon cannot parse aside (counted by the caller), so it never blocks the queue. */
+  quarantine(name: string): void {
+    const bad = join(this.opts.dir, 'bad');
+    mkdirSync(bad, { recursive: true, mode: 0o700 });
+    try {
+      renameSync(join(this.q, name), join(bad, name));
+    } catch {
+      /* gone */
+    }
+  }
+
+  /** Total events dropped since the spool was created: folds writers' markers into dropped.total. */
+  droppedTotal(): number {
+    const totalPath = join(this.opts.dir, 'dropped.total');
+    let total = 0;
+    try {
+      total = Number(readFileSync(totalPath, 'utf8')) || 0;
+    } catch {
+      /* none yet */
+    }
+    let markers: string[];
+    try {
+      markers = readdirSync(this.drops);
+    } catch {
+      return total;
+    }
+    if (markers.length === 0) return total;
+    let add = 0;
+    for (const m of markers) {
+      try {
+        add += Number(readFileSync(join(this.drops, m), 'utf8')) || 0;
+      } catch {
+        /* raced with another folder */
+      }
+    }
+    total += add;
+    // write the new total before deleting the markers: a crash in between over-counts, never under-counts
+    const tmp = `${totalPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, String(total));
+    renameSync(tmp, totalPath);
+    for (const m of markers) {
+      try {
+        unlinkSync(join(this.drops, m));
+      } catch {
+        /* gone */
+      }
+    }
+    return total;
+  }
+
+  /** Remove temp files older than maxAgeMs left by writers killed mid-append. */
+  sweepTmp(): void {
+    try {
+      for (const n of readdirSync(this.tmp)) {
+        const pid = Number(n.split('.').pop());
+        if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+          try {
+            unlinkSync(join(this.tmp, n));
+          } catch {
+            /* gone */
+          }
+        }
+      }
+    } catch {
+      /* no tmp dir */
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errno(e) === 'EPERM';
+  }
+}
