@@ -11,15 +11,27 @@ export const END = '<!-- END GENERATED -->';
 
 const action = { critical: 'page (PagerDuty, critical)', warning: 'warning (PagerDuty warning / chat)', ticket: 'ticket (one per certificate)' } as const;
 
+/** Labels of the engine's transitions (services/engine/rules/*): the direct path's dedup key. */
+const ENGINE_LABELS: Record<string, string[]> = {
+  codesign_keychain_failures: ['region'],
+  unlock_latency_p95: ['region'],
+  cert_expiry: ['region', 'sha1'],
+  clock_skew: ['host', 'region'],
+  acl_outside_window: ['host', 'region'],
+  parity_drift: ['host', 'region'],
+  distribution_key_on_compile_host: ['host', 'region'],
+};
+
 export function runbookBlock(policy: Readonly<Policy>, s: RuleSpec): string {
-  const keyLabels = [...s.keyLabels].sort().map((k) => `${k}=<${k}>`).join(',');
+  const keyLabels = (ENGINE_LABELS[s.alert] ?? s.keyLabels).map((k) => `${k}=<${k}>`).join(',');
   const rows: [string, string][] = [
     ['Action', action[s.severity]],
     ['Fires when (Prometheus)', `\`${promExpr(s)}\``],
     ['Meaning', s.description],
-    ['Dedup key', s.alert === 'cert_expiry' ? '`signwatch/cert_expiry/<sha1>` (ticket key)' : `\`signwatch/${s.alert}/${keyLabels}\``],
+    ['Dedup key (direct path)', `\`signwatch/${s.alert}/${keyLabels}\``],
     ['Dashboard', s.dashboardUrl.replace('{{ $labels.region }}', '<region>')],
   ];
+  if (s.alert === 'cert_expiry') rows.push(['Ticket key', '`signwatch/cert_expiry/<sha1>`: one ticket per certificate, whatever the regions']);
   if (s.alert === 'codesign_keychain_failures') {
     rows.push(['Release gate', policy.alerts.codesign_keychain_failures.freezeReleases ? 'releases of the region are **frozen** until it resolves (`signwatch gate check --region <R>`)' : 'does not freeze releases (policy freezeReleases: false)']);
   }

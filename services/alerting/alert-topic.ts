@@ -1,0 +1,68 @@
+/**
+ * Reads alert transitions from the alert topic (alerts.v1, JSON Transition per message; committed records only),
+ * from the beginning, so a consumer such as the release gate rebuilds its state after a restart.
+ * A fresh consumer group per start and no offset commits: every start replays the whole topic.
+ * Lifecycle: start() resolves once the consumer is running; stop() idempotent.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { Transition } from '../engine/types.js';
+
+export interface AlertTopicReader {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Number of transitions applied so far. */
+  readonly applied: number;
+}
+
+export function isTransition(v: unknown): v is Transition {
+  const t = v as Partial<Transition> | null;
+  return !!t && t.kind === 'transition' && typeof t.dedupKey === 'string' && (t.state === 'firing' || t.state === 'resolved') && typeof t.alert === 'string';
+}
+
+export function alertTopicReader(opts: {
+  brokers: string[];
+  topic: string;
+  clientId?: string;
+  onTransition: (t: Transition) => void;
+  onInvalid?: (reason: string) => void;
+}): AlertTopicReader {
+  const kafka = new Kafka({ clientId: opts.clientId ?? 'signwatch-gate', brokers: opts.brokers, logLevel: logLevel.WARN });
+  const consumer = kafka.consumer({ groupId: `signwatch-gate-${randomUUID()}`, readUncommitted: false });
+  let started = false;
+  let stopped = false;
+  const r = {
+    applied: 0,
+    async start() {
+      if (started) return;
+      started = true;
+      await consumer.connect();
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ message }) => {
+          await Promise.resolve();
+          let v: unknown;
+          try {
+            v = JSON.parse(message.value?.toString('utf8') ?? '');
+          } catch {
+            opts.onInvalid?.('not JSON');
+            return;
+          }
+          if (!isTransition(v)) {
+            if ((v as { kind?: unknown })?.kind !== 'hourly') opts.onInvalid?.('not a transition');
+            return;
+          }
+          opts.onTransition(v);
+          r.applied++;
+        },
+      });
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await consumer.disconnect();
+    },
+  };
+  return r;
+}

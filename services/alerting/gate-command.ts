@@ -1,0 +1,172 @@
+/**
+ * `signwatch gate check|serve|override`: the release gate for CI pipelines.
+ *   check     exit 0 when the region may release, 1 while it is frozen, 3 when the gate cannot be asked
+ *   serve     host the gate (HTTP on 127.0.0.1), its state rebuilt from the alert topic
+ *   override  open a frozen region for a while (token from SIGNWATCH_GATE_TOKEN or --token-file; logged)
+ */
+import { readFileSync } from 'node:fs';
+import { parseCommandArgs, UsageError, type CommandModule } from '../common/cli.js';
+import { Region } from '../../schemas/events.js';
+import { parseDuration } from '../../schemas/duration.js';
+import { DEFAULT_POLICY_PATH, loadPolicy } from './policy-file.js';
+import { ReleaseGate, type GateState } from './release-gate.js';
+import { startGateServer } from './gate-server.js';
+import { alertTopicReader } from './alert-topic.js';
+import { alertingLogger } from './notifier.js';
+
+const DEFAULT_URL = 'http://127.0.0.1:9480';
+
+const HELP = `Usage:
+  signwatch gate check --region R [--url URL] [--timeout 5s] [--json]
+  signwatch gate serve [--port 9480] [--host 127.0.0.1] [--brokers 127.0.0.1:9092] [--topic alerts.v1]
+                       [--policy FILE] [--token-file FILE] [--audit-file FILE]
+  signwatch gate override --region R --reason TEXT [--by NAME] [--ttl 1h] [--clear] [--url URL] [--token-file FILE]
+
+check     exits 0 when region R may release, 1 while it is frozen (reasons printed), 3 when the gate
+          cannot be reached (CI must treat that as "do not ship").
+serve     serves GET /v1/release-gate?region=R; state rebuilt from the alert topic on every start.
+override  opens a frozen region for --ttl (default 1h); --clear removes an override. The token comes from
+          the SIGNWATCH_GATE_TOKEN environment variable or --token-file, never from the command line.
+
+Regions: ${Region.options.join(', ')}. Default URL: ${DEFAULT_URL}.
+`;
+
+const OPTIONS = {
+  region: { type: 'string' },
+  url: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  brokers: { type: 'string' },
+  topic: { type: 'string' },
+  policy: { type: 'string' },
+  'token-file': { type: 'string' },
+  'audit-file': { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+  ttl: { type: 'string' },
+  clear: { type: 'boolean' },
+} as const;
+
+function region(v: string | undefined, required = true): Region | undefined {
+  if (v === undefined) {
+    if (required) throw new UsageError('signwatch gate: --region is required');
+    return undefined;
+  }
+  const r = Region.safeParse(v.toUpperCase());
+  if (!r.success) throw new UsageError(`signwatch gate: --region: expected one of ${Region.options.join(', ')}, got '${v}'`);
+  return r.data;
+}
+
+function duration(flag: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new UsageError(`signwatch gate: --${flag}: '${v}' is not a duration (e.g. 5s, 1h)`);
+  return ms;
+}
+
+function token(file: string | undefined): string | undefined {
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw new UsageError(`signwatch gate: --token-file: cannot read ${file}: ${(e as Error).message}`);
+    }
+  }
+  return process.env.SIGNWATCH_GATE_TOKEN || undefined;
+}
+
+function describe(s: GateState): string {
+  if (!s.frozen) {
+    return s.override
+      ? `${s.region}: OPEN by override of ${s.override.by} until ${s.override.until} (${s.override.reason}); ${s.reasons.length} reason(s) pending\n`
+      : `${s.region}: open\n`;
+  }
+  return `${s.region}: FROZEN since ${s.since}\n${s.reasons.map((r) => `  - ${r.dedupKey}: ${r.summary}\n`).join('')}`;
+}
+
+async function check(v: { region?: string; url?: string; timeout?: string; json?: boolean }): Promise<number> {
+  const r = region(v.region)!;
+  const base = (v.url ?? DEFAULT_URL).replace(/\/+$/, '');
+  const timeoutMs = duration('timeout', v.timeout, 5000);
+  let state: GateState;
+  try {
+    const res = await fetch(`${base}/v1/release-gate?region=${encodeURIComponent(r)}`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    state = (await res.json()) as GateState;
+  } catch (e) {
+    process.stderr.write(`signwatch gate check: cannot ask the release gate at ${base}: ${(e as Error).message}; treat as frozen\n`);
+    return 3;
+  }
+  process.stdout.write(v.json ? `${JSON.stringify(state)}\n` : describe(state));
+  return state.frozen ? 1 : 0;
+}
+
+async function override(v: { region?: string; url?: string; reason?: string; by?: string; ttl?: string; clear?: boolean; 'token-file'?: string }): Promise<number> {
+  const r = region(v.region)!;
+  const base = (v.url ?? DEFAULT_URL).replace(/\/+$/, '');
+  const tok = token(v['token-file']);
+  if (!tok) throw new UsageError('signwatch gate override: no token (set SIGNWATCH_GATE_TOKEN or --token-file)');
+  const by = v.by ?? process.env.USER ?? 'unknown';
+  const headers = { authorization: `Bearer ${tok}`, 'content-type': 'application/json' };
+  let res: Response;
+  if (v.clear) {
+    res = await fetch(`${base}/v1/release-gate/override?region=${r}&by=${encodeURIComponent(by)}`, { method: 'DELETE', headers: { authorization: headers.authorization } });
+  } else {
+    if (!v.reason) throw new UsageError('signwatch gate override: --reason is required');
+    duration('ttl', v.ttl, 3_600_000);
+    res = await fetch(`${base}/v1/release-gate/override`, { method: 'POST', headers, body: JSON.stringify({ region: r, reason: v.reason, by, ttl: v.ttl ?? '1h' }) });
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    process.stderr.write(`signwatch gate override: ${res.status}: ${text}\n`);
+    return 1;
+  }
+  process.stdout.write(describe(JSON.parse(text) as GateState));
+  return 0;
+}
+
+async function serve(v: { port?: string; host?: string; brokers?: string; topic?: string; policy?: string; 'token-file'?: string; 'audit-file'?: string }): Promise<number> {
+  const port = v.port === undefined ? 9480 : Number(v.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`signwatch gate serve: --port: '${v.port}' is not a port`);
+  const policy = loadPolicy(v.policy ?? DEFAULT_POLICY_PATH);
+  const logger = alertingLogger();
+  const gate = new ReleaseGate(policy, { overrideToken: token(v['token-file']), logger, auditFile: v['audit-file'] });
+  const reader = alertTopicReader({
+    brokers: (v.brokers ?? '127.0.0.1:9092').split(','),
+    topic: v.topic ?? 'alerts.v1',
+    onTransition: (t) => gate.apply(t),
+    onInvalid: (reason) => logger.warn({ reason }, 'alert topic: skipped a message'),
+  });
+  await reader.start();
+  const server = await startGateServer(gate, { host: v.host ?? '127.0.0.1', port });
+  logger.info({ url: server.url }, 'release gate serving');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.stop();
+  await reader.stop();
+  return 0;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommandArgs('gate', argv, OPTIONS, HELP);
+  if (!args) return 0;
+  const [sub, ...extra] = args.positionals;
+  if (extra.length > 0) throw new UsageError(`signwatch gate: unexpected argument '${extra[0]}'`);
+  switch (sub) {
+    case 'check':
+      return check(args.values);
+    case 'override':
+      return override(args.values);
+    case 'serve':
+      return serve(args.values);
+    default:
+      throw new UsageError(`signwatch gate: expected 'check', 'serve' or 'override'${sub ? `, got '${sub}'` : ''}\nTry 'signwatch gate --help'.`);
+  }
+}
+
+const mod: CommandModule = { run };
+export default mod;

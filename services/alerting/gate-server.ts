@@ -1,0 +1,86 @@
+/**
+ * HTTP face of the release gate (fastify, 127.0.0.1 by default):
+ *   GET    /v1/release-gate?region=HK            → {region, frozen, reasons, since, override}
+ *   GET    /v1/release-gate                      → {regions: [...]}
+ *   POST   /v1/release-gate/override             {region, reason, by, ttl?}  Authorization: Bearer <token>
+ *   DELETE /v1/release-gate/override?region=HK   Authorization: Bearer <token>
+ *   GET    /healthz
+ * Lifecycle: start() → listening; stop() idempotent.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { Region } from '../../schemas/events.js';
+import { DurationMs } from '../../schemas/duration.js';
+import { GateError, type ReleaseGate } from './release-gate.js';
+
+export interface GateServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const OverrideBody = z.strictObject({
+  region: Region,
+  reason: z.string().min(1).max(500),
+  by: z.string().min(1).max(100),
+  ttl: DurationMs.optional(),
+});
+
+const bearer = (h: string | undefined): string | undefined => (h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+
+export function gateApp(gate: ReleaseGate): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get('/healthz', () => ({ ok: true }));
+  app.get('/v1/release-gate', async (req, reply) => {
+    const q = req.query as { region?: string };
+    if (q.region === undefined) return { regions: gate.states() };
+    const r = Region.safeParse(q.region);
+    if (!r.success) return reply.code(400).send({ code: 'SW_GATE_BAD_INPUT', error: `region: expected one of ${Region.options.join(', ')}` });
+    return gate.state(r.data);
+  });
+  const fail = (e: unknown, reply: { code: (n: number) => { send: (b: unknown) => unknown } }) => {
+    if (e instanceof GateError) {
+      const status = e.code === 'SW_GATE_BAD_INPUT' ? 400 : e.code === 'SW_GATE_NO_TOKEN' ? 403 : 401;
+      return reply.code(status).send({ code: e.code, error: e.message });
+    }
+    throw e;
+  };
+  app.post('/v1/release-gate/override', async (req, reply) => {
+    const b = OverrideBody.safeParse(req.body);
+    if (!b.success) {
+      return reply.code(400).send({ code: 'SW_GATE_BAD_INPUT', error: b.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+    }
+    try {
+      return gate.override(b.data.region, bearer(req.headers.authorization), { by: b.data.by, reason: b.data.reason, ttlMs: b.data.ttl });
+    } catch (e) {
+      return fail(e, reply);
+    }
+  });
+  app.delete('/v1/release-gate/override', async (req, reply) => {
+    const q = req.query as { region?: string; by?: string };
+    const r = Region.safeParse(q.region);
+    if (!r.success) return reply.code(400).send({ code: 'SW_GATE_BAD_INPUT', error: 'region: required' });
+    try {
+      return gate.clearOverride(r.data, bearer(req.headers.authorization), q.by ?? 'unknown');
+    } catch (e) {
+      return fail(e, reply);
+    }
+  });
+  return app;
+}
+
+export async function startGateServer(gate: ReleaseGate, opts: { host?: string; port?: number } = {}): Promise<GateServer> {
+  const app = gateApp(gate);
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 9480 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 9480);
+  let stopped = false;
+  return {
+    url: `http://${host}:${port}`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await app.close();
+    },
+  };
+}
