@@ -1,0 +1,93 @@
+/**
+ * One test per recorded codesign capture: the classification (code, osStatus, class) the wrapper records, checked
+ * both on the parser and end to end through `signwatch agent exec -- codesign` with the fake tool first on PATH.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyCodesignStderr, parseCodesignArgs } from '../../../services/agent/codesign.js';
+import { validateEvent } from '../../../schemas/events.js';
+import { cli, fixture, fixtureNames, sandbox, spooled } from './helpers.js';
+
+const EXPECTED: Record<string, { code: string; osStatus: number | null; class: string; messageIncludes: string }> = {
+  'codesign-detritus-not-allowed.txt': { code: 'detritus_not_allowed', osStatus: null, class: 'bundle', messageIncludes: '/Applications/Xcode.app: resource fork' },
+  'codesign-errSecInternalComponent__old-xcode-exit-code-1.txt': { code: 'errSecInternalComponent', osStatus: -2070, class: 'keychain', messageIncludes: 'Inspector.app: errSecInternalComponent' },
+  'codesign-errSecInternalComponent__replacing-existing.txt': { code: 'errSecInternalComponent', osStatus: -2070, class: 'keychain', messageIncludes: '.build/CmdKeyHappy.app: errSecInternalComponent' },
+  'codesign-errSecInternalComponent__xcodebuild-wrapped.txt': { code: 'errSecInternalComponent', osStatus: -2070, class: 'keychain', messageIncludes: 'Launcher.app: errSecInternalComponent' },
+  'codesign-item-not-found-in-keychain.txt': { code: 'errSecItemNotFound', osStatus: -25300, class: 'identity', messageIncludes: 'could not be found in the keychain' },
+  'codesign-item-not-found-in-keychain__with-command.txt': { code: 'errSecItemNotFound', osStatus: -25300, class: 'identity', messageIncludes: 'error: The specified item' },
+  'codesign-no-identity-found.txt': { code: 'no_identity_found', osStatus: null, class: 'identity', messageIncludes: 'cer2.cer: no identity found' },
+  'codesign-timestamp-service-not-available__elided-path.txt': { code: 'errSecTimestampServiceNotAvailable', osStatus: -67885, class: 'timestamp', messageIncludes: 'The timestamp service is not available.' },
+};
+
+test('every codesign fixture has an expected classification', () => {
+  assert.deepEqual(fixtureNames('codesign-'), Object.keys(EXPECTED).sort());
+});
+
+for (const [name, want] of Object.entries(EXPECTED)) {
+  test(`classify ${name}`, () => {
+    const e = classifyCodesignStderr(fixture(name), 1);
+    assert.equal(e.code, want.code);
+    assert.equal(e.osStatus, want.osStatus);
+    assert.equal(e.class, want.class);
+    assert.ok(e.message.includes(want.messageIncludes), e.message);
+    assert.ok(!/^Command |^\$ /m.test(e.message), 'wrapper lines are not the message');
+  });
+}
+
+test('through the wrapper: each fixture becomes a failed codesign event with its classification', () => {
+  const sb = sandbox();
+  try {
+    for (const [name, want] of Object.entries(EXPECTED)) {
+      const env = { ...sb.env, FAKE_CODESIGN: name.replace(/\.txt$/, '') };
+      const r = cli(['agent', 'exec', '--', 'codesign', '-f', '-s', 'Apple Distribution: Example Corp (ABCDE12345)', '/tmp/App.app'], env);
+      assert.equal(r.status, 1, `${name}: exit status passes through`);
+      assert.equal(r.stderr.toString(), fixture(name), `${name}: stderr passes through unchanged`);
+    }
+    const events = spooled(sb.dataDir);
+    assert.equal(events.length, Object.keys(EXPECTED).length);
+    Object.values(EXPECTED).forEach((want, i) => {
+      const ev = events[i] as Record<string, unknown> & { error: Record<string, unknown> };
+      assert.equal(validateEvent(ev).ok, true, JSON.stringify(validateEvent(ev)));
+      assert.equal(ev.outcome, 'fail');
+      assert.equal(ev.exitCode, 1);
+      assert.deepEqual([ev.error.code, ev.error.osStatus, ev.error.class], [want.code, want.osStatus, want.class]);
+    });
+  } finally {
+    sb.cleanup();
+  }
+});
+
+test('a chain warning before errSecInternalComponent is a chain failure, not a keychain one', () => {
+  // line shapes as documented in reference/macos-tools.md §1.1 (the real sample is kept aside for acceptance)
+  const stderr = `Warning: unable to build chain to self-signed root for signer "Apple Distribution: Example Corp (ABCDE12345)"\n${fixture('codesign-errSecInternalComponent__replacing-existing.txt')}`;
+  const e = classifyCodesignStderr(stderr, 1);
+  assert.equal(e.code, 'errSecInternalComponent');
+  assert.equal(e.class, 'chain');
+  assert.match(e.message, /^Warning: unable to build chain/);
+});
+
+test('ambiguous identity: the CN may contain ": " and is not split', () => {
+  const e = classifyCodesignStderr('Apple Distribution: Example Corp: ambiguous (matches "Apple Distribution: Example Corp (ABCDE12345)" and "Apple Distribution: Example Corp (ABCDE12345)" in /Users/ci/Library/Keychains/signing.keychain-db)\n', 1);
+  assert.equal(e.code, 'identity_ambiguous');
+  assert.equal(e.class, 'identity');
+});
+
+test('paths are split on the LAST ": " and may contain spaces and colons', () => {
+  const e = classifyCodesignStderr('/Volumes/Build: 2/My App.app: errSecInternalComponent\n', 1);
+  assert.equal(e.code, 'errSecInternalComponent');
+  assert.equal(e.message, '/Volumes/Build: 2/My App.app: errSecInternalComponent');
+});
+
+test('an unrecognised failure is still recorded (class other) with its last line', () => {
+  const e = classifyCodesignStderr('something new happened\n', 3);
+  assert.deepEqual([e.code, e.osStatus, e.class, e.message], ['unknown', null, 'other', 'something new happened']);
+  assert.equal(classifyCodesignStderr('', 1).message, 'exit status 1');
+});
+
+test('codesign arguments: -s clusters, --sign=, --keychain', () => {
+  assert.deepEqual(parseCodesignArgs(['-fs', 'chunkwm-cert', '/usr/local/bin/x']), { sign: 'chunkwm-cert' });
+  assert.deepEqual(parseCodesignArgs(['--force', '--sign', 'ABC', '--keychain', '/k/a b.keychain-db', 'x']), { sign: 'ABC', keychain: '/k/a b.keychain-db' });
+  assert.deepEqual(parseCodesignArgs(['--sign=XYZ', '--entitlements', 'e.xcent', '--timestamp=none', 'x']), { sign: 'XYZ' });
+  assert.deepEqual(parseCodesignArgs(['-v', '-i', 'com.x', '-sNAME', 'x']), { sign: 'NAME' });
+  assert.deepEqual(parseCodesignArgs(['-dv', 'x']), {});
+});

@@ -1,0 +1,108 @@
+/** The durable spool: order, bound with counted drops, removal only on ack, concurrent writers, kill -9. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Spool } from '../../../services/agent/spool.js';
+import { newId } from '../../../services/agent/events.js';
+import { ROOT } from './helpers.js';
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'sw-spool-'));
+}
+
+test('append keeps order, read returns the line, remove forgets', () => {
+  const dir = tmp();
+  try {
+    const s = new Spool({ dir, maxEvents: 100 });
+    const ids = Array.from({ length: 20 }, () => newId());
+    for (const id of ids) s.append(id, JSON.stringify({ id }));
+    const names = s.list();
+    assert.deepEqual(names, ids.map((i) => `${i}.json`));
+    assert.deepEqual(JSON.parse(s.read(names[0] ?? '') ?? ''), { id: ids[0] });
+    s.remove(names.slice(0, 5));
+    assert.equal(s.depth(), 15);
+    assert.equal(s.list()[0], `${ids[5]}.json`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bounded: when full the oldest are dropped, counted in markers, folded into the total', () => {
+  const dir = tmp();
+  try {
+    const s = new Spool({ dir, maxEvents: 10 });
+    const ids = Array.from({ length: 25 }, () => newId());
+    let dropped = 0;
+    for (const id of ids) dropped += s.append(id, JSON.stringify({ id })).dropped;
+    assert.equal(dropped, 15);
+    assert.equal(s.depth(), 10);
+    assert.deepEqual(s.list(), ids.slice(15).map((i) => `${i}.json`), 'the newest ten remain, in order');
+    assert.equal(s.droppedTotal(), 15);
+    assert.equal(readdirSync(join(dir, 'dropped')).length, 0, 'markers folded');
+    assert.equal(s.droppedTotal(), 15, 'idempotent');
+    s.append(newId(), '{}');
+    assert.equal(s.droppedTotal(), 16);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unusable spool throws a coded SpoolError (callers keep going)', () => {
+  const dir = tmp();
+  try {
+    writeFileSync(join(dir, 'file'), 'x');
+    const s = new Spool({ dir: join(dir, 'file', 'sub'), maxEvents: 10 });
+    assert.throws(() => s.append(newId(), '{}'), (e: unknown) => (e as { code?: string }).code?.startsWith('SW_SPOOL_') === true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function writer(dir: string, n: number, tag: string) {
+  const code = `
+    const { Spool } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/spool.js'))});
+    const { newId } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/events.js'))});
+    const s = new Spool({ dir: ${JSON.stringify(dir)}, maxEvents: 1000000 });
+    for (let i = 0; i < ${n}; i++) { const id = newId(); s.append(id, JSON.stringify({ id, tag: ${JSON.stringify(tag)}, i, pad: 'x'.repeat(300) })); if (i === 0) process.stdout.write('started\\n'); }
+  `;
+  return spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+test('concurrent writers: every event complete, per-writer order kept', async () => {
+  const dir = tmp();
+  try {
+    const kids = ['a', 'b', 'c'].map((t) => writer(dir, 150, t));
+    await Promise.all(kids.map((k) => new Promise((r) => k.on('close', r))));
+    const s = new Spool({ dir, maxEvents: 1_000_000 });
+    const lines = s.list().map((n) => JSON.parse(s.read(n) ?? '') as { tag: string; i: number });
+    assert.equal(lines.length, 450);
+    for (const t of ['a', 'b', 'c']) {
+      const seq = lines.filter((l) => l.tag === t).map((l) => l.i);
+      assert.deepEqual(seq, Array.from({ length: 150 }, (_, i) => i));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kill -9 in the middle of appends: no partial event is ever visible; stale temp files are swept', async () => {
+  const dir = tmp();
+  try {
+    const k = writer(dir, 1_000_000, 'k');
+    await new Promise<void>((resolve) => k.stdout.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 150));
+    k.kill('SIGKILL');
+    await new Promise((r) => k.on('close', r));
+    const s = new Spool({ dir, maxEvents: 1_000_000 });
+    const names = s.list();
+    assert.ok(names.length > 0);
+    for (const n of names) JSON.parse(readFileSync(join(s.q, n), 'utf8')); // every visible event parses
+    s.sweepTmp();
+    assert.equal(readdirSync(join(dir, 'tmp')).length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
