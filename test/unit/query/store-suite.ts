@@ -132,6 +132,12 @@ export function runStoreSuite(name: string, make: MakeStore): void {
     assert.equal(all.length, data.length + 1);
     const seqs = all.map((e) => e.seq);
     assert.equal(new Set(seqs).size, seqs.length);
+    // a large batch (several multi-row statements) with duplicates inside it and of stored events
+    const big = Array.from({ length: 150 }, (_, i) => mk({ ts: T0 + 300 * MIN + i * 1000 }));
+    const mixed = [...big.slice(0, 100), big[5]!, big[99]!, data[1]!, ...big.slice(100), big[149]!];
+    assert.equal(await store.insertBatch(mixed), 150);
+    assert.equal(await store.insertBatch(mixed), 0);
+    assert.deepEqual(await store.countBy({ since: T0 + 300 * MIN }, []), [{ count: 150 }], 'the rollup counted each new event once');
   });
 
   void withStore('raw JSON comes back byte for byte', async (store, data) => {
