@@ -19,12 +19,12 @@ const EXPECTED: Record<string, { code: string; osStatus: number | null; class: s
   'codesign-timestamp-service-not-available__elided-path.txt': { code: 'errSecTimestampServiceNotAvailable', osStatus: -67885, class: 'timestamp', messageIncludes: 'The timestamp service is not available.' },
 };
 
-test('every codesign fixture has an expected classification', () => {
+void test('every codesign fixture has an expected classification', () => {
   assert.deepEqual(fixtureNames('codesign-'), Object.keys(EXPECTED).sort());
 });
 
 for (const [name, want] of Object.entries(EXPECTED)) {
-  test(`classify ${name}`, () => {
+  void test(`classify ${name}`, () => {
     const e = classifyCodesignStderr(fixture(name), 1);
     assert.equal(e.code, want.code);
     assert.equal(e.osStatus, want.osStatus);
@@ -34,10 +34,10 @@ for (const [name, want] of Object.entries(EXPECTED)) {
   });
 }
 
-test('through the wrapper: each fixture becomes a failed codesign event with its classification', () => {
+void test('through the wrapper: each fixture becomes a failed codesign event with its classification', () => {
   const sb = sandbox();
   try {
-    for (const [name, want] of Object.entries(EXPECTED)) {
+    for (const name of Object.keys(EXPECTED)) {
       const env = { ...sb.env, FAKE_CODESIGN: name.replace(/\.txt$/, '') };
       const r = cli(['agent', 'exec', '--', 'codesign', '-f', '-s', 'Apple Distribution: Example Corp (ABCDE12345)', '/tmp/App.app'], env);
       assert.equal(r.status, 1, `${name}: exit status passes through`);
@@ -57,7 +57,7 @@ test('through the wrapper: each fixture becomes a failed codesign event with its
   }
 });
 
-test('a chain warning before errSecInternalComponent is a chain failure, not a keychain one', () => {
+void test('a chain warning before errSecInternalComponent is a chain failure, not a keychain one', () => {
   // line shapes as documented in reference/macos-tools.md §1.1 (the real sample is kept aside for acceptance)
   const stderr = `Warning: unable to build chain to self-signed root for signer "Apple Distribution: Example Corp (ABCDE12345)"\n${fixture('codesign-errSecInternalComponent__replacing-existing.txt')}`;
   const e = classifyCodesignStderr(stderr, 1);
@@ -66,25 +66,25 @@ test('a chain warning before errSecInternalComponent is a chain failure, not a k
   assert.match(e.message, /^Warning: unable to build chain/);
 });
 
-test('ambiguous identity: the CN may contain ": " and is not split', () => {
+void test('ambiguous identity: the CN may contain ": " and is not split', () => {
   const e = classifyCodesignStderr('Apple Distribution: Example Corp: ambiguous (matches "Apple Distribution: Example Corp (ABCDE12345)" and "Apple Distribution: Example Corp (ABCDE12345)" in /Users/ci/Library/Keychains/signing.keychain-db)\n', 1);
   assert.equal(e.code, 'identity_ambiguous');
   assert.equal(e.class, 'identity');
 });
 
-test('paths are split on the LAST ": " and may contain spaces and colons', () => {
+void test('paths are split on the LAST ": " and may contain spaces and colons', () => {
   const e = classifyCodesignStderr('/Volumes/Build: 2/My App.app: errSecInternalComponent\n', 1);
   assert.equal(e.code, 'errSecInternalComponent');
   assert.equal(e.message, '/Volumes/Build: 2/My App.app: errSecInternalComponent');
 });
 
-test('an unrecognised failure is still recorded (class other) with its last line', () => {
+void test('an unrecognised failure is still recorded (class other) with its last line', () => {
   const e = classifyCodesignStderr('something new happened\n', 3);
   assert.deepEqual([e.code, e.osStatus, e.class, e.message], ['unknown', null, 'other', 'something new happened']);
   assert.equal(classifyCodesignStderr('', 1).message, 'exit status 1');
 });
 
-test('codesign arguments: -s clusters, --sign=, --keychain', () => {
+void test('codesign arguments: -s clusters, --sign=, --keychain', () => {
   assert.deepEqual(parseCodesignArgs(['-fs', 'chunkwm-cert', '/usr/local/bin/x']), { sign: 'chunkwm-cert' });
   assert.deepEqual(parseCodesignArgs(['--force', '--sign', 'ABC', '--keychain', '/k/a b.keychain-db', 'x']), { sign: 'ABC', keychain: '/k/a b.keychain-db' });
   assert.deepEqual(parseCodesignArgs(['--sign=XYZ', '--entitlements', 'e.xcent', '--timestamp=none', 'x']), { sign: 'XYZ' });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, inMaintenanceWindow, parseConfig } from '../../../services/agent/config.js';
 
-test('defaults applied, result frozen', () => {
+void test('defaults applied, result frozen', () => {
   const c = parseConfig({ region: 'JP', dataDir: '/var/sw' });
   assert.equal(c.pool, 'signing');
   assert.deepEqual(c.kafka.brokers, ['127.0.0.1:9092']);
@@ -11,7 +11,7 @@ test('defaults applied, result frozen', () => {
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.kafka) && Object.isFrozen(c.intervals));
 });
 
-test('errors name the bad key', () => {
+void test('errors name the bad key', () => {
   const bad: [unknown, RegExp][] = [
     [{}, /^region: required/],
     [{ region: 'EU' }, /^region: must be one of HK, JP, KR, SG, US/],
@@ -28,7 +28,7 @@ test('errors name the bad key', () => {
   }
 });
 
-test('maintenance windows are half-open [start, end)', () => {
+void test('maintenance windows are half-open [start, end)', () => {
   const c = parseConfig({ region: 'KR', dataDir: '/x', maintenanceWindows: [{ start: '2026-11-28T01:00:00Z', end: '2026-11-28T03:00:00Z' }] });
   assert.equal(inMaintenanceWindow(c, Date.parse('2026-11-28T00:59:59.999Z')), false);
   assert.equal(inMaintenanceWindow(c, Date.parse('2026-11-28T01:00:00Z')), true);

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
 import { BIN, cli, FAKE_BIN, fixture, ROOT, sandbox, spooled } from './helpers.js';
 
-test('stdout, stderr and exit status are byte-identical with and without the wrapper (stdin passes through)', () => {
+void test('stdout, stderr and exit status are byte-identical with and without the wrapper (stdin passes through)', () => {
   const sb = sandbox();
   try {
     const input = Buffer.from([0, 1, 2, 255, 10, 0x41, 0xe2, 0x80, 0xa6, 10]);
@@ -36,7 +36,7 @@ test('stdout, stderr and exit status are byte-identical with and without the wra
   }
 });
 
-test('success: ok event with keychain from --keychain, identity SHA-1, correlation id from CI env, valid v1', () => {
+void test('success: ok event with keychain from --keychain, identity SHA-1, correlation id from CI env, valid v1', () => {
   const sb = sandbox();
   try {
     const env = { ...sb.env, GITHUB_RUN_ID: '8811223344', BUILDKITE_BUILD_ID: 'ignored' };
@@ -58,7 +58,7 @@ test('success: ok event with keychain from --keychain, identity SHA-1, correlati
   }
 });
 
-test('keychain from the search list, identity by name and partition ids from the cached state', () => {
+void test('keychain from the search list, identity by name and partition ids from the cached state', () => {
   const sb = sandbox();
   try {
     mkdirSync(sb.dataDir, { recursive: true });
@@ -79,7 +79,7 @@ test('keychain from the search list, identity by name and partition ids from the
   }
 });
 
-test('no scan yet: the keychain comes from `security list-keychains`', () => {
+void test('no scan yet: the keychain comes from `security list-keychains`', () => {
   const sb = sandbox();
   try {
     cli(['agent', 'exec', '--', 'codesign', '-s', 'X', 'x.app'], sb.env);
@@ -89,7 +89,7 @@ test('no scan yet: the keychain comes from `security list-keychains`', () => {
   }
 });
 
-test('set-key-partition-list → acl event, declared only inside a maintenance window; -k never recorded', () => {
+void test('set-key-partition-list → acl event, declared only inside a maintenance window; -k never recorded', () => {
   const now = Date.now();
   const inside = sandbox({ maintenanceWindows: [{ start: new Date(now - 3600_000).toISOString(), end: new Date(now + 3600_000).toISOString() }] });
   const outside = sandbox({ maintenanceWindows: [{ start: new Date(now + 3600_000).toISOString(), end: new Date(now + 7200_000).toISOString() }] });
@@ -121,7 +121,7 @@ test('set-key-partition-list → acl event, declared only inside a maintenance w
   }
 });
 
-test('notarytool through exec: Invalid with exit 0 is an invalid notarize event; 401 is auth', () => {
+void test('notarytool through exec: Invalid with exit 0 is an invalid notarize event; 401 is auth', () => {
   const sb = sandbox();
   try {
     const json = cli(['agent', 'exec', '--', 'xcrun', 'notarytool', 'submit', 'a.zip', '--wait', '--output-format', 'json'], { ...sb.env, FAKE_NOTARYTOOL: 'notarytool-submit-wait-json__invalid.json' });
@@ -138,7 +138,7 @@ test('notarytool through exec: Invalid with exit 0 is an invalid notarize event;
   }
 });
 
-test('the tool result is untouched when the spool is unusable or the config is missing', () => {
+void test('the tool result is untouched when the spool is unusable or the config is missing', () => {
   const sb = sandbox();
   try {
     writeFileSync(join(sb.dir, 'blocker'), 'x');
@@ -155,7 +155,7 @@ test('the tool result is untouched when the spool is unusable or the config is m
   }
 });
 
-test('signals: forwarded to the tool; the wrapper dies of the same signal and records the failure', async () => {
+void test('signals: forwarded to the tool; the wrapper dies of the same signal and records the failure', async () => {
   const sb = sandbox();
   try {
     const child = spawn(process.execPath, [BIN, 'agent', 'exec', '--', 'codesign', '-s', 'X', 'x'], { env: { ...sb.env, FAKE_CODESIGN_SLEEP: '5' }, stdio: 'ignore' });
@@ -172,7 +172,7 @@ test('signals: forwarded to the tool; the wrapper dies of the same signal and re
   }
 });
 
-test('a missing tool: exit 127 like a shell, usage errors exit 2', () => {
+void test('a missing tool: exit 127 like a shell, usage errors exit 2', () => {
   const sb = sandbox();
   try {
     const r = cli(['agent', 'exec', '--', 'no-such-tool-xyz'], sb.env);
@@ -204,7 +204,7 @@ function staticImports(file: string, seen = new Set<string>()): Set<string> {
   return seen;
 }
 
-test('the exec start-up path loads no Kafka client, OpenTelemetry, pino or zod', () => {
+void test('the exec start-up path loads no Kafka client, OpenTelemetry, pino or zod', () => {
   const dist = join(ROOT, 'dist', 'services');
   const graph = new Set([...staticImports(join(dist, 'cli', 'main.js')), ...staticImports(join(dist, 'agent', 'module.js')), ...staticImports(join(dist, 'agent', 'exec.js'))]);
   const packages = [...graph].filter((s) => !s.startsWith('/') && !s.startsWith('node:'));

@@ -9,7 +9,7 @@ import { parseSntp } from '../../../services/agent/sntp.js';
 import { exitByteOf } from '../../../services/agent/secbase.js';
 import { fixture, fixtureNames } from './helpers.js';
 
-test('find-identity: Travis capture without -v (two sections, deduplicated, all valid)', () => {
+void test('find-identity: Travis capture without -v (two sections, deduplicated, all valid)', () => {
   const ids = parseFindIdentity(fixture('security-find-identity-p-codesigning__travis-ci.txt'));
   assert.deepEqual(ids.map((i) => [i.sha1, i.name, i.valid, i.teamId]), [
     ['86890D67F234745572B7EF153C72DEA7CF522EDE', 'iPhone Distribution: Tien Le (QG598U658S)', true, 'QG598U658S'],
@@ -17,23 +17,23 @@ test('find-identity: Travis capture without -v (two sections, deduplicated, all 
   ]);
 });
 
-test('find-identity -v: Apple-Actions fixture (4 identities, one team)', () => {
+void test('find-identity -v: Apple-Actions fixture (4 identities, one team)', () => {
   const ids = parseFindIdentity(fixture('security-find-identity-v-p-codesigning__apple-actions-fixture.txt'));
   assert.equal(ids.length, 4);
   assert.ok(ids.every((i) => i.valid && i.teamId === 'ABCDE12345' && i.sha1 !== undefined));
   assert.equal(ids[3]?.name, '3rd Party Mac Developer Installer: Example Org (ABCDE12345)');
 });
 
-test('find-identity -v: two identities with the same name (1-space indent) keep both hashes', () => {
+void test('find-identity -v: two identities with the same name (1-space indent) keep both hashes', () => {
   const ids = parseFindIdentity(fixture('security-find-identity-v-p-codesigning__two-same-name.txt'));
   assert.deepEqual(ids.map((i) => i.sha1), ['3F60B8D9578EAEF1E13A7EEC1394D4CE34139555', '7952E8BC89E7BF5FCED31AF352783B7A34FADC0D']);
 });
 
-test('find-identity -v: zero valid identities', () => {
+void test('find-identity -v: zero valid identities', () => {
   assert.deepEqual(parseFindIdentity(fixture('security-find-identity-v-p-codesigning__zero-valid.txt')), []);
 });
 
-test('find-identity: redacted / truncated hashes are kept as names but never reported as SHA-1', () => {
+void test('find-identity: redacted / truncated hashes are kept as names but never reported as SHA-1', () => {
   const red = parseFindIdentity(fixture('security-find-identity-v-p-codesigning__one-valid-redacted.txt'));
   assert.equal(red.length, 1);
   assert.equal(red[0]?.sha1, undefined);
@@ -43,12 +43,12 @@ test('find-identity: redacted / truncated hashes are kept as names but never rep
   assert.equal(nt[0]?.sha1, undefined);
 });
 
-test('list-keychains: Travis capture and system-only capture', () => {
+void test('list-keychains: Travis capture and system-only capture', () => {
   assert.deepEqual(parseKeychainList(fixture('security-list-keychains__travis-ci.txt')), ['/Users/travis/Library/Keychains/[secure]-db', '/Library/Keychains/System.keychain']);
   assert.deepEqual(parseKeychainList(fixture('security-list-keychains__system-only.txt')), ['/Library/Keychains/System.keychain']);
 });
 
-test('security stderr: SecBase texts map back to OSStatus', () => {
+void test('security stderr: SecBase texts map back to OSStatus', () => {
   const cases: [string, string, number, string | undefined][] = [
     ['security-set-key-partition-list__wrong-password.txt', 'errSecAuthFailed', -25293, undefined],
     ['security-add-internet-password__auth-failed-NULL.txt', 'errSecAuthFailed', -25293, '<NULL>'],
@@ -65,17 +65,17 @@ test('security stderr: SecBase texts map back to OSStatus', () => {
   assert.equal(exitByteOf(-25300), 44);
 });
 
-test('set-key-partition-list: partition ids and keychain from argv, never the -k password', () => {
+void test('set-key-partition-list: partition ids and keychain from argv, never the -k password', () => {
   const p = parseSetKeyPartitionListArgs(['-S', 'apple-tool:,apple:,codesign:', '-s', '-k', 'hunter2', '/Users/ci/signing.keychain-db']);
   assert.deepEqual(p, { partitionIds: ['apple-tool:', 'apple:', 'codesign:'], keychain: '/Users/ci/signing.keychain-db' });
   assert.ok(!JSON.stringify(p).includes('hunter2'));
 });
 
-test('dump-keychain -a: partition_id entry', () => {
+void test('dump-keychain -a: partition_id entry', () => {
   assert.deepEqual(parsePartitionIds(fixture('security-dump-keychain-a__partition_id-entry.txt')), ['apple-tool:']);
 });
 
-test('security import / set-key-partition-list stdout fixtures exist (used by the fake)', () => {
+void test('security import / set-key-partition-list stdout fixtures exist (used by the fake)', () => {
   assert.match(fixture('security-import-p12__travis-ci.txt'), /^1 identity imported\.$/m);
   assert.equal((fixture('security-set-key-partition-list__stdout-travis-ci.txt').match(/^keychain: /gm) ?? []).length, 2);
 });
@@ -89,12 +89,12 @@ const NOTARY: Record<string, { status?: string; outcome?: string; id?: string; e
   'notarytool-auth-401.txt': { error: 'auth' },
 };
 
-test('every notarytool fixture has an expectation', () => {
+void test('every notarytool fixture has an expectation', () => {
   assert.deepEqual(fixtureNames('notarytool-'), Object.keys(NOTARY).sort());
 });
 
 for (const [name, want] of Object.entries(NOTARY)) {
-  test(`notarytool ${name}`, () => {
+  void test(`notarytool ${name}`, () => {
     const text = fixture(name);
     const isError = text.startsWith('Error:');
     const r = isError ? parseNotaryOutput('', text) : parseNotaryOutput(text, '');
@@ -110,7 +110,7 @@ for (const [name, want] of Object.entries(NOTARY)) {
   });
 }
 
-test('notary errors: Apple API / network retryable, keychain never', () => {
+void test('notary errors: Apple API / network retryable, keychain never', () => {
   assert.deepEqual(classifyNotaryError('HTTP status code: 503. Service Unavailable'), { class: 'apple_api', code: 'http_503', retryable: true });
   assert.equal(classifyNotaryError('The Internet connection appears to be offline.').class, 'network');
   assert.equal(classifyNotaryError('No Keychain password item found for profile: ci').retryable, false);
@@ -118,23 +118,23 @@ test('notary errors: Apple API / network retryable, keychain never', () => {
   assert.equal(classifyNotaryError('User interaction is not allowed.').class, 'keychain');
 });
 
-test('sntp: the real success line', () => {
+void test('sntp: the real success line', () => {
   assert.deepEqual(parseSntp(fixture('sntp__success-ntp-nict.txt')), { ok: true, offsetMs: 0.906, errorMs: 22.017, server: 'ntp.nict.jp', address: '133.243.238.243' });
   const big = parseSntp('+472987.781619 +/- 0.022394 133.243.238.163 133.243.238.163\n');
   assert.equal(big.ok && big.offsetMs, 472987781.619);
 });
 
-test('sntp: timeout then clock select failed', () => {
+void test('sntp: timeout then clock select failed', () => {
   assert.deepEqual(parseSntp(fixture('sntp__timeout-clock-select-failed.txt')), { ok: false, reason: 'Timeout', code: 'timeout' });
 });
 
-test('sntp: DNS lookup failure block', () => {
+void test('sntp: DNS lookup failure block', () => {
   const r = parseSntp(fixture('sntp__dns-lookup-failure.txt'));
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.code, 'dns');
 });
 
-test('sntp -d: Kiss of death never yields its absurd offset', () => {
+void test('sntp -d: Kiss of death never yields its absurd offset', () => {
   const r = parseSntp(fixture('sntp-d__kiss-of-death.txt'));
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.code, 'kiss_of_death');

@@ -13,7 +13,7 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'sw-spool-'));
 }
 
-test('append keeps order, read returns the line, remove forgets', () => {
+void test('append keeps order, read returns the line, remove forgets', () => {
   const dir = tmp();
   try {
     const s = new Spool({ dir, maxEvents: 100 });
@@ -30,7 +30,7 @@ test('append keeps order, read returns the line, remove forgets', () => {
   }
 });
 
-test('bounded: when full the oldest are dropped, counted in markers, folded into the total', () => {
+void test('bounded: when full the oldest are dropped, counted in markers, folded into the total', () => {
   const dir = tmp();
   try {
     const s = new Spool({ dir, maxEvents: 10 });
@@ -50,7 +50,7 @@ test('bounded: when full the oldest are dropped, counted in markers, folded into
   }
 });
 
-test('an unusable spool throws a coded SpoolError (callers keep going)', () => {
+void test('an unusable spool throws a coded SpoolError (callers keep going)', () => {
   const dir = tmp();
   try {
     writeFileSync(join(dir, 'file'), 'x');
@@ -71,7 +71,7 @@ function writer(dir: string, n: number, tag: string) {
   return spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-test('concurrent writers: every event complete, per-writer order kept', async () => {
+void test('concurrent writers: every event complete, per-writer order kept', async () => {
   const dir = tmp();
   try {
     const kids = ['a', 'b', 'c'].map((t) => writer(dir, 150, t));
@@ -88,7 +88,7 @@ test('concurrent writers: every event complete, per-writer order kept', async ()
   }
 });
 
-test('kill -9 in the middle of appends: no partial event is ever visible; stale temp files are swept', async () => {
+void test('kill -9 in the middle of appends: no partial event is ever visible; stale temp files are swept', async () => {
   const dir = tmp();
   try {
     const k = writer(dir, 1_000_000, 'k');
