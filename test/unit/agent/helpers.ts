@@ -64,6 +64,7 @@ export function cliAsync(args: string[], env: NodeJS.ProcessEnv, opts: { fd3?: s
     child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     if (opts.fd3 !== undefined) {
       const w = child.stdio[3] as NodeJS.WritableStream;
+      w.on('error', () => undefined); // the CLI may exit before reading FD 3 (usage errors)
       w.end(opts.fd3);
     }
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);

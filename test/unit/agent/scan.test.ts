@@ -1,0 +1,96 @@
+/**
+ * `agent scan` / `agent clock` with the fake security and sntp. Certificates are real X.509, generated at test
+ * time with `openssl req -x509` (Apple-like subjects, chosen expiry); `security find-certificate -a -p` prints them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateEvent } from '../../../schemas/events.js';
+import { cli, ndjson, sandbox } from './helpers.js';
+
+function makeCert(dir: string, name: string, subject: string, days: number): { pem: string; sha1: string; notAfter: string } {
+  const key = join(dir, `${name}.key`);
+  const crt = join(dir, `${name}.crt`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', String(days), '-subj', subject], { stdio: 'ignore' });
+  const fp = execFileSync('openssl', ['x509', '-in', crt, '-noout', '-fingerprint', '-sha1'], { encoding: 'utf8' });
+  const end = execFileSync('openssl', ['x509', '-in', crt, '-noout', '-enddate'], { encoding: 'utf8' });
+  return {
+    pem: readFileSync(crt, 'utf8'),
+    sha1: (fp.split('=')[1] ?? '').trim().replace(/:/g, ''),
+    notAfter: new Date((end.split('=')[1] ?? '').trim()).toISOString(),
+  };
+}
+
+void test('scan: cert events from real PEMs, heartbeat with search list, identities, teams and parity; state cached', () => {
+  const sb = sandbox({ secretVersion: 'vault-v42', keychain: '/Users/travis/Library/Keychains/[secure]-db' });
+  try {
+    const certs = join(sb.dir, 'certs');
+    mkdirSync(certs);
+    const dist = makeCert(sb.dir, 'dist', '/CN=Apple Distribution: Example Corp (ABCDE12345)/OU=ABCDE12345/O=Example Corp/C=US', 10);
+    const devid = makeCert(sb.dir, 'devid', '/CN=Developer ID Application: Example Corp (ABCDE12345)/OU=ABCDE12345/O=Example Corp/C=US', 400);
+    const ca = makeCert(sb.dir, 'ca', '/CN=Apple Worldwide Developer Relations Certification Authority/OU=G3/O=Apple Inc./C=US', 900);
+    writeFileSync(join(certs, '[secure]-db.pem'), dist.pem + devid.pem);
+    writeFileSync(join(certs, 'System.keychain.pem'), ca.pem);
+    // find-identity -v output in the recorded format (security-find-identity-v-p-codesigning__apple-actions-fixture.txt)
+    const ids = join(sb.dir, 'find-identity.txt');
+    writeFileSync(ids, `  1) ${dist.sha1} "Apple Distribution: Example Corp (ABCDE12345)"\n  2) ${devid.sha1} "Developer ID Application: Example Corp (ABCDE12345)"\n     2 valid identities found\n`);
+    const out = join(sb.dir, 'events.ndjson');
+    const env = { ...sb.env, FAKE_SECURITY_CERTS_DIR: certs, FAKE_SECURITY_FIND_IDENTITY: ids };
+    const r = cli(['agent', 'scan', '--sink', `ndjson:${out}`], env);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const events = ndjson(out);
+    for (const e of events) assert.equal(validateEvent(e).ok, true, JSON.stringify(validateEvent(e)));
+    const certEvents = events.filter((e) => e.type === 'cert');
+    assert.deepEqual(
+      certEvents.map((e) => [e.sha1, e.subject, e.teamId, e.certKind, e.notAfter, e.keychain]),
+      [
+        [dist.sha1, 'Apple Distribution: Example Corp (ABCDE12345)', 'ABCDE12345', 'Apple Distribution', dist.notAfter, '/Users/travis/Library/Keychains/[secure]-db'],
+        [devid.sha1, 'Developer ID Application: Example Corp (ABCDE12345)', 'ABCDE12345', 'Developer ID Application', devid.notAfter, '/Users/travis/Library/Keychains/[secure]-db'],
+      ],
+      'signing certificates only (the CA in System.keychain is not one)',
+    );
+    const days = (Date.parse(String(certEvents[0]?.notAfter)) - Date.now()) / 86_400_000;
+    assert.ok(days > 9 && days <= 10.01, `expiry as chosen (${days})`);
+    const hb = events.find((e) => e.type === 'heartbeat');
+    assert.ok(hb);
+    assert.deepEqual(hb.searchList, ['/Users/travis/Library/Keychains/[secure]-db', '/Library/Keychains/System.keychain']);
+    assert.deepEqual(hb.identities, [dist.sha1, devid.sha1]);
+    assert.deepEqual(hb.teamIds, ['ABCDE12345']);
+    assert.equal(hb.secretVersion, 'vault-v42');
+    assert.match(String(hb.wrapperSha256), /^[0-9a-f]{64}$/);
+    assert.equal(hb.spoolDepth, 0);
+    assert.equal(hb.spoolDropped, 0);
+    const state = JSON.parse(readFileSync(join(sb.dataDir, 'state.json'), 'utf8')) as { searchList: string[]; identities: { sha1: string }[] };
+    assert.deepEqual(state.identities.map((i) => i.sha1), [dist.sha1, devid.sha1]);
+    // parity: same set-up → same fingerprint; another secret version → another fingerprint
+    cli(['agent', 'scan', '--sink', `ndjson:${out}`], env);
+    writeFileSync(sb.config, JSON.stringify({ region: 'SG', dataDir: sb.dataDir, secretVersion: 'vault-v43', keychain: '/Users/travis/Library/Keychains/[secure]-db' }));
+    cli(['agent', 'scan', '--sink', `ndjson:${out}`], env);
+    const parities = ndjson(out).filter((e) => e.type === 'heartbeat').map((e) => e.paritySha256);
+    assert.equal(parities[0], parities[1]);
+    assert.notEqual(parities[1], parities[2]);
+  } finally {
+    sb.cleanup();
+  }
+});
+
+void test('clock: the real sntp line becomes a clock event; failure captures give no event and exit 1', () => {
+  const sb = sandbox();
+  try {
+    const out = join(sb.dir, 'clock.ndjson');
+    assert.equal(cli(['agent', 'clock', '--sink', `ndjson:${out}`], sb.env).status, 0);
+    for (const f of ['sntp__timeout-clock-select-failed', 'sntp__dns-lookup-failure', 'sntp-d__kiss-of-death']) {
+      const r = cli(['agent', 'clock', '--sink', `ndjson:${out}`], { ...sb.env, FAKE_SNTP: f });
+      assert.equal(r.status, 1, f);
+      assert.match(r.stderr.toString(), /sntp failed \((timeout|dns|kiss_of_death):/);
+    }
+    const events = ndjson(out);
+    assert.equal(events.length, 1);
+    assert.ok(validateEvent(events[0]).ok);
+    assert.deepEqual([events[0]?.offsetMs, events[0]?.server], [0.906, 'ntp.nict.jp']);
+  } finally {
+    sb.cleanup();
+  }
+});
