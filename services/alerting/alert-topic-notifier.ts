@@ -1,0 +1,64 @@
+/**
+ * The direct path's last leg: alert topic (alerts.v1, read committed) → notifier (durable outbox) → PagerDuty /
+ * ticket webhook. A consumer group with committed offsets: an offset is committed only after the notifier has
+ * accepted (fsynced) the transition, and the outbox remembers transition ids, so a restart or rebalance re-reads
+ * at most a few transitions and sends none of them twice.
+ * Lifecycle: start() resolves when the consumer runs; stop() idempotent (disconnects, then stops the notifier).
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Notifier } from './notifier.js';
+import type { Transition } from '../engine/types.js';
+import { isTransition } from './alert-topic.js';
+
+export interface AlertTopicNotifier {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function alertTopicNotifier(opts: {
+  brokers: string[];
+  topic: string;
+  groupId?: string;
+  notifier: Notifier;
+  logger?: Logger;
+  /** Also called for every transition (e.g. the release gate's apply). */
+  onTransition?: (t: Transition) => void;
+}): AlertTopicNotifier {
+  const kafka = new Kafka({ clientId: 'signwatch-notifier', brokers: opts.brokers, logLevel: logLevel.WARN });
+  const consumer = kafka.consumer({ groupId: opts.groupId ?? 'signwatch-notifier', readUncommitted: false, maxWaitTimeInMs: 100 });
+  let started = false;
+  let stopped = false;
+  return {
+    async start() {
+      if (started) return;
+      started = true;
+      opts.notifier.start();
+      await consumer.connect();
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 1000,
+        eachMessage: async ({ message }) => {
+          await Promise.resolve();
+          let v: unknown;
+          try {
+            v = JSON.parse(message.value?.toString('utf8') ?? '');
+          } catch {
+            opts.logger?.warn({ offset: message.offset }, 'alert topic: not JSON, skipped');
+            return;
+          }
+          if (!isTransition(v)) return; // hourly aggregates and other kinds share no topic with us, but be lenient
+          opts.notifier.accept(v); // durable before the offset can be committed
+          opts.onTransition?.(v);
+        },
+      });
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await consumer.disconnect();
+      await opts.notifier.stop();
+    },
+  };
+}
