@@ -1,0 +1,132 @@
+/**
+ * Output of `signwatch query`: an aligned table for people (default on a TTY), JSON (an array of the stored
+ * events, byte for byte as received), NDJSON (one stored event per line) or CSV (RFC 4180, a header row).
+ * Count rows (`--count-by`) use the same four formats, with `hour` as RFC 3339 UTC.
+ */
+import type { CountKey, CountRow, StoredEvent } from './store.js';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+const EVENT_COLUMNS = ['time', 'region', 'host', 'type', 'outcome', 'error', 'keychain', 'partitions', 'correlation', 'invocation', 'id'] as const;
+
+/** The cells of one event (partition IDs come from the raw JSON, the rest from stored columns). */
+export function eventCells(e: StoredEvent): string[] {
+  let partitions = '';
+  try {
+    const raw = JSON.parse(e.raw) as { partitionIds?: unknown };
+    if (Array.isArray(raw.partitionIds)) partitions = raw.partitionIds.map(String).join(' ');
+  } catch {
+    /* stored raw is always JSON; keep the cell empty otherwise */
+  }
+  return [
+    new Date(e.ts).toISOString(),
+    e.region,
+    e.host,
+    e.type,
+    e.outcome ?? '',
+    e.errorCode ?? '',
+    e.keychain ?? '',
+    partitions,
+    e.correlationId ?? '',
+    e.invocationId ?? '',
+    e.id,
+  ];
+}
+
+function countCells(keys: readonly CountKey[], r: CountRow): string[] {
+  return [...keys.map((k) => (k === 'hour' ? new Date(r.hour!).toISOString() : (r[k] ?? ''))), String(r.count)];
+}
+
+/** Control characters would let a stored value move the cursor or fake lines in a terminal. */
+function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+const MAX_CELL = 60;
+function cell(s: string): string {
+  const p = printable(s);
+  return p.length > MAX_CELL ? `${p.slice(0, MAX_CELL - 1)}…` : p;
+}
+
+export function table(header: readonly string[], rows: string[][], marks?: boolean[]): string {
+  const cells = rows.map((r) => r.map(cell));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (r: readonly string[], mark: string) =>
+    `${mark}${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  const m = marks ? (i: number) => (marks[i] ? '> ' : '  ') : () => '';
+  return [line(header.map((h) => h.toUpperCase()), marks ? '  ' : ''), ...cells.map((r, i) => line(r, m(i)))].join('\n') + '\n';
+}
+
+export function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+function csv(header: readonly string[], rows: string[][]): string {
+  return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** Render events; `anchorId` marks the --around anchor in the table. */
+export function formatEvents(events: StoredEvent[], format: OutputFormat, anchorId?: string): string {
+  switch (format) {
+    case 'json':
+      return events.length ? `[\n${events.map((e) => e.raw).join(',\n')}\n]\n` : '[]\n';
+    case 'ndjson':
+      return events.map((e) => `${e.raw}\n`).join('');
+    case 'csv':
+      return csv(EVENT_COLUMNS, events.map(eventCells));
+    case 'table':
+      return table(EVENT_COLUMNS, events.map(eventCells), anchorId ? events.map((e) => e.id === anchorId) : undefined);
+  }
+}
+
+const FOLLOW_WIDTHS = [24, 6, 14, 9, 8, 28, 0];
+
+/** Header printed once when following (table, csv). */
+export function followHeader(format: OutputFormat): string {
+  if (format === 'csv') return `${EVENT_COLUMNS.join(',')}\r\n`;
+  if (format !== 'table') return '';
+  const h = ['TIME', 'REGION', 'HOST', 'TYPE', 'OUTCOME', 'ERROR', 'CORRELATION ID'];
+  return `${h.map((x, i) => (FOLLOW_WIDTHS[i] ? x.padEnd(FOLLOW_WIDTHS[i]) : x)).join('  ')}\n`;
+}
+
+/** Rows printed while following: no header, fixed widths for a table. */
+export function formatFollow(events: StoredEvent[], format: OutputFormat): string {
+  switch (format) {
+    case 'json':
+    case 'ndjson':
+      return events.map((e) => `${e.raw}\n`).join('');
+    case 'csv':
+      return events.map((e) => `${eventCells(e).map(csvField).join(',')}\r\n`).join('');
+    case 'table': {
+      const widths = FOLLOW_WIDTHS;
+      return events
+        .map((e) => {
+          const c = eventCells(e).map(cell);
+          const picked = [c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, `${c[8]} ${c[10]}`];
+          return `${picked.map((x, i) => (widths[i] ? x.padEnd(widths[i]) : x)).join('  ').trimEnd()}\n`;
+        })
+        .join('');
+    }
+  }
+}
+
+export function countJson(keys: readonly CountKey[], r: CountRow): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const k of keys) o[k] = k === 'hour' ? new Date(r.hour!).toISOString() : (r[k] ?? null);
+  o.count = r.count;
+  return o;
+}
+
+export function formatCounts(keys: readonly CountKey[], rows: CountRow[], format: OutputFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(rows.map((r) => countJson(keys, r)), null, 2)}\n`;
+    case 'ndjson':
+      return rows.map((r) => `${JSON.stringify(countJson(keys, r))}\n`).join('');
+    case 'csv':
+      return csv([...keys, 'count'], rows.map((r) => countCells(keys, r)));
+    case 'table':
+      return table([...keys, 'count'], rows.map((r) => countCells(keys, r)));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Query HTTP API (fastify): the same questions as `signwatch query`, validated by the same schema (filters.ts),
+ * so `?host=mini-hk-03&since=2h&count-by=hour,region` behaves exactly like the flags.
+ *
+ *   GET /v1/events?FILTERS[&limit=&order=]           → {"count":N,"events":[<stored event JSON>…]}
+ *   GET /v1/events?around=ID[&before=&after=&FILTERS] → {"anchor":ID,"count":N,"events":[…]}
+ *   GET /v1/counts?count-by=KEYS&FILTERS             → {"keys":[…],"rows":[{hour?,region?,…,count}]}
+ *   GET /healthz                                      → {"ok":true} (no auth, no store access)
+ * Bad input → 400 {"error":"SW_QUERY_BAD_REQUEST","message":"since: …"}; unknown anchor → 404; store down → 503.
+ *
+ * Binds 127.0.0.1 by default. A bearer token is REQUIRED when bound to any other address (the config is refused
+ * without one) and enforced whenever one is configured. The token comes from the environment or a file, never
+ * argv, and is never logged.
+ *
+ * Lifecycle: `start()` listens (resolves with the bound address); `stop()` closes the server, idempotent and safe
+ * without start. The store is owned by the caller (open it before, close it after).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { parseQuery, type RawQuery } from './filters.js';
+import { countJson } from './format.js';
+import { StoreError, type EventStore } from './store.js';
+
+export const QueryServerConfig = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8787),
+    token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Per-request cap on events returned (the schema's limit is also capped by MAX_LIMIT). */
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+  })
+  .superRefine((c, ctx) => {
+    if (!isLoopback(c.host) && c.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `is required when binding ${c.host} (not loopback): set SIGNWATCH_QUERY_TOKEN or --token-file` });
+    }
+  });
+export type QueryServerConfig = Readonly<z.output<typeof QueryServerConfig>>;
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+export class ConfigError extends Error {
+  readonly code = 'SW_QUERY_SERVER_CONFIG';
+  readonly retryable = false;
+}
+
+/** Defaults + strict schema + frozen; errors name the key. */
+export function parseServerConfig(input: unknown): QueryServerConfig {
+  const r = QueryServerConfig.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    const key = i.code === 'unrecognized_keys' ? i.keys[0] : i.path.join('.');
+    throw new ConfigError(`query server config: ${key}: ${i.code === 'unrecognized_keys' ? 'unknown key' : i.message}`);
+  }
+  return Object.freeze(r.data);
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function toRaw(q: unknown): RawQuery {
+  const out: RawQuery = {};
+  for (const [k, v] of Object.entries((q ?? {}) as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v;
+  }
+  return out;
+}
+
+export class QueryServer {
+  private app: FastifyInstance | undefined;
+  private readonly tokenDigest: Buffer | undefined;
+
+  constructor(
+    private readonly store: EventStore,
+    readonly config: QueryServerConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokenDigest = config.token === undefined ? undefined : digest(config.token);
+  }
+
+  /** Build the fastify instance (also usable with `inject` in tests, without listening). */
+  build(): FastifyInstance {
+    if (this.app) return this.app;
+    const app = Fastify({ logger: false, requestTimeout: this.config.requestTimeoutMs });
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url === '/healthz' || !this.tokenDigest) return;
+      const h = req.headers.authorization;
+      const m = typeof h === 'string' ? /^Bearer (.+)$/.exec(h) : null;
+      if (!m || !timingSafeEqual(digest(m[1]!), this.tokenDigest)) {
+        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'SW_QUERY_UNAUTHORIZED', message: 'a valid bearer token is required' });
+      }
+    });
+    app.get('/healthz', (_req, reply) => reply.send({ ok: true }));
+    app.get('/v1/events', (req, reply) => this.events(req, reply));
+    app.get('/v1/counts', (req, reply) => this.counts(req, reply));
+    app.setErrorHandler(async (err, _req, reply) => {
+      if (err instanceof StoreError) {
+        await reply.code(err.retryable ? 503 : 500).send({ error: err.code, message: 'store error', retryable: err.retryable });
+        return;
+      }
+      const status = (err as { statusCode?: number }).statusCode ?? 500;
+      await reply.code(status).send({ error: status < 500 ? 'SW_QUERY_BAD_REQUEST' : 'SW_QUERY_INTERNAL', message: status < 500 ? (err as Error).message : 'internal error' });
+    });
+    this.app = app;
+    return app;
+  }
+
+  private parse(req: FastifyRequest, reply: FastifyReply) {
+    const q = parseQuery(toRaw(req.query), this.now(), 'param');
+    if (!q.ok) {
+      void reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: q.message, key: q.key });
+      return undefined;
+    }
+    return q.request;
+  }
+
+  private async events(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const r = this.parse(req, reply);
+    if (!r) return reply;
+    if (r.countBy) return reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: 'count-by: use /v1/counts', key: 'count-by' });
+    let body: string;
+    if (r.around) {
+      const a = await this.store.around(r.around.id, r.filters, r.around.before, r.around.after);
+      if (!a) return reply.code(404).send({ error: 'SW_QUERY_NOT_FOUND', message: `around: no event with id ${r.around.id}`, key: 'around' });
+      body = `{"anchor":${JSON.stringify(a.anchor.id)},"count":${a.events.length},"events":[${a.events.map((e) => e.raw).join(',')}]}`;
+    } else {
+      const events = await this.store.query(r.filters, { limit: r.limit, order: r.order });
+      body = `{"count":${events.length},"events":[${events.map((e) => e.raw).join(',')}]}`;
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
+  }
+
+  private async counts(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const r = this.parse(req, reply);
+    if (!r) return reply;
+    if (!r.countBy) return reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: 'count-by: required (e.g. hour,region)', key: 'count-by' });
+    if (r.around) return reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: 'around: not available on /v1/counts', key: 'around' });
+    const rows = await this.store.countBy(r.filters, r.countBy);
+    const keys = r.countBy;
+    return reply.send({ keys, rows: rows.map((x) => countJson(keys, x)) });
+  }
+
+  /** Listen; resolves with the URL actually bound (port 0 picks a free port). */
+  async start(): Promise<string> {
+    const app = this.build();
+    return app.listen({ host: this.config.host, port: this.config.port });
+  }
+
+  async stop(): Promise<void> {
+    const app = this.app;
+    this.app = undefined;
+    if (app) await app.close();
+  }
+}

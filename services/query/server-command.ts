@@ -1,0 +1,71 @@
+/** `signwatch query-server`: the query HTTP API over the configured store (see http.ts). */
+import { readFileSync } from 'node:fs';
+import { parseCommandArgs, RuntimeError, UsageError, type CommandModule } from '../common/cli.js';
+import { ConfigError, QueryServer, parseServerConfig } from './http.js';
+import { DEFAULT_STORE } from './open-store.js';
+import { openForCommand, resolveStoreSpec } from './query-command.js';
+
+const HELP = `Usage: signwatch query-server [--listen HOST:PORT] [--store SPEC] [--token-file FILE]
+
+Serve the postmortem queries over HTTP (GET /v1/events, GET /v1/counts, GET /healthz); parameters are the
+'signwatch query' flags without '--' (e.g. /v1/events?host=mini-hk-03&since=2h&outcome=fail).
+
+  --listen HOST:PORT   default 127.0.0.1:8787 (port 0 picks a free port; the bound URL is printed on stderr)
+  --store SPEC         sqlite:PATH or postgres://… (default $SIGNWATCH_STORE, else ${DEFAULT_STORE})
+  --token-file FILE    bearer token (first line); or $SIGNWATCH_QUERY_TOKEN. Required when HOST is not loopback.
+Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 store unavailable or port busy, 2 bad usage.
+`;
+
+const OPTIONS = {
+  listen: { type: 'string' },
+  store: { type: 'string' },
+  'token-file': { type: 'string' },
+} as const;
+
+export async function runServer(argv: string[]): Promise<number> {
+  const parsed = parseCommandArgs('query-server', argv, OPTIONS, HELP, false);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  const listen = v.listen ?? '127.0.0.1:8787';
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(listen);
+  if (!m) throw new UsageError(`signwatch query-server: --listen: "${listen}" must be HOST:PORT (e.g. 127.0.0.1:8787)`);
+  let token = process.env.SIGNWATCH_QUERY_TOKEN || undefined;
+  if (v['token-file'] !== undefined) {
+    try {
+      token = readFileSync(v['token-file'], 'utf8').split(/\r?\n/)[0]!.trim();
+    } catch (e) {
+      throw new UsageError(`signwatch query-server: --token-file: cannot read: ${(e as Error).message}`);
+    }
+  }
+  let config;
+  try {
+    config = parseServerConfig({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), ...(token !== undefined ? { token } : {}) });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      throw new UsageError(`signwatch query-server: ${e.message.replace(/^query server config: (host|port):/, '--listen:').replace(/^query server config: token:/, '--token-file:')}`);
+    }
+    throw e;
+  }
+  const store = await openForCommand(resolveStoreSpec(v.store, 'query-server'), 'query-server', true);
+  const server = new QueryServer(store, config);
+  try {
+    let url: string;
+    try {
+      url = await server.start();
+    } catch (e) {
+      throw new RuntimeError(`signwatch query-server: cannot listen on ${listen}: ${(e as Error).message}`, 'SW_QUERY_LISTEN');
+    }
+    process.stderr.write(`signwatch query-server: listening on ${url}${config.token ? ' (bearer token required)' : ''}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    return 0;
+  } finally {
+    await server.stop();
+    await store.close();
+  }
+}
+
+export const command: CommandModule = { run: runServer };
+export const run = runServer;
