@@ -108,6 +108,15 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** For a union (e.g. a duration: number or "5m"), say what the closest branch wanted rather than "Invalid input". */
+function issueMessage(i: z.core.$ZodIssue): string {
+  if (i.code === 'invalid_union') {
+    const inner = i.errors.flat().filter((e) => e.code !== 'invalid_type');
+    if (inner.length) return inner.map((e) => e.message).join('; ');
+  }
+  return i.message;
+}
+
 export class PolicyError extends Error {
   readonly code = 'SW_POLICY_INVALID';
   readonly retryable = false;
@@ -117,7 +126,7 @@ export class PolicyError extends Error {
 export function parsePolicy(input: unknown, source = 'policy'): Readonly<Policy> {
   const r = Policy.safeParse(input ?? {});
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+    const msg = r.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${issueMessage(i)}`).join('\n');
     throw new PolicyError(msg);
   }
   return deepFreeze(r.data);

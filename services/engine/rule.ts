@@ -100,6 +100,7 @@ export abstract class BaseRule implements Rule {
     for (;;) {
       const b = this.nextChange();
       if (!(b <= to)) break;
+      if (b <= this.pos) throw new Error(`SW_ENGINE_STALLED: rule ${this.alert} reported breakpoint ${b} ≤ its clock ${this.pos}`);
       this.pos = b;
       this.evaluate(b, out);
     }

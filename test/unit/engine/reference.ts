@@ -1,0 +1,173 @@
+/**
+ * A brute-force reference for the alert semantics of DESIGN.md: after every event it re-scans every accepted
+ * event at every instant where any condition could change, from scratch. Slow and obviously right; the property
+ * test requires the engine to produce exactly the same transitions.
+ */
+import type { SignEvent, Region } from '../../../schemas/events.js';
+import type { Policy } from '../../../schemas/policy.js';
+import { nearestRank } from '../../../services/engine/rules/unlock-latency.js';
+import { dedupKey } from '../../../services/engine/rule.js';
+
+const DAY = 86_400_000;
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+export interface RefTransition {
+  alert: string;
+  labels: Record<string, string>;
+  state: 'firing' | 'resolved';
+  at: number;
+  value: number;
+}
+
+interface Acc {
+  e: SignEvent;
+  ts: number;
+  seq: number;
+}
+
+/** Latest report (max ts, ties: last arrived) among those with ts ≤ t. */
+function latest(list: Acc[], t: number): Acc | undefined {
+  let best: Acc | undefined;
+  for (const a of list) if (a.ts <= t && (!best || a.ts > best.ts || (a.ts === best.ts && a.seq > best.seq))) best = a;
+  return best;
+}
+
+function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>): Map<string, { alert: string; labels: Record<string, string>; fire: boolean; value: number }> {
+  const out = new Map<string, { alert: string; labels: Record<string, string>; fire: boolean; value: number }>();
+  const put = (alert: string, labels: Record<string, string>, fire: boolean, value: number) => out.set(dedupKey(alert, labels), { alert, labels, fire, value });
+  const A = p.alerts;
+  const upTo = acc.filter((a) => a.ts <= t);
+  // keychain failures
+  const kc = upTo.filter((a) => a.e.type === 'codesign' && a.e.outcome === 'fail' && a.e.error?.class === 'keychain' && a.ts > t - A.codesign_keychain_failures.window).length;
+  put('codesign_keychain_failures', { region }, kc > A.codesign_keychain_failures.threshold, kc);
+  // unlock p95
+  const durs = upTo.filter((a) => a.e.type === 'unlock' && a.ts > t - A.unlock_latency_p95.window).map((a) => (a.e as { durationMs: number }).durationMs).sort((x, y) => x - y);
+  const p95 = nearestRank(durs, A.unlock_latency_p95.quantile);
+  put('unlock_latency_p95', { region }, durs.length >= A.unlock_latency_p95.minSamples && p95 !== null && p95 > A.unlock_latency_p95.thresholdMs, p95 ?? 0);
+  // cert expiry
+  const bySha = new Map<string, Acc[]>();
+  for (const a of upTo) if (a.e.type === 'cert') bySha.set(a.e.sha1, [...(bySha.get(a.e.sha1) ?? []), a]);
+  for (const [sha1, list] of bySha) {
+    const l = latest(list, t)!;
+    const notAfter = Date.parse((l.e as { notAfter: string }).notAfter);
+    const live = t < l.ts + A.cert_expiry.staleAfter;
+    put('cert_expiry', { region, sha1 }, live && notAfter - t < A.cert_expiry.days * DAY, r3((notAfter - t) / DAY));
+  }
+  // clock skew
+  const clocks = new Map<string, Acc[]>();
+  for (const a of upTo) if (a.e.type === 'clock') clocks.set(a.e.host, [...(clocks.get(a.e.host) ?? []), a]);
+  for (const [host, list] of clocks) {
+    const off = (latest(list, t)!.e as { offsetMs: number }).offsetMs;
+    put('clock_skew', { region, host }, Math.abs(off) > A.clock_skew.maxOffsetMs, off);
+  }
+  // acl outside window
+  const acls = new Map<string, number>();
+  for (const a of upTo) if (a.e.type === 'acl' && !a.e.declared) acls.set(a.e.host, (acls.get(a.e.host) ?? 0) + (a.ts > t - A.acl_outside_window.holdFor ? 1 : 0));
+  for (const [host, n] of acls) put('acl_outside_window', { region, host }, n > 0, n);
+  // parity drift
+  const hbs = new Map<string, Acc[]>();
+  for (const a of upTo) if (a.e.type === 'heartbeat') hbs.set(a.e.host, [...(hbs.get(a.e.host) ?? []), a]);
+  const fpOf = (e: SignEvent) => {
+    const h = e as Extract<SignEvent, { type: 'heartbeat' }>;
+    return [h.wrapperSha256, h.keychain ?? h.searchList[0] ?? '', h.searchList.join('\n'), [...h.teamIds].sort().join(',')];
+  };
+  const active = [...hbs].map(([host, list]) => [host, latest(list, t)!] as const).filter(([, l]) => t < l.ts + A.parity_drift.staleAfter);
+  const votes = new Map<string, number>();
+  for (const [, l] of active) votes.set(fpOf(l.e).join('\0'), (votes.get(fpOf(l.e).join('\0')) ?? 0) + 1);
+  let major: string[] | undefined;
+  for (const [fp, n] of votes) if (n * 2 > active.length) major = fp.split('\0');
+  for (const [host, l] of active) {
+    const f = fpOf(l.e);
+    const diff = major ? f.filter((x, i) => x !== major[i]).length : 0;
+    put('parity_drift', { region, host }, diff > 0, diff);
+  }
+  // distribution key on compile host
+  const dist = new Map<string, Set<string>>();
+  for (const a of upTo) {
+    const e = a.e;
+    if (e.type !== 'cert' || e.pool !== 'compile' || !A.distribution_key_on_compile_host.kinds.some((k) => e.certKind.startsWith(k))) continue;
+    if (!dist.has(e.host)) dist.set(e.host, new Set());
+    const newest = latest(upTo.filter((b) => b.e.type === 'cert' && b.e.host === e.host && b.e.sha1 === e.sha1 && b.e.pool === 'compile'), t)!;
+    if (t < newest.ts + A.distribution_key_on_compile_host.staleAfter) dist.get(e.host)!.add(e.sha1);
+  }
+  for (const [host, s] of dist) put('distribution_key_on_compile_host', { region, host }, s.size > 0, s.size);
+  return out;
+}
+
+function candidates(acc: Acc[], p: Readonly<Policy>): number[] {
+  const A = p.alerts;
+  const c: number[] = [];
+  for (const { e, ts } of acc) {
+    c.push(ts);
+    if (e.type === 'codesign') c.push(ts + A.codesign_keychain_failures.window);
+    if (e.type === 'unlock') c.push(ts + A.unlock_latency_p95.window);
+    if (e.type === 'acl') c.push(ts + A.acl_outside_window.holdFor);
+    if (e.type === 'heartbeat') c.push(ts + A.parity_drift.staleAfter);
+    if (e.type === 'cert') c.push(ts + A.cert_expiry.staleAfter, Date.parse(e.notAfter) - A.cert_expiry.days * DAY + 1, ts + A.distribution_key_on_compile_host.staleAfter);
+  }
+  return c;
+}
+
+export function reference(events: SignEvent[], p: Readonly<Policy>, until?: number): { transitions: RefTransition[]; outcomes: string[] } {
+  const state = new Map<Region, { clock: number; acc: Acc[]; firing: Map<string, number>; seen: Set<string> }>();
+  const transitions: RefTransition[] = [];
+  const outcomes: string[] = [];
+  let seq = 0;
+  const evalRange = (region: Region, s: { clock: number; acc: Acc[]; firing: Map<string, number> }, from: number, to: number, forceTo: boolean) => {
+    const pts = [...new Set(candidates(s.acc, p).filter((x) => x > from && x <= to))];
+    if (forceTo && !pts.includes(to)) pts.push(to);
+    pts.sort((a, b) => a - b);
+    for (const b of pts) {
+      const conds = conditions(s.acc, region, b, p);
+      for (const [key] of [...s.firing]) {
+        if (conds.has(key)) continue;
+        const [alert, rest] = [key.split('/')[1]!, key.split('/')[2]!];
+        const labels = Object.fromEntries(rest.split(',').map((kv) => kv.split('=') as [string, string]));
+        s.firing.delete(key);
+        transitions.push({ alert, labels, state: 'resolved', at: b, value: 0 });
+      }
+      for (const [key, c] of conds) {
+        const was = s.firing.has(key);
+        if (c.fire && !was) {
+          s.firing.set(key, c.value);
+          transitions.push({ alert: c.alert, labels: c.labels, state: 'firing', at: b, value: c.value });
+        } else if (!c.fire && was) {
+          s.firing.delete(key);
+          transitions.push({ alert: c.alert, labels: c.labels, state: 'resolved', at: b, value: c.value });
+        }
+      }
+    }
+  };
+  for (const e of events) {
+    let s = state.get(e.region);
+    if (!s) state.set(e.region, (s = { clock: -Infinity, acc: [], firing: new Map(), seen: new Set() }));
+    const ts = Date.parse(e.ts);
+    if (s.seen.has(e.id)) {
+      outcomes.push('duplicate');
+      continue;
+    }
+    if (ts < s.clock - p.hourlyRetention) {
+      outcomes.push('expired');
+      continue;
+    }
+    s.seen.add(e.id);
+    if (ts < s.clock - p.allowedLateness) {
+      outcomes.push('late');
+      continue;
+    }
+    outcomes.push('accepted');
+    s.acc.push({ e, ts, seq: seq++ });
+    const to = Math.max(s.clock, ts);
+    evalRange(e.region, s, s.clock, to, true);
+    s.clock = to;
+  }
+  if (until !== undefined) {
+    for (const [region, s] of state) {
+      if (until > s.clock) {
+        evalRange(region, s, s.clock, until, false);
+        s.clock = until;
+      }
+    }
+  }
+  return { transitions, outcomes };
+}
