@@ -1,5 +1,8 @@
+import { PROMETHEUS_DS_UID } from '../../services/alerting/generate/grafana.js';
+
 /**
- * The data sources the dashboards reference, by uid. dashboards/provisioning/datasources/signwatch.yaml
+ * The data sources the dashboards reference, by uid. The Prometheus uid is the one the generated Grafana alert
+ * rules use (services/alerting/generate/grafana.ts), so one provisioning file serves both. dashboards/provisioning/datasources/signwatch.yaml
  * provisions exactly these uids (a unit test checks both directions), so a fresh Grafana finds them.
  */
 export interface DataSourceRef {
@@ -8,7 +11,7 @@ export interface DataSourceRef {
 }
 
 /** Prometheus that scrapes the processor's /metrics. */
-export const PROMETHEUS: DataSourceRef = Object.freeze({ type: 'prometheus', uid: 'signwatch-prometheus' });
+export const PROMETHEUS: DataSourceRef = Object.freeze({ type: 'prometheus', uid: PROMETHEUS_DS_UID });
 
 /**
  * The PostgreSQL event store (services/query). Plugin id `grafana-postgresql-datasource` is the core PostgreSQL

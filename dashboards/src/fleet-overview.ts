@@ -18,12 +18,14 @@ import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/tabl
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { REGIONS } from '../../schemas/events.js';
 import type { Policy } from '../../schemas/policy.js';
+import { DASHBOARD_UID } from '../../services/alerting/links.js';
 import { METRICS } from '../../services/common/metric-names.js';
 import { dashedThresholds, pos, prom, redFrom, steps, total } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { jobsHitPanel, recentFailuresPanel } from './postmortem.js';
 
-export const FLEET_UID = 'signwatch-fleet';
+/** The uid pages and tickets link to (services/alerting/links.ts), with `?var-region=XX`. */
+export const FLEET_UID = DASHBOARD_UID;
 
 const GATE: ValueMapping[] = [
   { type: MappingType.ValueToText, options: { '0': { text: 'OPEN', color: 'green', index: 0 }, '1': { text: 'FROZEN', color: 'red', index: 1 } } },
@@ -182,9 +184,9 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .title('$region notarization: Apple vs us (per hour)')
         .description('Failed notarizations split by cause: Apple API errors vs our own keychain / credential failures (retries must not hide those).')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`sum(increase(${total(METRICS.notarizeOutcomes)}{region="$region", outcome!="accepted", class="apple_api"}[1h]))`, { refId: 'A', legend: 'Apple API' }))
-        .withTarget(prom(`sum(increase(${total(METRICS.notarizeOutcomes)}{region="$region", outcome!="accepted", class=~"keychain|auth"}[1h]))`, { refId: 'B', legend: 'ours: keychain / credentials' }))
-        .withTarget(prom(`sum(increase(${total(METRICS.notarizeOutcomes)}{region="$region", outcome="accepted"}[1h]))`, { refId: 'C', legend: 'accepted' }))
+        .withTarget(prom(notarized('outcome!="accepted", class="apple_api"'), { refId: 'A', legend: 'Apple API' }))
+        .withTarget(prom(notarized('outcome!="accepted", class=~"keychain|auth"'), { refId: 'B', legend: 'ours: keychain / credentials' }))
+        .withTarget(prom(notarized('outcome="accepted"'), { refId: 'C', legend: 'accepted' }))
         .overrideByName('Apple API', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'purple' } }])
         .overrideByName('ours: keychain / credentials', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }])
         .overrideByName('accepted', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'green' } }])
@@ -196,7 +198,12 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .id(19)
         .title('$region codesign errors by host and code (trailing hour)')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`sum by (host, code) (increase(${total(METRICS.hostErrors)}${R}[1h]))`, { instant: true, table: true }))
+        .withTarget(
+          prom(`sum by (host, code) (increase(${total(METRICS.hostErrors)}${R}[1h])) or on (host) sum by (host) (0 * increase(${total(METRICS.hostEvents)}{region="$region", type="codesign"}[1h]))`, {
+            instant: true,
+            table: true,
+          }),
+        )
         .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'errors' } } })
         .decimals(0)
         .sortBy([new TableSortByFieldStateBuilder().displayName('errors').desc(true)])
@@ -230,6 +237,15 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     .withPanel(recentFailuresPanel(31, 31))
     .withPanel(jobsHitPanel(32, 41))
     .build();
+}
+
+/**
+ * Notarizations of the row's region in the trailing hour matching `filter`; 0 (not "no data") when the region
+ * notarized but nothing matched, so "no Apple errors" and "no data" look different.
+ */
+function notarized(filter: string): string {
+  const n = total(METRICS.notarizeOutcomes);
+  return `sum(increase(${n}{region="$region", ${filter}}[1h])) or 0 * sum(increase(${n}{region="$region"}[1h]))`;
 }
 
 /** "1h" for 3_600_000; windows are whole minutes in practice. */

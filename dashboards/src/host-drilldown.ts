@@ -91,7 +91,12 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
         .id(12)
         .title('codesign failures by error code (trailing hour)')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`sum by (code) (increase(${total(METRICS.hostErrors)}${H}[1h]))`, { legend: '{{code}}' }))
+        .description('Trailing-hour count per error code; a single "none" series at 0 when the host signed without errors.')
+        .withTarget(
+          prom(`sum by (code) (increase(${total(METRICS.hostErrors)}${H}[1h])) or on () label_replace(0 * sum(increase(${total(METRICS.hostEvents)}{host="$host", type="codesign"}[1h])), "code", "none", "", "")`, {
+            legend: '{{code}}',
+          }),
+        )
         .min(0)
         .gridPos(pos(12, 6, 12, 8)),
     )

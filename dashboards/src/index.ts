@@ -1,6 +1,6 @@
 /**
  * Every bundled dashboard, in one list: adding one is a new file plus one line here. `file` is the committed
- * JSON under dashboards/json/.
+ * JSON under dashboards/json/, named by the dashboard uid.
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Policy } from '../../schemas/policy.js';
@@ -15,10 +15,10 @@ export interface BundledDashboard {
 
 export function buildDashboards(policy: Readonly<Policy>): BundledDashboard[] {
   return [
-    { file: 'signwatch-fleet.json', dashboard: fleetOverview(policy) },
-    { file: 'signwatch-host.json', dashboard: hostDrilldown(policy) },
-    { file: 'signwatch-pipeline.json', dashboard: pipelineHealth(policy) },
-  ];
+    fleetOverview(policy),
+    hostDrilldown(policy),
+    pipelineHealth(policy),
+  ].map((dashboard) => ({ file: `${dashboard.uid ?? 'missing-uid'}.json`, dashboard }));
 }
 
 /** The exact text committed for a dashboard (2-space JSON + newline), so drift checks compare bytes. */

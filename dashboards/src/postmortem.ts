@@ -2,8 +2,10 @@
  * Postmortem panels on the PostgreSQL event store (services/query): every event signwatch accepted, so on-call can
  * see which hosts, keychains, error codes and CI jobs (correlation ids) sit behind a page.
  *
- * SQL is written against the table `events(id, ts timestamptz, type, region, host, correlation_id, invocation_id,
- * outcome, error_code, keychain, raw jsonb)`. Grafana expands `$__timeFilter(ts)` to the dashboard time range and
+ * SQL is written against the `events` table of services/query/postgres-store.ts (id, ts timestamptz, type, region,
+ * host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids jsonb,
+ * raw text). The Grafana data source's role should have `search_path` set to the store's schema (default
+ * `signwatch`): ALTER ROLE grafana_reader SET search_path = signwatch. Grafana expands `$__timeFilter(ts)` to the dashboard time range and
  * a multi-value `$region` to a quoted list ('HK','JP'); a single-value `$host` is inserted as is (hence '$host').
  * The integration test runs these exact strings against a real PostgreSQL after the same expansion.
  */
@@ -17,8 +19,8 @@ import { SqlQueryBuilder } from './sql-query.js';
 const FAILED = `outcome IS NOT NULL AND outcome NOT IN ('ok', 'accepted')`;
 
 export const SQL_RECENT_FAILURES = `SELECT ts AS "time", region, host, type, outcome, error_code,
-  raw->'error'->>'class' AS error_class, keychain, correlation_id, invocation_id,
-  raw->'error'->>'message' AS message
+  error_class, keychain, correlation_id, invocation_id,
+  (raw::jsonb)->'error'->>'message' AS message
 FROM events
 WHERE $__timeFilter(ts) AND region IN ($region) AND ${FAILED}
 ORDER BY ts DESC, id DESC
@@ -36,7 +38,7 @@ ORDER BY last_failure DESC
 LIMIT 50`;
 
 export const SQL_HOST_EVENTS = `SELECT ts AS "time", type, outcome, error_code, keychain, correlation_id, invocation_id,
-  raw->'error'->>'message' AS message
+  (raw::jsonb)->'error'->>'message' AS message
 FROM events
 WHERE $__timeFilter(ts) AND host = '$host'
 ORDER BY ts DESC, id DESC

@@ -6,7 +6,7 @@ import { METRICS } from '../../../services/common/metric-names.js';
 import { defaultPolicy, parsePolicy } from '../../../schemas/policy.js';
 import { REGIONS } from '../../../schemas/events.js';
 import { checkDashboards, JSON_DIR, run } from '../../../dashboards/src/cli.js';
-import { ALL_DATASOURCES } from '../../../dashboards/src/datasources.js';
+import { ALL_DATASOURCES, PROMETHEUS } from '../../../dashboards/src/datasources.js';
 import { buildDashboards, render } from '../../../dashboards/src/index.js';
 import { loadDashboardPolicy } from '../../../dashboards/src/policy.js';
 import { generateDashboardSchema, loadDashboardSchema, renderSchema, SCHEMA_PATH } from '../../../dashboards/src/schema.js';
@@ -21,6 +21,9 @@ import {
   type AnyDashboard,
 } from '../../../dashboards/src/validate.js';
 import { UsageError } from '../../../services/common/cli.js';
+import { DASHBOARD_UID } from '../../../services/alerting/links.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { parse } from 'yaml';
 
 const committed = (file: string): AnyDashboard => JSON.parse(readFileSync(join(JSON_DIR, file), 'utf8')) as AnyDashboard;
 const bundled = buildDashboards(loadDashboardPolicy());
@@ -43,7 +46,7 @@ void test('every dashboard validates against the JSON Schema generated from the 
 
 void test('the schema rejects a misspelt key, a wrong type, an unknown target shape and a bad enum', () => {
   const validate = compileSchema(loadDashboardSchema());
-  const d = structuredClone(committed('signwatch-fleet.json')) as unknown as Record<string, unknown> & { panels: Record<string, unknown>[] };
+  const d = structuredClone(committed(`${DASHBOARD_UID}.json`)) as unknown as Record<string, unknown> & { panels: Record<string, unknown>[] };
   d.graphTooltip = 7;
   (d.panels[1] as { gridPos: { w: unknown } }).gridPos.w = '8';
   (d.panels[1] as { targets: Record<string, unknown>[] }).targets[0]!.exprr = 'up';
@@ -70,7 +73,7 @@ void test('lint catches an undeclared variable, an unprovisioned uid, a type mis
   panels[0]!.targets![0]!.expr = 'up{host="$hots"}';
   panels[1]!.datasource = { type: 'prometheus', uid: 'prom-typo' };
   panels[1]!.targets![0]!.datasource = { type: 'prometheus', uid: 'prom-typo' };
-  panels[2]!.targets![0]!.datasource = { type: 'loki', uid: 'signwatch-prometheus' };
+  panels[2]!.targets![0]!.datasource = { type: 'loki', uid: PROMETHEUS.uid };
   panels[3]!.id = panels[4]!.id!;
   const problems = lintDashboard(d, readProvisionedDatasources()).join('\n');
   assert.match(problems, /\$hots is not a declared variable/);
@@ -93,8 +96,32 @@ void test('provisioning declares exactly the data sources the dashboards use (bo
   assert.match(provider, /type: file/);
 });
 
+void test('pages link to the fleet overview: its uid is the alerting DASHBOARD_UID and it has the region variable', () => {
+  const d = committed(`${DASHBOARD_UID}.json`);
+  assert.equal(d.uid, DASHBOARD_UID);
+  assert.ok(d.templating.list?.some((v) => v.name === 'region'));
+});
+
+void test('the generated Grafana alert rules only use provisioned data source uids', () => {
+  const dir = new URL('../../../../alerts/grafana/provisioning/alerting/', import.meta.url);
+  const provisioned = new Set(readProvisionedDatasources().map((d) => d.uid));
+  const uids = new Set<string>();
+  const walk = (o: unknown): void => {
+    if (Array.isArray(o)) o.forEach(walk);
+    else if (o && typeof o === 'object') {
+      for (const [k, v] of Object.entries(o)) {
+        if (k === 'datasourceUid' && typeof v === 'string') uids.add(v);
+        else walk(v);
+      }
+    }
+  };
+  if (existsSync(dir)) for (const f of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n))) walk(parse(readFileSync(new URL(f, dir), 'utf8')));
+  uids.delete('__expr__');
+  for (const u of uids) assert.ok(provisioned.has(u), `alert rules use data source uid '${u}', not provisioned in dashboards/provisioning`);
+});
+
 void test('stable identity: fixed dashboard uids, explicit unique panel ids', () => {
-  assert.deepEqual(bundled.map((b) => b.dashboard.uid), ['signwatch-fleet', 'signwatch-host', 'signwatch-pipeline']);
+  assert.deepEqual(bundled.map((b) => b.dashboard.uid), [DASHBOARD_UID, 'signwatch-host', 'signwatch-pipeline']);
   for (const b of bundled) {
     const ids = allPanels(b.dashboard as AnyDashboard).map((p) => p.id);
     assert.ok(ids.every((i) => typeof i === 'number'), b.file);
@@ -103,7 +130,7 @@ void test('stable identity: fixed dashboard uids, explicit unique panel ids', ()
 });
 
 void test('fleet overview: region variable HK/JP/KR/SG/US multi + All, one row repeated per region', () => {
-  const d = committed('signwatch-fleet.json');
+  const d = committed(`${DASHBOARD_UID}.json`);
   const region = d.templating.list?.find((v) => v.name === 'region');
   assert.equal(region?.query, REGIONS.join(','));
   assert.equal(region?.multi, true);
@@ -162,7 +189,7 @@ void test('every threshold drawn comes from the policy: a different policy moves
   assert.match(text, /histogram_quantile\(0\.9, /);
   // and the defaults are what the committed files show
   const d = defaultPolicy();
-  assert.deepEqual(stepsOf(committed('signwatch-fleet.json') as unknown as ThrDash, 13), [null, d.alerts.unlock_latency_p95.thresholdMs]);
+  assert.deepEqual(stepsOf(committed(`${DASHBOARD_UID}.json`) as unknown as ThrDash, 13), [null, d.alerts.unlock_latency_p95.thresholdMs]);
 });
 
 void test('signwatch dashboards: --help exits 0, bad usage throws a UsageError naming the problem', async () => {
