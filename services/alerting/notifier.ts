@@ -41,6 +41,11 @@ export const NotifierConfig = z.strictObject({
       maxAgeMs: z.number().int().positive().default(86_400_000),
     })
     .prefault({}),
+  /**
+   * Finished rows and remembered transition ids older than this are pruned at start(). Keep it longer than the
+   * alert topic's retention, or a full re-read of the topic could page again for very old transitions.
+   */
+  retentionMs: z.number().int().positive().default(14 * 86_400_000),
   /** Channels per policy severity. */
   routes: z
     .strictObject({
@@ -135,6 +140,7 @@ class OutboxNotifier implements Notifier {
   start(): void {
     if (this.running || this.stopped) return;
     this.running = true;
+    this.outbox.prune(this.now() - this.cfg.retentionMs);
     const c = this.outbox.counts();
     if (c.pending > 0) this.log.info({ pending: c.pending }, 'outbox: delivering notifications left pending by a previous run');
     this.kick();
