@@ -44,11 +44,9 @@ export function emitEvents(cfg: AgentConfig, events: readonly WireEvent[], sink:
       report.written = events.length;
     } else {
       const spool = new Spool({ dir: spoolDir(cfg), maxEvents: cfg.spoolMaxEvents });
-      for (const e of events) {
-        const r = spool.append(e.id, JSON.stringify(e));
-        report.dropped += r.dropped;
-        report.written++;
-      }
+      const r = spool.appendBatch(events.map((e) => ({ id: e.id, line: JSON.stringify(e) })));
+      report.dropped += r.dropped;
+      report.written = events.length;
     }
   } catch (e) {
     report.errors.push(`${(e as { code?: string }).code ?? 'error'}: ${(e as Error).message}`);

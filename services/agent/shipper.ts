@@ -25,26 +25,33 @@ export class Shipper {
 
   /** Ship one batch. Returns the number of events shipped (0 when the spool is empty). Throws on sink failure. */
   async shipOnce(): Promise<number> {
-    const names = this.spool.list().slice(0, this.batchSize);
-    if (names.length === 0) return 0;
+    const all = this.spool.list();
+    if (all.length === 0) return 0;
     const messages: OutMessage[] = [];
     const sent: string[] = [];
-    for (const n of names) {
-      const line = this.spool.read(n);
-      if (line === undefined) continue;
-      let region: unknown;
-      try {
-        region = (JSON.parse(line) as { region?: unknown }).region;
-      } catch {
-        this.spool.quarantine(n);
-        this.stats.quarantined++;
-        continue;
-      }
-      messages.push({ key: typeof region === 'string' ? region : 'unknown', value: line });
+    for (const n of all) {
+      if (messages.length >= this.batchSize) break;
+      const lines = this.spool.read(n);
       sent.push(n);
+      if (lines === undefined) continue;
+      const bad: string[] = [];
+      for (const line of lines) {
+        let region: unknown;
+        try {
+          region = (JSON.parse(line) as { region?: unknown }).region;
+        } catch {
+          bad.push(line);
+          continue;
+        }
+        messages.push({ key: typeof region === 'string' ? region : 'unknown', value: line });
+      }
+      if (bad.length) {
+        this.spool.quarantine(n, bad);
+        this.stats.quarantined += bad.length;
+      }
     }
     try {
-      for (const s of this.sinks) await s.send(messages);
+      if (messages.length) for (const s of this.sinks) await s.send(messages);
     } catch (e) {
       this.stats.failures++;
       this.stats.lastError = (e as Error).message;
@@ -53,7 +60,7 @@ export class Shipper {
     this.spool.remove(sent);
     this.stats.shipped += messages.length;
     this.stats.batches++;
-    return messages.length;
+    return Math.max(messages.length, 1);
   }
 
   /** Ship until the spool is empty or `deadline` (epoch ms) passes. Returns true when the spool was emptied. */

@@ -2,19 +2,20 @@
  * The durable on-disk spool between the agent's writers (exec wrapper, unlock helper, scanner: many short-lived
  * processes) and the daemon that ships to Kafka.
  *
- * Layout under `dir`: `q/<event id>.json` one file per event (complete JSON line), `tmp/` files being written,
+ * Layout under `dir`: `q/<event id>.json` one file per event (complete JSON line) or `q/<first id>.<n>.json` for a
+ * batch of n, `tmp/` files being written,
  * `dropped/<id>` markers left by a writer that had to drop events, `dropped.total` the running count.
  * - append(): write tmp/<id>, fsync, rename into q/, fsync q/ — so after append() returns the event survives
  *   kill -9 and power loss, and a reader never sees half an event. Concurrent writers never share a file.
  * - Order: event ids are ULIDs, so sorting q/ by name is time order (millisecond resolution across processes).
- * - Bounded: at most `maxEvents` files in q/. A writer that finds it full drops the OLDEST events (newest signals
+ * - Bounded: at most `maxEvents` events in q/. A writer that finds it full drops the OLDEST events (newest signals
  *   are the ones that can still page), writes a marker with the count, and carries on; the daemon folds markers
  *   into `dropped.total` and reports it in the heartbeat (spoolDropped). Nothing is dropped silently.
  * - The daemon deletes an event only after the sink (Kafka, acks=all) acknowledged it: remove(names).
  * Errors are SpoolError (code, retryable); callers on the signing path catch them and never change the tool's result.
  */
 import {
-  closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
+  appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -70,7 +71,17 @@ export class Spool {
 
   /** Durably append one serialised event whose id is `id`. Synchronous: done when it returns. */
   append(id: string, line: string): AppendResult {
-    const name = `${id}.json`;
+    return this.appendBatch([{ id, line }]);
+  }
+
+  /**
+   * Durably append several events as one spool entry (one file, one line each, one pair of fsyncs): the scanner's
+   * certificate events, bulk producers. The entry's name carries its line count: `<first id>.<n>.json`.
+   */
+  appendBatch(items: readonly { id: string; line: string }[]): AppendResult {
+    const first = items[0];
+    if (!first) return { dropped: 0 };
+    const name = items.length === 1 ? `${first.id}.json` : `${first.id}.${items.length}.json`;
     const tmpPath = join(this.tmp, `${name}.${process.pid}`);
     let fd: number;
     try {
@@ -86,10 +97,10 @@ export class Spool {
     }
     let dropped: number;
     try {
-      writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
+      writeSync(fd, items.map((i) => (i.line.endsWith('\n') ? i.line : `${i.line}\n`)).join(''));
       fsyncSync(fd);
       closeSync(fd);
-      dropped = this.makeRoom();
+      dropped = this.makeRoom(items.length);
       renameSync(tmpPath, join(this.q, name));
       fsyncDir(this.q);
     } catch (e) {
@@ -103,19 +114,24 @@ export class Spool {
     return { dropped };
   }
 
-  /** Keep room for one more event: drop the oldest beyond maxEvents - 1 and leave a marker with the count. */
-  private makeRoom(): number {
+  /** Keep room for `incoming` more events: drop the oldest entries beyond the bound, leave a marker with the count. */
+  private makeRoom(incoming: number): number {
     const names = this.list();
-    const excess = names.length - (this.opts.maxEvents - 1);
+    let total = 0;
+    for (const n of names) total += entryCount(n);
+    let excess = total + incoming - this.opts.maxEvents;
     if (excess <= 0) return 0;
     let dropped = 0;
-    for (const n of names.slice(0, excess)) {
+    for (const n of names) {
+      if (excess <= 0) break;
+      const c = entryCount(n);
       try {
         unlinkSync(join(this.q, n));
-        dropped++;
+        dropped += c;
       } catch {
         /* shipped meanwhile */
       }
+      excess -= c;
     }
     if (dropped > 0) {
       const marker = join(this.drops, newId());
@@ -134,14 +150,17 @@ export class Spool {
     }
   }
 
+  /** Events waiting (entries may hold several). */
   depth(): number {
-    return this.list().length;
+    let total = 0;
+    for (const n of this.list()) total += entryCount(n);
+    return total;
   }
 
-  /** The JSON line of one spooled event, or undefined when it is gone (dropped or shipped meanwhile). */
-  read(name: string): string | undefined {
+  /** The JSON lines of one spool entry, or undefined when it is gone (dropped or shipped meanwhile). */
+  read(name: string): string[] | undefined {
     try {
-      return readFileSync(join(this.q, name), 'utf8').trimEnd();
+      return readFileSync(join(this.q, name), 'utf8').split('\n').filter((l) => l.trim() !== '');
     } catch {
       return undefined;
     }
@@ -165,15 +184,11 @@ export class Spool {
     }
   }
 
-  /** Move a file the daemon cannot parse aside (counted by the caller), so it never blocks the queue. */
-  quarantine(name: string): void {
+  /** Keep lines the daemon cannot parse in bad/ (counted by the caller), so they never block the queue. */
+  quarantine(name: string, lines: readonly string[]): void {
     const bad = join(this.opts.dir, 'bad');
     mkdirSync(bad, { recursive: true, mode: 0o700 });
-    try {
-      renameSync(join(this.q, name), join(bad, name));
-    } catch {
-      /* gone */
-    }
+    appendFileSync(join(bad, name), lines.map((l) => `${l}\n`).join(''));
   }
 
   /** Total events dropped since the spool was created: folds writers' markers into dropped.total. */
@@ -232,6 +247,12 @@ export class Spool {
       /* no tmp dir */
     }
   }
+}
+
+/** Number of events in a spool entry, from its name: `<id>.json` holds 1, `<id>.<n>.json` holds n. */
+export function entryCount(name: string): number {
+  const m = /\.(\d+)\.json$/.exec(name);
+  return m ? Number(m[1]) : 1;
 }
 
 function alive(pid: number): boolean {

@@ -85,7 +85,12 @@ export function spooled(dataDir: string): Record<string, unknown>[] {
   } catch {
     return [];
   }
-  return names.map((n) => JSON.parse(readFileSync(join(q, n), 'utf8')) as Record<string, unknown>);
+  return names.flatMap((n) =>
+    readFileSync(join(q, n), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
 }
 
 export function ndjson(path: string): Record<string, unknown>[] {

@@ -21,7 +21,7 @@ void test('append keeps order, read returns the line, remove forgets', () => {
     for (const id of ids) s.append(id, JSON.stringify({ id }));
     const names = s.list();
     assert.deepEqual(names, ids.map((i) => `${i}.json`));
-    assert.deepEqual(JSON.parse(s.read(names[0] ?? '') ?? ''), { id: ids[0] });
+    assert.deepEqual(s.read(names[0] ?? '')?.map((l) => JSON.parse(l) as unknown), [{ id: ids[0] }]);
     s.remove(names.slice(0, 5));
     assert.equal(s.depth(), 15);
     assert.equal(s.list()[0], `${ids[5]}.json`);
@@ -45,6 +45,24 @@ void test('bounded: when full the oldest are dropped, counted in markers, folded
     assert.equal(s.droppedTotal(), 15, 'idempotent');
     s.append(newId(), '{}');
     assert.equal(s.droppedTotal(), 16);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('batches: one entry of n events, counted as n by the bound and by depth', () => {
+  const dir = tmp();
+  try {
+    const s = new Spool({ dir, maxEvents: 10 });
+    const batch = Array.from({ length: 4 }, () => newId()).map((id) => ({ id, line: JSON.stringify({ id }) }));
+    s.appendBatch(batch);
+    assert.deepEqual(s.list(), [`${batch[0]?.id}.4.json`]);
+    assert.equal(s.depth(), 4);
+    for (let i = 0; i < 6; i++) s.append(newId(), '{}');
+    assert.equal(s.depth(), 10);
+    assert.equal(s.append(newId(), '{}').dropped, 4, 'the oldest entry (4 events) goes as a whole');
+    assert.equal(s.depth(), 7);
+    assert.equal(s.droppedTotal(), 4);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -77,7 +95,7 @@ void test('concurrent writers: every event complete, per-writer order kept', asy
     const kids = ['a', 'b', 'c'].map((t) => writer(dir, 150, t));
     await Promise.all(kids.map((k) => new Promise((r) => k.on('close', r))));
     const s = new Spool({ dir, maxEvents: 1_000_000 });
-    const lines = s.list().map((n) => JSON.parse(s.read(n) ?? '') as { tag: string; i: number });
+    const lines = s.list().flatMap((n) => s.read(n) ?? []).map((l) => JSON.parse(l) as { tag: string; i: number });
     assert.equal(lines.length, 450);
     for (const t of ['a', 'b', 'c']) {
       const seq = lines.filter((l) => l.tag === t).map((l) => l.i);
