@@ -208,9 +208,8 @@ class OutboxNotifier implements Notifier {
       if (this.inflight.size === 0) for (const w of this.waiters) w(true);
       return;
     }
-    if (this.inflight.size < this.cfg.concurrency) {
-      this.timer = setTimeout(() => this.kick(), Math.max(5, due - this.now()));
-    }
+    // rows due now are either in flight or waiting for a free slot: both kick again when a send completes
+    if (due > now) this.timer = setTimeout(() => this.kick(), due - now);
   }
 
   private async deliver(row: OutboxRow): Promise<void> {
