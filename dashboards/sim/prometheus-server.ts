@@ -44,7 +44,7 @@ export class PrometheusServer {
   private stderr = '';
   port = 0;
 
-  constructor(private readonly opts: PrometheusOptions = {}) {}
+  constructor(readonly opts: PrometheusOptions = {}) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
