@@ -1,0 +1,163 @@
+/**
+ * The processor's metrics (names from services/common/metric-names.ts, so dashboards and rules cannot drift):
+ * exact alert inputs per region from the engines' snapshots, pipeline counters (in / invalid / duplicate / late /
+ * expired / dead-lettered / transitions), consumer lag, and the per-host series the dashboards split by.
+ * Counters count live records only: records re-read while rebuilding state after a restart were counted by the
+ * previous process (Prometheus handles the counter reset).
+ */
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { SignEvent } from '../../schemas/events.js';
+import type { Policy } from '../../schemas/policy.js';
+import { METRICS } from '../common/metric-names.js';
+import type { OfferOutcome, RegionSnapshot, Transition } from '../engine/types.js';
+
+/** Low-cardinality reason label of a rejected record. */
+export function reasonLabel(reason: string): string {
+  if (reason.startsWith('oversized')) return 'oversized';
+  if (reason.startsWith('not JSON')) return 'not_json';
+  if (reason.startsWith('schema')) return 'schema';
+  if (reason.startsWith('empty')) return 'empty';
+  return 'other';
+}
+
+interface HostGauge {
+  region: string;
+  host: string;
+  value: number;
+}
+
+export class ProcessorMetrics {
+  private readonly eventsIn: Counter;
+  private readonly invalid: Counter;
+  private readonly duplicate: Counter;
+  private readonly late: Counter;
+  private readonly expired: Counter;
+  private readonly deadLettered: Counter;
+  private readonly transitions: Counter;
+  private readonly hostEvents: Counter;
+  private readonly hostErrors: Counter;
+  private readonly notarize: Counter;
+  private readonly unlockDuration: Histogram;
+  private readonly lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  private readonly clockOffset = new Map<string, HostGauge>();
+  private readonly spoolDepth = new Map<string, HostGauge>();
+  private readonly lastHeartbeat = new Map<string, HostGauge>();
+
+  constructor(
+    meter: Meter,
+    policy: Readonly<Policy>,
+    snapshots: () => RegionSnapshot[],
+    private readonly now: () => number = Date.now,
+  ) {
+    this.eventsIn = meter.createCounter(METRICS.eventsIn, { description: 'Valid events consumed, by region and type' });
+    this.invalid = meter.createCounter(METRICS.eventsInvalid, { description: 'Records rejected by validation (oversized, not JSON, schema)' });
+    this.duplicate = meter.createCounter(METRICS.eventsDuplicate, { description: 'Events whose id was already seen (counted once)' });
+    this.late = meter.createCounter(METRICS.eventsLate, { description: 'Events older than the watermark minus the allowed lateness: aggregated, never paged' });
+    this.expired = meter.createCounter(METRICS.eventsExpired, { description: 'Events older than the hourly retention: not aggregated' });
+    this.deadLettered = meter.createCounter(METRICS.deadLettered, { description: 'Records written to the dead-letter topic' });
+    this.transitions = meter.createCounter(METRICS.transitions, { description: 'Alert transitions produced to the alert topic' });
+    this.hostEvents = meter.createCounter(METRICS.hostEvents, { description: 'Events per host, type and outcome' });
+    this.hostErrors = meter.createCounter(METRICS.hostErrors, { description: 'codesign failures per host and error code' });
+    this.notarize = meter.createCounter(METRICS.notarizeOutcomes, { description: 'Notarization outcomes (error class separates Apple API outages from ours)' });
+    this.unlockDuration = meter.createHistogram(METRICS.unlockDuration, {
+      description: 'Unlock helper latency',
+      advice: { explicitBucketBoundaries: [50, 100, 200, 400, 800, 1600, 3200, 6400] },
+    });
+
+    const regionGauge = (name: string, description: string, pick: (s: RegionSnapshot) => number | null) =>
+      meter.createObservableGauge(name, { description }).addCallback((obs) => {
+        for (const s of snapshots()) {
+          const v = pick(s);
+          if (v !== null) obs.observe(v, { region: s.region });
+        }
+      });
+    regionGauge(METRICS.keychainFailures, 'Keychain-class codesign failures in the trailing hour (exact)', (s) => s.keychainFailures);
+    regionGauge(METRICS.unlockP95, 'p95 unlock latency over the trailing hour', (s) => s.unlockP95);
+    regionGauge(METRICS.unlockSamples, 'Unlock samples in the trailing hour', (s) => s.unlockSamples);
+    const freeze = policy.alerts.codesign_keychain_failures.freezeReleases;
+    regionGauge(METRICS.releaseFrozen, '1 while releases are frozen for the region', (s) =>
+      freeze && s.firing.some((f) => f.alert === 'codesign_keychain_failures') ? 1 : 0,
+    );
+    regionGauge(METRICS.parityDrift, 'Hosts whose configuration differs from the region majority', (s) => s.firing.filter((f) => f.alert === 'parity_drift').length);
+    meter.createObservableGauge(METRICS.certDaysToExpiry, { description: 'Days until notAfter, per certificate' }).addCallback((obs) => {
+      for (const s of snapshots()) for (const c of s.certs) obs.observe(c.daysToExpiry, { region: s.region, sha1: c.sha1, subject: c.subject });
+    });
+    meter.createObservableGauge(METRICS.alertFiring, { description: '1 while the alert fires' }).addCallback((obs) => {
+      for (const s of snapshots()) {
+        for (const f of s.firing) {
+          obs.observe(1, { ...f.labels, alert: f.alert, region: s.region, severity: policy.alerts[f.alert].severity });
+        }
+      }
+    });
+    meter.createObservableGauge(METRICS.consumerLag, { description: 'Records between the consumer position and the high watermark' }).addCallback((obs) => {
+      for (const l of this.lag.values()) obs.observe(l.lag, { topic: l.topic, partition: String(l.partition) });
+    });
+    const hostGauge = (name: string, description: string, map: Map<string, HostGauge>, value: (g: HostGauge) => number) =>
+      meter.createObservableGauge(name, { description }).addCallback((obs) => {
+        for (const g of map.values()) obs.observe(value(g), { region: g.region, host: g.host });
+      });
+    hostGauge(METRICS.clockOffset, 'Latest sntp offset of the host', this.clockOffset, (g) => g.value);
+    hostGauge(METRICS.spoolDepth, 'Events waiting in the agent spool (from heartbeats)', this.spoolDepth, (g) => g.value);
+    hostGauge(METRICS.heartbeatAge, 'Seconds since the host last sent a heartbeat (event time)', this.lastHeartbeat, (g) =>
+      Math.max(0, Math.round((this.now() - g.value) / 100) / 10),
+    );
+  }
+
+  /** A valid event (live or rebuilding): gauges always follow; counters only for live records. */
+  onEvent(e: SignEvent, outcome: OfferOutcome, live: boolean): void {
+    const key = `${e.region}\u0000${e.host}`;
+    if (e.type === 'heartbeat') {
+      const ts = Date.parse(e.ts);
+      const prev = this.lastHeartbeat.get(key);
+      if (!prev || prev.value < ts) this.lastHeartbeat.set(key, { region: e.region, host: e.host, value: ts });
+      if (e.spoolDepth !== undefined) this.spoolDepth.set(key, { region: e.region, host: e.host, value: e.spoolDepth });
+    } else if (e.type === 'clock') {
+      this.clockOffset.set(key, { region: e.region, host: e.host, value: e.offsetMs });
+    }
+    if (!live) return;
+    const region: Attributes = { region: e.region };
+    switch (outcome) {
+      case 'duplicate':
+        this.duplicate.add(1, region);
+        return;
+      case 'expired':
+        this.expired.add(1, region);
+        break;
+      case 'late':
+        this.late.add(1, region);
+        break;
+      default:
+        break;
+    }
+    this.eventsIn.add(1, { region: e.region, type: e.type });
+    const outcomeLabel = 'outcome' in e && typeof e.outcome === 'string' ? e.outcome : 'none';
+    this.hostEvents.add(1, { region: e.region, host: e.host, type: e.type, outcome: outcomeLabel });
+    if (e.type === 'codesign' && e.outcome === 'fail') {
+      this.hostErrors.add(1, { region: e.region, host: e.host, code: e.error?.code ?? 'unknown' });
+    } else if (e.type === 'unlock') {
+      this.unlockDuration.record(e.durationMs, { region: e.region, host: e.host });
+    } else if (e.type === 'notarize') {
+      this.notarize.add(1, { region: e.region, outcome: e.outcome, class: e.error?.class ?? 'none' });
+    }
+  }
+
+  onInvalid(reason: string): void {
+    this.invalid.add(1, { reason: reasonLabel(reason) });
+  }
+
+  onDeadLettered(reason: string): void {
+    this.deadLettered.add(1, { reason: reasonLabel(reason) });
+  }
+
+  onTransition(t: Transition): void {
+    this.transitions.add(1, { alert: t.alert, state: t.state });
+  }
+
+  setLag(topic: string, partition: number, lag: number): void {
+    this.lag.set(`${topic}/${partition}`, { topic, partition, lag });
+  }
+
+  dropLag(topic: string, partition: number): void {
+    this.lag.delete(`${topic}/${partition}`);
+  }
+}

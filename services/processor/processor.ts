@@ -1,0 +1,436 @@
+/**
+ * The live processor: a kafkajs consumer group over the events topic, one pipeline (engine) per assigned
+ * partition, and one transactional producer per partition.
+ *
+ * Effectively once (see docs/processor.md):
+ * - Each batch's outputs (transitions, hourly aggregates, dead letters) and the partition's consumer offset are
+ *   written in ONE Kafka transaction. A crash happens before or after it, never halfway; readers of the output
+ *   topics read committed records only.
+ * - The transactional id is per events partition (`<prefix>.<topic>.<partition>`), so the instance that takes a
+ *   partition over fences the previous owner (a paused zombie cannot commit any more) and aborts its open
+ *   transaction at once, instead of leaving read_committed readers blocked until the transaction timeout.
+ * - On assignment: fence first (init the producer), then read the committed offset C (now stable), then rebuild
+ *   the engine state by re-reading the partition from S ≤ C (the log start, or C's record time − the state horizon)
+ *   with outputs discarded up to C; from C on, outputs are written again. The engine is deterministic, so the
+ *   state at C equals the one the previous owner had, and nothing before C is written twice.
+ *
+ * Lifecycle: createProcessor() → start() (topics, telemetry, consumer running) → stop() (idempotent; no flush:
+ * open hourly buckets are not emitted as partial, a successor emits them final).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Policy } from '../../schemas/policy.js';
+import type { ProcessorConfig } from '../common/config.js';
+import { createKafka, ensureTopics, KafkaError, Partitioners } from '../common/kafka.js';
+import type { Logger } from '../common/logger.js';
+import { createTelemetry, type Telemetry } from '../common/telemetry.js';
+import type { RegionSnapshot } from '../engine/types.js';
+import { ProcessorMetrics } from './metrics.js';
+import { createPipeline, type OutRecord, type PartitionPipeline } from './topology.js';
+
+export interface Processor {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Bound metrics port (0 when metrics are disabled); valid after start(). */
+  readonly metricsPort: number;
+  readonly telemetry: Telemetry;
+  /** True once joined and every partition that has data is rebuilt. */
+  ready(): boolean;
+}
+
+interface PartitionState {
+  partition: number;
+  producer: Producer;
+  pipeline: PartitionPipeline;
+  /** Next offset to process. */
+  position: number;
+  /** Offset committed by the last successful transaction (or found at assignment). */
+  committed: number;
+  /** Outputs are discarded for offsets below this (rebuild). */
+  rebuildUntil: number;
+  live: boolean;
+  /** Wall tick stored with the committed offset; re-applied when the rebuild reaches rebuildUntil. */
+  resumeTick: number | null;
+  lastTick: number | null;
+  lastCommitAt: number;
+  caughtUp: boolean;
+  queue: Promise<void>;
+  disposed: boolean;
+}
+
+interface OffsetMetadata {
+  tick?: number | null;
+}
+
+/** The longest stretch of the past the engine's state depends on (besides dedup of ids, bounded by retention). */
+export function stateHorizon(policy: Readonly<Policy>): number {
+  const a = policy.alerts;
+  return (
+    policy.hourlyRetention +
+    policy.allowedLateness +
+    Math.max(a.codesign_keychain_failures.window, a.unlock_latency_p95.window, a.cert_expiry.staleAfter, a.acl_outside_window.holdFor, a.parity_drift.staleAfter, a.distribution_key_on_compile_host.staleAfter)
+  );
+}
+
+export function createProcessor(config: Readonly<ProcessorConfig>, policy: Readonly<Policy>, log: Logger): Processor {
+  const eventsTopic = config.topics.events.name;
+  const txPrefix = config.transactionalIdPrefix ?? config.groupId;
+  const instance = randomUUID().slice(0, 8);
+  const kafka = createKafka(config.kafka, log.child({ component: 'kafka' }), `-${instance}`);
+  const telemetry = createTelemetry({ serviceName: 'signwatch-processor', host: config.metrics.host, port: config.metrics.port, serve: config.metrics.enabled });
+  const parts = new Map<number, PartitionState>();
+  const snapshots = (): RegionSnapshot[] => [...parts.values()].filter((s) => !s.disposed).flatMap((s) => s.pipeline.snapshot());
+  const metrics = new ProcessorMetrics(telemetry.meter, policy, snapshots);
+  let admin: Admin | undefined;
+  let consumer: Consumer | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let joined = false;
+  let started = false;
+  let stopping = false;
+  let stopPromise: Promise<void> | undefined;
+  let metricsPort = 0;
+
+  const partitionLog = (p: number) => log.child({ topic: eventsTopic, partition: p });
+
+  /** Run `fn` after everything already queued for this partition (batches and ticks never interleave). */
+  const serial = (st: PartitionState, fn: () => Promise<void>): Promise<void> => {
+    const next = st.queue.then(fn);
+    st.queue = next.catch(() => {});
+    return next;
+  };
+
+  const dispose = async (st: PartitionState, why: string) => {
+    if (st.disposed) return;
+    st.disposed = true;
+    if (parts.get(st.partition) === st) parts.delete(st.partition);
+    metrics.dropLag(eventsTopic, st.partition);
+    partitionLog(st.partition).info({ why }, 'partition released');
+    await st.producer.disconnect().catch(() => {});
+  };
+
+  /** Write `out` and the offset (position) in one transaction. */
+  const commit = async (st: PartitionState, out: OutRecord[], force: boolean) => {
+    if (!st.live) return; // nothing is written before the rebuild reached the committed offset
+    const now = Date.now();
+    if (out.length === 0 && !(st.position > st.committed && (force || now - st.lastCommitAt >= config.commitInterval))) return;
+    const tx = await st.producer.transaction();
+    try {
+      if (out.length) {
+        const byTopic = new Map<string, OutRecord[]>();
+        for (const r of out) {
+          const list = byTopic.get(r.topic) ?? [];
+          list.push(r);
+          byTopic.set(r.topic, list);
+        }
+        await tx.sendBatch({
+          topicMessages: [...byTopic].map(([topic, recs]) => ({
+            topic,
+            messages: recs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+          })),
+        });
+      }
+      const metadata: OffsetMetadata = { tick: st.lastTick };
+      await tx.sendOffsets({
+        consumerGroupId: config.groupId,
+        topics: [{ topic: eventsTopic, partitions: [{ partition: st.partition, offset: String(st.position), metadata: JSON.stringify(metadata) } as { partition: number; offset: string }] }],
+      });
+      await tx.commit();
+    } catch (e) {
+      await tx.abort().catch(() => {});
+      throw e;
+    }
+    st.committed = st.position;
+    st.lastCommitAt = now;
+    for (const r of out) {
+      if (r.counts.kind === 'transition') metrics.onTransition(r.counts.transition);
+      else if (r.counts.kind === 'dead-letter') metrics.onDeadLettered(r.counts.reason);
+    }
+  };
+
+  /** Fence, find the committed offset, decide where the rebuild starts. */
+  const initPartition = async (p: number, batch: EachBatchPayload['batch'] | undefined): Promise<PartitionState> => {
+    const plog = partitionLog(p);
+    const producer = kafka.producer({
+      transactionalId: `${txPrefix}.${eventsTopic}.${p}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // idempotent: kafkajs retries without limit (limiting them "may invalidate EoS"); a broker outage waits here
+    });
+    await producer.connect(); // InitProducerId: bumps the epoch (fences the previous owner, aborts its open transaction)
+    try {
+      const a = admin!;
+      const [offsets, committedAll] = await Promise.all([a.fetchTopicOffsets(eventsTopic), a.fetchOffsets({ groupId: config.groupId, topics: [eventsTopic] })]);
+      const bounds = offsets.find((o) => o.partition === p);
+      const low = Number(bounds?.low ?? 0);
+      const c = committedAll[0]?.partitions.find((x) => x.partition === p);
+      const committedRaw = c ? Number(c.offset) : -1;
+      const committed = committedRaw >= 0 ? Math.max(committedRaw, low) : low;
+      let resumeTick: number | null = null;
+      if (c?.metadata) {
+        try {
+          const m = JSON.parse(c.metadata) as OffsetMetadata;
+          if (typeof m.tick === 'number') resumeTick = m.tick;
+        } catch {
+          /* foreign metadata: ignore */
+        }
+      }
+      let start = low;
+      if (config.rebuildFrom === 'horizon' && committed > low) {
+        const first = batch?.messages[0];
+        const atC = batch && Number((batch as unknown as { fetchedOffset: string }).fetchedOffset) === committed && first ? Number(first.timestamp) : Date.now();
+        const byTime = await a.fetchTopicOffsetsByTimestamp(eventsTopic, atC - stateHorizon(policy));
+        const o = byTime.find((x) => x.partition === p);
+        if (o && Number(o.offset) >= 0) start = Math.min(committed, Math.max(low, Number(o.offset)));
+      }
+      const st: PartitionState = {
+        partition: p,
+        producer,
+        pipeline: createPipeline({
+          policy,
+          topics: { alerts: config.topics.alerts.name, hourly: config.topics.hourly.name, dlq: config.topics.dlq.name },
+          clock: config.clock,
+          maxEventBytes: config.maxEventBytes,
+          metrics,
+          log: plog,
+        }),
+        position: start,
+        committed,
+        rebuildUntil: committed,
+        live: start >= committed,
+        resumeTick: config.clock === 'wall' ? resumeTick : null,
+        lastTick: null,
+        lastCommitAt: Date.now(),
+        caughtUp: false,
+        queue: Promise.resolve(),
+        disposed: false,
+      };
+      if (st.live && st.resumeTick !== null) {
+        st.pipeline.tick(st.resumeTick, false, []);
+        st.lastTick = st.resumeTick;
+      }
+      plog.info({ committed, rebuildFrom: start, records: committed - start, resumeTick }, st.live ? 'partition assigned (nothing to rebuild)' : 'partition assigned: rebuilding state');
+      return st;
+    } catch (e) {
+      await producer.disconnect().catch(() => {});
+      throw e;
+    }
+  };
+
+  const finishRebuild = (st: PartitionState) => {
+    st.live = true;
+    if (st.resumeTick !== null) {
+      st.pipeline.tick(st.resumeTick, false, []);
+      st.lastTick = st.resumeTick;
+    }
+    partitionLog(st.partition).info({ position: st.position }, 'state rebuilt; live');
+    updateReady();
+  };
+
+  /** Partitions being initialised (on assignment, or by the first batch if that comes first). */
+  const pending = new Map<number, Promise<PartitionState>>();
+  let assigned = new Set<number>();
+
+  const ensurePartition = (p: number, batch?: EachBatchPayload['batch']): Promise<PartitionState> => {
+    const have = parts.get(p);
+    if (have) return Promise.resolve(have);
+    let pr = pending.get(p);
+    if (!pr) {
+      pr = initPartition(p, batch).then(
+        (st) => {
+          pending.delete(p);
+          if (stopping || !assigned.has(p)) {
+            void dispose(st, 'revoked while initialising');
+            return st;
+          }
+          parts.set(p, st);
+          if (st.position !== st.committed) consumer?.seek({ topic: eventsTopic, partition: p, offset: String(st.position) });
+          updateReady();
+          return st;
+        },
+        (e: unknown) => {
+          pending.delete(p);
+          throw e;
+        },
+      );
+      pending.set(p, pr);
+    }
+    return pr;
+  };
+
+  const updateReady = () => {
+    const rebuilding = pending.size > 0 || [...parts.values()].some((s) => !s.live);
+    telemetry.setReady(joined && !rebuilding && !stopping, !joined ? 'not in the consumer group yet' : rebuilding ? 'rebuilding partition state' : 'stopping');
+  };
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload;
+    const p = batch.partition;
+    const fetched = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    const state = parts.get(p) ?? (await ensurePartition(p, batch));
+    if (state.disposed) return;
+    await serial(state, async () => {
+      if (state.disposed || payload.isStale()) return;
+      if (fetched < state.position) {
+        // re-fetched from an older committed offset (after a rebalance we kept the partition): skip ahead
+        consumer!.seek({ topic: eventsTopic, partition: p, offset: String(state.position) });
+        return;
+      }
+      const out: OutRecord[] = [];
+      try {
+        for (const m of batch.messages) {
+          const off = Number(m.offset);
+          if (off < state.position) continue;
+          if (!state.live && off >= state.rebuildUntil) {
+            state.position = off;
+            finishRebuild(state);
+          }
+          state.pipeline.record(
+            { topic: batch.topic, partition: p, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null },
+            state.live,
+            out,
+          );
+          state.position = off + 1;
+        }
+        state.position = Math.max(state.position, Number(batch.lastOffset()) + 1);
+        if (!state.live && state.position >= state.rebuildUntil) finishRebuild(state);
+        const lag = Math.max(0, Number(batch.highWatermark) - state.position);
+        metrics.setLag(eventsTopic, p, lag);
+        state.caughtUp = lag === 0;
+        await commit(state, out, false);
+        payload.resolveOffset(batch.lastOffset());
+      } catch (e) {
+        partitionLog(p).error({ err: e }, 'batch failed: releasing the partition (it is rebuilt from the committed offset)');
+        await dispose(state, 'error');
+        consumer!.seek({ topic: eventsTopic, partition: p, offset: String(state.committed) });
+        throw e;
+      }
+    });
+  };
+
+  /** Wall clock for quiet partitions, and offsets of output-less batches that are waiting to be committed. */
+  const tick = () => {
+    const now = Date.now();
+    for (const st of parts.values()) {
+      if (st.disposed || !st.live) continue;
+      const wantsTick = config.clock === 'wall' && st.caughtUp;
+      const wantsCommit = st.position > st.committed && now - st.lastCommitAt >= config.commitInterval;
+      if (!wantsTick && !wantsCommit) continue;
+      serial(st, async () => {
+        if (st.disposed) return;
+        const out: OutRecord[] = [];
+        if (wantsTick && st.caughtUp) {
+          const t = Date.now() - config.tickSafety;
+          if (st.lastTick === null || t > st.lastTick) {
+            st.pipeline.tick(t, true, out);
+            if (out.length) st.lastTick = t;
+          }
+        }
+        await commit(st, out, wantsCommit);
+      }).catch(async (e: unknown) => {
+        partitionLog(st.partition).error({ err: e }, 'tick commit failed: releasing the partition');
+        await dispose(st, 'error');
+        consumer?.seek({ topic: eventsTopic, partition: st.partition, offset: String(st.committed) });
+      });
+    }
+  };
+
+  const start = async () => {
+    if (started) return;
+    started = true;
+    telemetry.setReady(false, 'starting');
+    metricsPort = await telemetry.start();
+    admin = kafka.admin();
+    await admin.connect();
+    if (config.topics.create) {
+      const t = config.topics;
+      const retention = String(t.retention);
+      await ensureTopics(
+        admin,
+        [
+          // LogAppendTime: the wall clock the engine follows is the broker's, identical when a partition is re-read
+          { name: t.events.name, partitions: t.events.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention, 'message.timestamp.type': 'LogAppendTime' } },
+          { name: t.dlq.name, partitions: t.dlq.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
+          { name: t.alerts.name, partitions: t.alerts.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
+          { name: t.hourly.name, partitions: t.hourly.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
+        ],
+        log,
+      );
+    }
+    const c = kafka.consumer({
+      groupId: config.groupId,
+      sessionTimeout: config.consumer.sessionTimeout,
+      rebalanceTimeout: config.consumer.rebalanceTimeout,
+      heartbeatInterval: config.consumer.heartbeatInterval,
+      maxWaitTimeInMs: config.consumer.maxWaitTime,
+      maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+      maxBytes: config.consumer.maxBytesPerPartition * 4,
+      readUncommitted: false,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: () => Promise.resolve(!stopping) },
+    });
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      joined = true;
+      assigned = new Set(e.payload.memberAssignment[eventsTopic] ?? []);
+      log.info({ memberId: e.payload.memberId, assigned: [...assigned].sort((a, b) => a - b) }, 'joined consumer group');
+      for (const st of [...parts.values()]) if (!assigned.has(st.partition)) void dispose(st, 'revoked');
+      // rebuild every assigned partition now, also those without new records (their alerts must still resolve)
+      for (const p of assigned) {
+        ensurePartition(p).catch((err: unknown) => log.error({ err, partition: p }, 'partition initialisation failed (retried on its next batch)'));
+      }
+      updateReady();
+    });
+    c.on(c.events.CRASH, (e) => {
+      joined = false;
+      updateReady();
+      log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    });
+    c.on(c.events.REBALANCING, () => {
+      joined = false;
+      updateReady();
+    });
+    await c.connect();
+    await c.subscribe({ topic: eventsTopic, fromBeginning: true });
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    ticker = setInterval(tick, config.tickInterval);
+    ticker.unref();
+    log.info({ brokers: config.kafka.brokers, groupId: config.groupId, events: eventsTopic, clock: config.clock, metricsPort }, 'processor started');
+  };
+
+  const stop = () => {
+    stopPromise ??= (async () => {
+      stopping = true;
+      telemetry.setReady(false, 'stopping');
+      if (ticker) clearInterval(ticker);
+      if (consumer) await consumer.disconnect().catch((e: unknown) => log.warn({ err: e }, 'consumer disconnect failed'));
+      for (const st of [...parts.values()]) {
+        // a transaction stuck on an unreachable broker must not block shutdown: it is aborted by the next owner
+        await Promise.race([st.queue, new Promise((r) => setTimeout(r, 10_000).unref())]);
+        await dispose(st, 'stopping');
+      }
+      if (admin) await admin.disconnect().catch(() => {});
+      await telemetry.stop();
+      log.info('processor stopped');
+    })();
+    return stopPromise;
+  };
+
+  return {
+    start: async () => {
+      try {
+        await start();
+      } catch (e) {
+        await stop();
+        if (e instanceof KafkaError) throw e;
+        throw new KafkaError(`processor start failed: ${(e as Error).message}`, 'SW_PROCESSOR_START', true, { cause: e });
+      }
+    },
+    stop,
+    get metricsPort() {
+      return metricsPort;
+    },
+    telemetry,
+    ready: () => joined && [...parts.values()].every((s) => s.live),
+  };
+}
