@@ -19,7 +19,7 @@ export const Policy = z.strictObject({
   /** Events older than the region's watermark by more than this are late: stored and aggregated, never paged. */
   allowedLateness: DurationMs.default(300_000),
   /** How long closed hourly buckets stay revisable by late events (and how long event ids are remembered). */
-  hourlyRetention: DurationMs.default(172_800_000),
+  hourlyRetention: DurationMs.default(21_600_000),
   /** Base URLs used in page links. */
   links: z
     .strictObject({

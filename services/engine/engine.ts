@@ -74,13 +74,14 @@ class Engine implements AlertEngine {
   offer(event: SignEvent): OfferOutcome {
     const r = this.regions.get(event.region)!;
     const ts = toMs(event.ts);
-    if (r.dedup.has(event.id)) {
-      this.stats.duplicate++;
-      return 'duplicate';
-    }
+    // older than what the engine remembers at all (ids and hourly buckets): expired, whether or not a duplicate
     if (ts < r.clock - this.policy.hourlyRetention) {
       this.stats.expired++;
       return 'expired';
+    }
+    if (r.dedup.has(event.id)) {
+      this.stats.duplicate++;
+      return 'duplicate';
     }
     r.dedup.add(event.id, ts);
     if (ts < r.clock - this.policy.allowedLateness) {

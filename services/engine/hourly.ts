@@ -105,6 +105,7 @@ export class HourlyAggregator {
     if (!b) {
       b = { hour, region: new BucketData(), hosts: new Map(), emitted: false, revision: 0, dirtyHosts: undefined };
       this.buckets.set(hour, b);
+      this.nextDue = Math.min(this.nextDue, hour + HOUR + this.lateness);
     }
     b.region.add(e, late);
     let h = b.hosts.get(e.host);
@@ -130,14 +131,21 @@ export class HourlyAggregator {
       }
       this.dirty.length = 0;
     }
-    if (this.buckets.size === 0) return;
+    if (clock < this.nextDue) return;
     const closing: Bucket[] = [];
+    let next = Infinity;
     for (const b of this.buckets.values()) {
       if (!b.emitted && clock >= b.hour + HOUR + this.lateness) closing.push(b);
       else if (b.emitted && clock >= b.hour + HOUR + this.retention) this.buckets.delete(b.hour);
+      else next = Math.min(next, b.hour + HOUR + (b.emitted ? this.retention : this.lateness));
     }
+    for (const b of closing) next = Math.min(next, b.hour + HOUR + this.retention);
+    this.nextDue = next;
     for (const b of closing.sort((x, y) => x.hour - y.hour)) this.emitBucket(b, true, emit);
   }
+
+  /** Earliest clock at which some bucket closes or expires (so advance() can skip the scan). */
+  private nextDue = Infinity;
 
   /** Emit every bucket not yet emitted, as not final (end of replay, shutdown). Idempotent. */
   flush(emit: (a: HourlyAggregate) => void): void {

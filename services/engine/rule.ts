@@ -96,10 +96,24 @@ export abstract class BaseRule implements Rule {
   /** Move internal windows to t without evaluating (nothing changes between breakpoints). */
   protected seek(_t: number): void {}
 
+  /** nextChange() as of the last evaluation; valid until the next observe() (which sets dirty) or evaluate(). */
+  private next = -Infinity;
+
   advance(to: number, out: Transition[]): void {
+    if (!this.dirty && this.next > to) {
+      // fast path: nothing observed, no breakpoint before `to`
+      if (to > this.pos) {
+        this.pos = to;
+        this.seek(to);
+      }
+      return;
+    }
     for (;;) {
       const b = this.nextChange();
-      if (!(b <= to)) break;
+      if (!(b <= to)) {
+        this.next = b;
+        break;
+      }
       if (b <= this.pos) throw new Error(`SW_ENGINE_STALLED: rule ${this.alert} reported breakpoint ${b} ≤ its clock ${this.pos}`);
       this.pos = b;
       this.evaluate(b, out);
@@ -111,6 +125,7 @@ export abstract class BaseRule implements Rule {
     if (this.dirty) {
       this.dirty = false;
       this.evaluate(this.pos, out);
+      this.next = this.nextChange();
     }
   }
 

@@ -17,6 +17,7 @@ import { T0, min, day, kcFail, csOk, unlock, cert, clock, heartbeat, acl } from 
 
 const policy = parsePolicy({
   allowedLateness: '5m',
+  hourlyRetention: '3h',
   alerts: {
     unlock_latency_p95: { minSamples: 3 },
     cert_expiry: { staleAfter: '2h' },

@@ -142,12 +142,12 @@ export function reference(events: SignEvent[], p: Readonly<Policy>, until?: numb
     let s = state.get(e.region);
     if (!s) state.set(e.region, (s = { clock: -Infinity, acc: [], firing: new Map(), seen: new Set() }));
     const ts = Date.parse(e.ts);
-    if (s.seen.has(e.id)) {
-      outcomes.push('duplicate');
-      continue;
-    }
     if (ts < s.clock - p.hourlyRetention) {
       outcomes.push('expired');
+      continue;
+    }
+    if (s.seen.has(e.id)) {
+      outcomes.push('duplicate');
       continue;
     }
     s.seen.add(e.id);
