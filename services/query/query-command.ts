@@ -172,7 +172,7 @@ async function follow(store: EventStore, filters: Parameters<EventStore['query']
     while (!stop) {
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, interval).unref();
+        setTimeout(resolve, interval);
       });
       if (stop) break;
       for (let page = 0; page < 100; page++) {
