@@ -2,11 +2,13 @@
  * Postmortem panels on the PostgreSQL event store (services/query): every event signwatch accepted, so on-call can
  * see which hosts, keychains, error codes and CI jobs (correlation ids) sit behind a page.
  *
+ * Variables use Grafana's `sqlstring` format (each value quoted, quotes doubled, comma-joined), so a host name
+ * can never become SQL.
  * SQL is written against the `events` table of services/query/postgres-store.ts (id, ts timestamptz, type, region,
  * host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids jsonb,
  * raw text). The Grafana data source's role should have `search_path` set to the store's schema (default
  * `signwatch`): ALTER ROLE grafana_reader SET search_path = signwatch. Grafana expands `$__timeFilter(ts)` to the dashboard time range and
- * a multi-value `$region` to a quoted list ('HK','JP'); a single-value `$host` is inserted as is (hence '$host').
+ * `${region:sqlstring}` to 'HK','JP' and `${host:sqlstring}` to 'mini-hk-01'.
  * The integration test runs these exact strings against a real PostgreSQL after the same expansion.
  */
 import { MappingType } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -22,7 +24,7 @@ export const SQL_RECENT_FAILURES = `SELECT ts AS "time", region, host, type, out
   error_class, keychain, correlation_id, invocation_id,
   (raw::jsonb)->'error'->>'message' AS message
 FROM events
-WHERE $__timeFilter(ts) AND region IN ($region) AND ${FAILED}
+WHERE $__timeFilter(ts) AND region IN (\${region:sqlstring}) AND ${FAILED}
 ORDER BY ts DESC, id DESC
 LIMIT 200`;
 
@@ -32,7 +34,7 @@ export const SQL_JOBS_HIT = `SELECT correlation_id, region, count(*) AS failures
   string_agg(DISTINCT keychain, ', ') AS keychains,
   string_agg(DISTINCT error_code, ', ') AS error_codes
 FROM events
-WHERE $__timeFilter(ts) AND region IN ($region) AND ${FAILED} AND correlation_id IS NOT NULL
+WHERE $__timeFilter(ts) AND region IN (\${region:sqlstring}) AND ${FAILED} AND correlation_id IS NOT NULL
 GROUP BY correlation_id, region
 ORDER BY last_failure DESC
 LIMIT 50`;
@@ -40,7 +42,7 @@ LIMIT 50`;
 export const SQL_HOST_EVENTS = `SELECT ts AS "time", type, outcome, error_code, keychain, correlation_id, invocation_id,
   (raw::jsonb)->'error'->>'message' AS message
 FROM events
-WHERE $__timeFilter(ts) AND host = '$host'
+WHERE $__timeFilter(ts) AND host = \${host:sqlstring}
 ORDER BY ts DESC, id DESC
 LIMIT 200`;
 
