@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Admin } from 'kafkajs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'signwatch');
@@ -96,7 +97,7 @@ export async function measureDaemonRss(): Promise<{ rssMb: number[]; broker: str
   const broker = process.env.SIGNWATCH_KAFKA_BROKER ?? '127.0.0.1:9092';
   const up = await brokerUp(broker);
   const topic = `bench.agent.${process.pid}.${Date.now()}`;
-  let admin: import('kafkajs').Admin | undefined;
+  let admin: Admin | undefined;
   if (up) {
     const { default: kafkajs } = await import('kafkajs');
     admin = new kafkajs.Kafka({ clientId: 'bench-agent', brokers: [broker], logLevel: kafkajs.logLevel.NOTHING }).admin();
@@ -111,7 +112,7 @@ export async function measureDaemonRss(): Promise<{ rssMb: number[]; broker: str
   let shipped = false;
   await new Promise((r) => setTimeout(r, 1500));
   while (Date.now() < waitUntil) {
-    let n = 0;
+    let n: number;
     try {
       n = readdirSync(q).length;
     } catch {
