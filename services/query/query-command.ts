@@ -142,7 +142,11 @@ export async function runQuery(argv: string[]): Promise<number> {
       return 0;
     }
     if (!v.follow) {
-      await write(formatEvents(await store.query(req.filters, { limit: req.limit, order: req.order }), format));
+      const events = await store.query(req.filters, { limit: req.limit, order: req.order });
+      await write(formatEvents(events, format));
+      if (process.stderr.isTTY && format === 'table') {
+        process.stderr.write(events.length === 0 ? '(no matching events)\n' : events.length === req.limit ? `(first ${req.limit}; raise --limit or narrow the filters for more)\n` : '');
+      }
       return 0;
     }
     return await follow(store, req.filters, req.limit, format, interval);
