@@ -35,7 +35,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof UsageError || e instanceof RuntimeError) {
       process.stderr.write(`${e.message}\n`);
       process.exitCode = e.exitCode;
-    } else if (e instanceof Error && String((e as Error & { code?: unknown }).code ?? '').startsWith('SW_')) {
+    } else if (e instanceof Error && typeof (e as Error & { code?: unknown }).code === 'string' && (e as Error & { code: string }).code.startsWith('SW_')) {
       // coded configuration/policy errors (SW_*): the message names the bad key
       process.stderr.write(`${e.message}\n`);
       process.exitCode = 2;

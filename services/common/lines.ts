@@ -17,10 +17,7 @@ export async function forEachLine(
     onChunk?.(Buffer.byteLength(chunk));
     let start = 0;
     let text = chunk;
-    if (rest) {
-      text = rest + chunk;
-      rest = '';
-    }
+    if (rest) text = rest + chunk;
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;

@@ -1,22 +1,14 @@
-/** Load the alert policy from a YAML or JSON file (or the built-in defaults); errors name the file and the key. */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+/**
+ * The policy a command runs with: the file given by --policy, else the repository's alerts/policy.yaml (the one
+ * place thresholds are written), else the built-in defaults (when installed without the alerts/ folder).
+ * Parsing and error messages (file:line: key: reason) are services/alerting/policy-file.ts's.
+ */
+import { existsSync } from 'node:fs';
 import { parsePolicy, type Policy } from '../../schemas/policy.js';
-import { RuntimeError } from './cli.js';
+import { DEFAULT_POLICY_PATH, loadPolicy } from '../alerting/policy-file.js';
 
 export function loadPolicyFile(path: string | undefined): Readonly<Policy> {
-  if (path === undefined) return parsePolicy({}, 'built-in policy');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new RuntimeError(`cannot read policy ${path}: ${(e as Error).message}`, 'SW_POLICY_UNREADABLE', 2);
-  }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (e) {
-    throw new RuntimeError(`policy ${path} is not valid YAML: ${(e as Error).message}`, 'SW_POLICY_INVALID', 2);
-  }
-  return parsePolicy(doc, path);
+  if (path !== undefined) return loadPolicy(path);
+  if (existsSync(DEFAULT_POLICY_PATH)) return loadPolicy(DEFAULT_POLICY_PATH);
+  return parsePolicy({}, 'built-in policy');
 }

@@ -22,7 +22,7 @@ import { CertExpiry } from './rules/cert-expiry.js';
 import { ParityDrift } from './rules/parity-drift.js';
 import { RULES } from './topology.js';
 import { toIso, toMs, DAY } from './time.js';
-import type { AlertEngine, EngineStats, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
+import type { AlertEngine, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
 
 interface RegionState {
   region: Region;
@@ -40,7 +40,7 @@ export interface EngineOptions {
 class Engine implements AlertEngine {
   private readonly regions = new Map<Region, RegionState>();
   private readonly out: Transition[] = [];
-  private readonly emitHourly: (a: import('./types.js').HourlyAggregate) => void;
+  private readonly emitHourly: (a: HourlyAggregate) => void;
   readonly stats: EngineStats = { accepted: 0, duplicate: 0, late: 0, expired: 0, transitions: 0 };
 
   constructor(
@@ -186,11 +186,11 @@ export function createEngine(policy: Readonly<Policy>, sink: Sink, opts: EngineO
 /** A Sink that keeps everything in memory (tests, replay comparisons). */
 export class MemorySink implements Sink {
   readonly transitions: Transition[] = [];
-  readonly hourlies: import('./types.js').HourlyAggregate[] = [];
+  readonly hourlies: HourlyAggregate[] = [];
   transition(t: Transition): void {
     this.transitions.push(t);
   }
-  hourly(a: import('./types.js').HourlyAggregate): void {
+  hourly(a: HourlyAggregate): void {
     this.hourlies.push(a);
   }
 }

@@ -16,7 +16,7 @@ skipped; a summary (read, valid, invalid, duplicate, late) is printed on stderr 
 Options:
   --hourly          print the hourly aggregates (per region and per host) instead of transitions
   --until TIME      advance the clock to TIME (RFC 3339) at end of input, so quiet regions resolve
-  --policy FILE     alert policy YAML/JSON (default: built-in defaults of the source article)
+  --policy FILE     alert policy YAML (default: alerts/policy.yaml of this checkout)
   --quiet           no per-line error reports, only the summary
   -h, --help        show this help
 

@@ -119,4 +119,4 @@ export const command: CommandModule = {
     return 0;
   },
 };
-export const run = command.run;
+export const run: CommandModule['run'] = (argv) => command.run(argv);

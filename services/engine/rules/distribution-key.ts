@@ -24,7 +24,10 @@ class DistributionKey extends BaseRule {
     if (event.type !== 'cert' || event.pool !== 'compile') return;
     if (!this.cfg.kinds.some((k) => event.certKind.startsWith(k))) return;
     let m = this.hosts.get(event.host);
-    if (!m) this.hosts.set(event.host, (m = new Map()));
+    if (!m) {
+      m = new Map<string, { ts: number; subject: string; keychain: string }>();
+      this.hosts.set(event.host, m);
+    }
     const cur = m.get(event.sha1);
     if (!cur || cur.ts <= ts) m.set(event.sha1, { ts, subject: event.subject, keychain: event.keychain });
     this.changed.add(event.host);

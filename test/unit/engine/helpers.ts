@@ -1,6 +1,6 @@
 /** Test doubles beside the engine contract: event builders on a fake timeline and an in-memory sink. */
 import type { Region, SignEvent } from '../../../schemas/events.js';
-import { defaultPolicy, parsePolicy, type Policy } from '../../../schemas/policy.js';
+import { defaultPolicy, parsePolicy } from '../../../schemas/policy.js';
 import { createEngine, MemorySink } from '../../../services/engine/engine.js';
 import { ulidAt, rng } from '../../../services/simulate/simulate.js';
 import { toIso } from '../../../services/engine/time.js';
@@ -56,7 +56,7 @@ export function acl(t: number, declared: boolean, region: Region = 'HK', host = 
   return { ...base(t, region, host), type: 'acl', command: 'set-key-partition-list', keychain: '/k', partitionIds: ['apple-tool:'], declared };
 }
 
-export function run(events: SignEvent[], opts: { until?: number; policy?: Partial<Policy> | unknown } = {}) {
+export function run(events: SignEvent[], opts: { until?: number; policy?: unknown } = {}) {
   const sink = new MemorySink();
   const policy = opts.policy ? parsePolicy(opts.policy) : defaultPolicy();
   const engine = createEngine(policy, sink);
