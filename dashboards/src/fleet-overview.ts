@@ -161,7 +161,8 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .id(16)
         .title('$region alerts (since when)')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max by (alert) (${METRICS.alertFiring}${R})`, { legend: '{{alert}}' }))
+        .description('Alerts of the region over time (red while firing). A single "none" row when nothing fired: the processor exports alert series only while they fire.')
+        .withTarget(prom(`max by (alert) (${METRICS.alertFiring}${R}) or on () label_replace(0 * max(${METRICS.keychainFailures}${R}), "alert", "none", "", "")`, { legend: '{{alert}}' }))
         .mappings(FIRING)
         .thresholds(redFrom(1))
         .gridPos(pos(4, 12, 20, 5)),

@@ -2,24 +2,26 @@
  * Real-series proof: a real Prometheus (Debian package, own port and temp dir) scrapes a /metrics endpoint served
  * by the real OpenTelemetry Prometheus exporter, fed by a simulated fleet (services/simulate demo incidents) run
  * through the real alert engine (dashboards/sim). Every PromQL expression of every bundled dashboard — expanded
- * the way Grafana expands it — must return series: for each region where the fleet has data (queries inside the
- * per-region row), for every host (host drilldown), for every region at once (region-split panels).
+ * the way Grafana expands it — must return series wherever its metrics have data (dashboards/sim/coverage.ts):
+ * for each region (queries inside the per-region row), for every host (host drilldown), for every region at once
+ * (region-split panels). The generated Prometheus rules are evaluated against the same series.
  * Needs: `prometheus` on PATH (apt-get install prometheus). Runs in about 20 s.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import { REGIONS } from '../../../schemas/events.js';
 import { METRICS } from '../../../services/common/metric-names.js';
 import { JSON_DIR } from '../../../dashboards/src/cli.js';
 import { buildDashboards } from '../../../dashboards/src/index.js';
-import { interpolatePromQL, multiVariables, type VarValues } from '../../../dashboards/src/interpolate.js';
 import { loadDashboardPolicy } from '../../../dashboards/src/policy.js';
-import { dashboardQueries, variableQuery, type AnyDashboard } from '../../../dashboards/src/validate.js';
+import type { AnyDashboard } from '../../../dashboards/src/validate.js';
+import { checkCoverage, metricNamesIn } from '../../../dashboards/sim/coverage.js';
 import { LiveFleet } from '../../../dashboards/sim/live-fleet.js';
 import { SimExporter } from '../../../dashboards/sim/otel-exporter.js';
-import { PrometheusServer, type PromSeries } from '../../../dashboards/sim/prometheus-server.js';
+import { PrometheusServer } from '../../../dashboards/sim/prometheus-server.js';
 
 const MINUTE = 60_000;
 const SPEED = 10 * MINUTE; // virtual ms per real second
@@ -58,58 +60,35 @@ void test('every dashboard PromQL expression returns series from a real Promethe
 
   const regions = [...new Set(fleet.metrics.hostList().map((h) => h.region))].sort();
   assert.deepEqual(regions, [...REGIONS]);
-  const all: VarValues = { region: regions };
   const problems: string[] = [];
   let ran = 0;
-
-  const run = async (expr: string, instant: boolean): Promise<PromSeries[]> => {
-    ran++;
-    return instant ? prom.query(expr, now) : prom.queryRange(expr, now - RUN_MS, now, 1);
-  };
-
   for (const b of buildDashboards(policy)) {
     const d = JSON.parse(readFileSync(join(JSON_DIR, b.file), 'utf8')) as AnyDashboard;
-    const multi = multiVariables(d);
-    // variable queries: label_values(<selector>, host) must list every host that sends heartbeats
-    let hosts: string[] = [];
-    for (const v of d.templating.list ?? []) {
-      if (v.type !== 'query') continue;
-      const m = /^label_values\((.+),\s*([a-z_]+)\)$/.exec(interpolatePromQL(variableQuery(v), all, multi, RATE_INTERVAL));
-      assert.ok(m, `${b.file} variable ${v.name}: unsupported query ${variableQuery(v)}`);
-      hosts = await prom.labelValues(m[2]!, m[1]!);
-      const expected = fleet.metrics.hostList().map((h) => h.host);
-      assert.deepEqual(hosts, expected, `${b.file} variable ${v.name} lists the fleet's hosts`);
-    }
-    for (const q of dashboardQueries(d)) {
-      if (q.kind !== 'prometheus') continue;
-      const where = `${b.file} panel ${q.panelId} '${q.panelTitle}' ${q.refId}`;
-      try {
-        if (q.repeat === 'region') {
-          for (const r of regions) {
-            const expr = interpolatePromQL(q.text, { region: [r] }, multi, RATE_INTERVAL);
-            if ((await run(expr, q.instant)).length === 0) problems.push(`${where}: no series for region ${r}: ${expr}`);
-          }
-        } else if (q.text.includes('$host')) {
-          for (const h of hosts) {
-            const expr = interpolatePromQL(q.text, { ...all, host: [h] }, multi, RATE_INTERVAL);
-            if ((await run(expr, q.instant)).length === 0) problems.push(`${where}: no series for host ${h}: ${expr}`);
-          }
-        } else {
-          const expr = interpolatePromQL(q.text, all, multi, RATE_INTERVAL);
-          const series = await run(expr, q.instant);
-          if (series.length === 0) problems.push(`${where}: no series: ${expr}`);
-          if (q.legend?.includes('{{region}}')) {
-            const got = [...new Set(series.map((s) => s.metric.region))].sort();
-            if (JSON.stringify(got) !== JSON.stringify(regions)) problems.push(`${where}: regions ${got.join(',')} instead of ${regions.join(',')}`);
-          }
-        }
-      } catch (e) {
-        problems.push(`${where}: ${(e as Error).message}`);
-      }
-    }
+    const r = await checkCoverage(prom, d, regions, { at: now, rangeMs: RUN_MS, stepS: 1, rateInterval: RATE_INTERVAL });
+    problems.push(...r.problems);
+    // the simulated exporter creates every series at start-up, so nothing may be absent
+    problems.push(...r.absent.map((a) => `${a}: none of its metrics has series`));
+    ran += r.queries;
+    if (r.variables.host) assert.deepEqual(r.variables.host, fleet.metrics.hostList().map((h) => h.host), `${b.file}: host variable lists the fleet's hosts`);
   }
   assert.deepEqual(problems, []);
   assert.ok(ran > 100, `ran ${ran} queries`);
+
+  // every metric name is exported under the name the dashboards query (counters with _total, histogram buckets)
+  const names = new Set((await prom.labelValues('__name__', '{job="signwatch"}')).map((n) => n.replace(/_(total|bucket|sum|count)$/, '')));
+  assert.deepEqual(Object.values(METRICS).filter((m) => !names.has(m)), []);
+
+  // the generated Prometheus rules (alerts/prometheus) evaluate against the same series without error
+  const rulesFile = new URL('../../../../alerts/prometheus/signwatch.rules.yml', import.meta.url);
+  if (existsSync(rulesFile)) {
+    const rules = (parse(readFileSync(rulesFile, 'utf8')) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+    assert.ok(rules.length > 0);
+    for (const rule of rules) {
+      await prom.query(String(rule.expr), now); // throws on a PromQL error
+      for (const m of metricNamesIn(String(rule.expr))) assert.ok(names.has(m.replace(/_(total|bucket|sum|count)$/, '')), `rule ${rule.alert ?? rule.record}: ${m} not exported`);
+    }
+    t.diagnostic(`${rules.length} generated rule expressions evaluated`);
+  }
 
   // the numbers are the engine's: the region stat panels show exactly the exported values
   const gauges = fleet.metrics.gaugeSamples();
