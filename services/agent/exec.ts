@@ -8,17 +8,10 @@
  * classification. Then one event is appended to the spool (fsync'd) before the wrapper returns. Nothing on this
  * path loads Kafka, OpenTelemetry or zod. A missing config or a broken spool never changes the tool's result.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { basename } from 'node:path';
 import { parseCommandArgs, UsageError } from '../common/cli.js';
-import { classifyCodesignStderr, parseCodesignArgs } from './codesign.js';
-import { ConfigError, inMaintenanceWindow, loadConfig, type AgentConfig } from './config.js';
-import { emitEvents, logAgentError, parseSinkSpec, type SinkSpec } from './emit.js';
-import { baseEvent, type WireEvent } from './events.js';
-import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from './notary.js';
-import { parseKeychainList, parseSetKeyPartitionListArgs } from './security.js';
-import { identityFor, readState, writeState, type HostState } from './state.js';
 
 const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] -- <tool> [args…]
 
@@ -110,84 +103,15 @@ export function runTool(tool: string, args: readonly string[], captureStdout: bo
   });
 }
 
-function resolveKeychain(explicit: string | undefined, cfg: AgentConfig, state: HostState): string {
-  if (explicit) return explicit;
-  if (state.searchList[0]) return state.searchList[0];
-  if (cfg.keychain) return cfg.keychain;
-  // no scan yet: ask security once (bounded), so the event still names the keychain in use
-  const r = spawnSync('security', ['list-keychains'], { encoding: 'utf8', timeout: 3000 });
-  return parseKeychainList(r.stdout ?? '')[0] ?? 'unknown';
-}
-
-/** The event for one wrapped run, or undefined when the tool is not one the agent records. */
-export function eventForRun(
-  cfg: AgentConfig,
-  kind: ToolKind,
-  args: readonly string[],
-  run: ToolRun,
-  state: HostState,
-  now: number,
-  env: NodeJS.ProcessEnv = process.env,
-): WireEvent | undefined {
-  if (kind === 'codesign' || kind === 'productsign') {
-    const a = parseCodesignArgs(args);
-    const keychain = resolveKeychain(a.keychain, cfg, state);
-    const ev = baseEvent(cfg, 'codesign', now, env);
-    ev.tool = kind;
-    ev.outcome = run.exitCode === 0 && run.signal === null ? 'ok' : 'fail';
-    ev.durationMs = run.durationMs;
-    ev.exitCode = run.exitCode;
-    ev.keychain = keychain;
-    ev.partitionIds = state.partitionIds[keychain] ?? [];
-    const identity = identityFor(a.sign, state);
-    if (identity !== undefined) ev.identity = identity;
-    ev.invocationId = ev.id;
-    if (ev.outcome === 'fail') {
-      if (run.spawnError) ev.error = { code: `spawn_${run.spawnError}`, osStatus: null, class: 'other', message: `cannot run ${kind}` };
-      else if (run.signal) ev.error = { code: `signal_${run.signal}`, osStatus: null, class: 'other', message: `killed by ${run.signal}` };
-      else ev.error = classifyCodesignStderr(run.stderr, run.exitCode);
-    }
-    return ev;
-  }
-  if (kind === 'notarytool') {
-    const sub = args[args.indexOf('notarytool') + 1] ?? args[0];
-    if (sub !== 'submit' && sub !== 'wait') return undefined;
-    const parsed = parseNotaryOutput(run.stdout, run.stderr);
-    const outcome = outcomeOfStatus(parsed.status);
-    const ev = baseEvent(cfg, 'notarize', now, env);
-    ev.durationMs = run.durationMs;
-    ev.attempts = 1;
-    if (parsed.submissionId) ev.submissionId = parsed.submissionId;
-    if (outcome) {
-      ev.outcome = outcome;
-      return ev;
-    }
-    if (run.exitCode === 0) return undefined; // uploaded, no final status (no --wait): nothing to report yet
-    const text = parsed.errorText ?? (run.stderr.trim().split('\n').pop() || `exit status ${run.exitCode}`);
-    const f = classifyNotaryError(text);
-    ev.outcome = 'error';
-    ev.error = { class: f.class, code: f.code, message: text.slice(0, 4096) };
-    return ev;
-  }
-  if (kind === 'acl') {
-    const p = parseSetKeyPartitionListArgs(args.slice(1));
-    const ev = baseEvent(cfg, 'acl', now, env);
-    ev.command = 'set-key-partition-list';
-    ev.keychain = p.keychain ?? state.searchList[0] ?? cfg.keychain ?? 'unknown';
-    ev.partitionIds = p.partitionIds;
-    ev.declared = inMaintenanceWindow(cfg, now);
-    ev.exitCode = run.exitCode;
-    ev.outcome = run.exitCode === 0 ? 'ok' : 'fail';
-    return ev;
-  }
-  return undefined;
-}
-
 function drain(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {
     if (stream.writableLength === 0) resolve();
     else stream.write('', () => resolve());
   });
+}
+
+function parseSink(spec: string | undefined): boolean {
+  return spec === undefined || spec === '-' || (spec.startsWith('ndjson:') && spec.length > 7);
 }
 
 export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -203,41 +127,35 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
   }
   const parsed = parseCommandArgs('agent exec', head, { config: { type: 'string' }, sink: { type: 'string' } }, HELP, false);
   if (!parsed) return 0;
-  const sink: SinkSpec | undefined = parseSinkSpec(parsed.values.sink);
-  if (!sink) throw new UsageError(`signwatch agent exec: --sink: expected ndjson:PATH or -, got '${parsed.values.sink}'`);
+  if (!parseSink(parsed.values.sink)) throw new UsageError(`signwatch agent exec: --sink: expected ndjson:PATH or -, got '${parsed.values.sink}'`);
   const [tool, ...args] = tail;
   if (tool === undefined) throw new UsageError(`signwatch agent exec: missing <tool> after '--'`);
 
-  let cfg: AgentConfig | undefined;
-  try {
-    cfg = loadConfig(parsed.values.config, env);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    // the signing call still runs; the operator must still learn that nothing is being recorded
-    process.stderr.write(`signwatch agent exec: ${e.message} (the tool runs; no event is recorded)\n`);
-  }
+  // spawn first: loading the config, the classifiers and the spool code overlaps the tool's own run
   const kind = toolKind(tool, args);
-  const run = await runTool(tool, args, kind === 'notarytool');
-  if (cfg && kind !== 'none') {
+  const running = runTool(tool, args, kind === 'notarytool');
+  if (kind !== 'none') {
+    const [{ ConfigError, loadConfig }, { parseSinkSpec }, { recordRun }] = await Promise.all([import('./config.js'), import('./emit.js'), import('./record.js')]);
+    let cfg;
     try {
-      const state = readState(cfg.dataDir);
-      const ev = eventForRun(cfg, kind, args, run, state, Date.now(), env);
-      if (ev) {
-        const r = emitEvents(cfg, [ev], sink);
-        if (r.dropped > 0) logAgentError(cfg, `spool full: dropped ${r.dropped} oldest event(s)`);
-        if (kind === 'acl' && run.exitCode === 0 && typeof ev.keychain === 'string') {
-          state.partitionIds[ev.keychain] = ev.partitionIds as string[];
-          writeState(cfg.dataDir, state);
-        }
-      }
+      cfg = loadConfig(parsed.values.config, env);
     } catch (e) {
-      logAgentError(cfg, `exec: ${(e as Error).message}`);
+      if (!(e instanceof ConfigError)) throw e;
+      // the signing call still runs; the operator must still learn that nothing is being recorded
+      process.stderr.write(`signwatch agent exec: ${e.message} (the tool runs; no event is recorded)\n`);
     }
+    const run = await running;
+    if (cfg) recordRun(cfg, kind, args, run, parseSinkSpec(parsed.values.sink) ?? { kind: 'spool' }, env);
+    return finish(run);
   }
+  return finish(await running);
+}
+
+async function finish(run: ToolRun): Promise<number> {
   await Promise.all([drain(process.stdout), drain(process.stderr)]);
   if (run.signal) {
+    // die of the same signal; if it is ignored (SIGPIPE) or not fatal, fall back to the 128+n status
     process.kill(process.pid, run.signal);
-    // a signal whose default action is not to terminate (or one we cannot re-raise): fall back to 128+n
   }
   return run.exitCode;
 }
