@@ -8,6 +8,8 @@
 #
 # Listens on 127.0.0.1:9092 (controller 127.0.0.1:9093). Everything lives under .cache/kafka/ in the repo
 # (override with SIGNWATCH_KAFKA_HOME): lib/ (jars from Maven Central), data/ (KRaft log dirs), logs/.
+# A second, private broker (tests that stop the broker): SIGNWATCH_KAFKA_HOME=DIR SIGNWATCH_KAFKA_PORT=N
+# (controller N+1) and SIGNWATCH_KAFKA_LIB=.cache/kafka/lib to reuse the cached jars.
 # Idempotent: `start` finds a running broker (started by this script or not) and returns at once.
 # Readiness is probed with a kafkajs admin client (describeCluster + a metadata round trip), never slept for.
 set -euo pipefail
@@ -15,12 +17,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONF_SRC="$ROOT/scripts/kafka"
 HOME_DIR="${SIGNWATCH_KAFKA_HOME:-$ROOT/.cache/kafka}"
-LIB="$HOME_DIR/lib"
+LIB="${SIGNWATCH_KAFKA_LIB:-$HOME_DIR/lib}"
 DATA="$HOME_DIR/data"
 LOGS="$HOME_DIR/logs"
 PIDFILE="$HOME_DIR/broker.pid"
 PROPS="$HOME_DIR/server.properties"
-BROKER="127.0.0.1:9092"
+PORT="${SIGNWATCH_KAFKA_PORT:-9092}"
+CPORT="$((PORT + 1))"
+BROKER="127.0.0.1:$PORT"
 READY_TIMEOUT_S="${SIGNWATCH_KAFKA_READY_TIMEOUT:-90}"
 HEAP="${SIGNWATCH_KAFKA_HEAP:-512m}"
 
@@ -67,7 +71,7 @@ probe() {
   ' "$BROKER" "$timeout_ms" "${2:-}")
 }
 
-port_open() { (exec 3<>/dev/tcp/127.0.0.1/9092) 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 our_pid() {
   [[ -f "$PIDFILE" ]] || return 1
@@ -110,7 +114,8 @@ resolve_jars() {
 }
 
 write_props() {
-  { cat "$CONF_SRC/server.properties"; printf '\nlog.dirs=%s\n' "$DATA"; } >"$PROPS"
+  { sed -e "s/127\.0\.0\.1:9093/127.0.0.1:$CPORT/g" -e "s/127\.0\.0\.1:9092/127.0.0.1:$PORT/g" "$CONF_SRC/server.properties"
+    printf '\nlog.dirs=%s\n' "$DATA"; } >"$PROPS"
 }
 
 format_storage() {
@@ -136,7 +141,7 @@ start() {
   fi
   if port_open; then
     if probe 10000; then log "a broker already answers on $BROKER (not started from this checkout); using it"; return 0; fi
-    die "127.0.0.1:9092 is taken by something that is not a ready Kafka broker"
+    die "$BROKER is taken by something that is not a ready Kafka broker"
   fi
   resolve_jars
   write_props
@@ -204,6 +209,6 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   reset) stop; rm -rf "$DATA"; log "data deleted ($DATA)" ;;
-  -h | --help | help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h | --help | help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) printf 'usage: bash scripts/kafka.sh start|stop|status|reset\n' >&2; exit 2 ;;
 esac

@@ -105,7 +105,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     if (parts.get(st.partition) === st) parts.delete(st.partition);
     metrics.dropLag(eventsTopic, st.partition);
     partitionLog(st.partition).info({ why }, 'partition released');
-    await st.producer.disconnect().catch(() => {});
+    await Promise.race([st.producer.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
   };
 
   /** Write `out` and the offset (position) in one transaction. */
@@ -336,6 +336,77 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     }
   };
 
+  /**
+   * Create, join and run the consumer. kafkajs restarts it after retriable failures by itself; after a
+   * non-retriable one (e.g. "Failed to find group coordinator" once its retries ran out during a broker outage)
+   * it gives up, so we start a fresh consumer ourselves, with backoff, until the broker answers again.
+   */
+  let restartDelay = 500;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const runConsumer = async (): Promise<void> => {
+    const c = kafka.consumer({
+      groupId: config.groupId,
+      sessionTimeout: config.consumer.sessionTimeout,
+      rebalanceTimeout: config.consumer.rebalanceTimeout,
+      heartbeatInterval: config.consumer.heartbeatInterval,
+      maxWaitTimeInMs: config.consumer.maxWaitTime,
+      maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+      maxBytes: config.consumer.maxBytesPerPartition * 4,
+      readUncommitted: false,
+      retry: { retries: 20, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: () => Promise.resolve(!stopping) },
+    });
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      joined = true;
+      assigned = new Set(e.payload.memberAssignment[eventsTopic] ?? []);
+      log.info({ memberId: e.payload.memberId, assigned: [...assigned].sort((a, b) => a - b) }, 'joined consumer group');
+      for (const st of [...parts.values()]) if (!assigned.has(st.partition)) void dispose(st, 'revoked');
+      // rebuild every assigned partition now, also those without new records (their alerts must still resolve)
+      for (const p of assigned) {
+        ensurePartition(p).catch((err: unknown) => log.error({ err, partition: p }, 'partition initialisation failed (retried on its next batch)'));
+      }
+      updateReady();
+    });
+    c.on(c.events.CRASH, (e) => {
+      joined = false;
+      updateReady();
+      log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+      if (!e.payload.restart && !stopping && consumer === c) scheduleRestart(c);
+    });
+    c.on(c.events.REBALANCING, () => {
+      joined = false;
+      updateReady();
+    });
+    c.on(c.events.GROUP_JOIN, () => {
+      restartDelay = 500;
+    });
+    await c.connect();
+    await c.subscribe({ topic: eventsTopic, fromBeginning: true });
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+  };
+
+  const scheduleRestart = (old: Consumer) => {
+    if (restartTimer || stopping) return;
+    const delay = restartDelay;
+    restartDelay = Math.min(restartDelay * 2, 30_000);
+    log.warn({ delayMs: delay }, 'restarting the consumer');
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      void (async () => {
+        await old.disconnect().catch(() => {});
+        // the group membership is gone: partitions are re-initialised (fenced, rebuilt) on the next assignment
+        for (const st of [...parts.values()]) await dispose(st, 'consumer restart');
+        if (stopping) return;
+        try {
+          await runConsumer();
+        } catch (err) {
+          log.error({ err }, 'consumer restart failed');
+          if (consumer) scheduleRestart(consumer);
+        }
+      })();
+    }, delay);
+  };
+
   const start = async () => {
     if (started) return;
     started = true;
@@ -358,41 +429,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         log,
       );
     }
-    const c = kafka.consumer({
-      groupId: config.groupId,
-      sessionTimeout: config.consumer.sessionTimeout,
-      rebalanceTimeout: config.consumer.rebalanceTimeout,
-      heartbeatInterval: config.consumer.heartbeatInterval,
-      maxWaitTimeInMs: config.consumer.maxWaitTime,
-      maxBytesPerPartition: config.consumer.maxBytesPerPartition,
-      maxBytes: config.consumer.maxBytesPerPartition * 4,
-      readUncommitted: false,
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: () => Promise.resolve(!stopping) },
-    });
-    consumer = c;
-    c.on(c.events.GROUP_JOIN, (e) => {
-      joined = true;
-      assigned = new Set(e.payload.memberAssignment[eventsTopic] ?? []);
-      log.info({ memberId: e.payload.memberId, assigned: [...assigned].sort((a, b) => a - b) }, 'joined consumer group');
-      for (const st of [...parts.values()]) if (!assigned.has(st.partition)) void dispose(st, 'revoked');
-      // rebuild every assigned partition now, also those without new records (their alerts must still resolve)
-      for (const p of assigned) {
-        ensurePartition(p).catch((err: unknown) => log.error({ err, partition: p }, 'partition initialisation failed (retried on its next batch)'));
-      }
-      updateReady();
-    });
-    c.on(c.events.CRASH, (e) => {
-      joined = false;
-      updateReady();
-      log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-    });
-    c.on(c.events.REBALANCING, () => {
-      joined = false;
-      updateReady();
-    });
-    await c.connect();
-    await c.subscribe({ topic: eventsTopic, fromBeginning: true });
-    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    await runConsumer();
     ticker = setInterval(tick, config.tickInterval);
     ticker.unref();
     log.info({ brokers: config.kafka.brokers, groupId: config.groupId, events: eventsTopic, clock: config.clock, metricsPort }, 'processor started');
@@ -403,6 +440,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       stopping = true;
       telemetry.setReady(false, 'stopping');
       if (ticker) clearInterval(ticker);
+      if (restartTimer) clearTimeout(restartTimer);
       if (consumer) await consumer.disconnect().catch((e: unknown) => log.warn({ err: e }, 'consumer disconnect failed'));
       for (const st of [...parts.values()]) {
         // a transaction stuck on an unreachable broker must not block shutdown: it is aborted by the next owner

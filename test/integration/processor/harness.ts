@@ -326,3 +326,56 @@ export function byKey<T>(items: readonly T[], key: (t: T) => string): Map<string
 
 /** Sort a copy by key, for deepEqual. */
 export const sorted = <T>(items: readonly T[], key: (t: T) => string): T[] => [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+async function portFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A private broker (own data dir and ports, cached jars) that a test may stop and restart. */
+export class PrivateBroker {
+  readonly home = mkdtempSync(join(tmpdir(), 'sw-kafka-it-'));
+  port = 0;
+
+  get brokers(): string[] {
+    return [`127.0.0.1:${this.port}`];
+  }
+
+  private run(cmd: 'start' | 'stop'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('bash', [join(REPO, 'scripts/kafka.sh'), cmd], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, SIGNWATCH_KAFKA_HOME: this.home, SIGNWATCH_KAFKA_LIB: join(REPO, '.cache/kafka/lib'), SIGNWATCH_KAFKA_PORT: String(this.port) },
+      });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kafka.sh ${cmd} exited ${code}: ${err}`))));
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.port === 0) {
+      for (let i = 0; i < 50 && this.port === 0; i++) {
+        const p = 20_000 + Math.floor(Math.random() * 20_000);
+        if ((await portFree(p)) && (await portFree(p + 1))) this.port = p;
+      }
+      if (this.port === 0) throw new Error('no free port pair for a private broker');
+    }
+    await this.run('start');
+  }
+
+  stop(): Promise<void> {
+    return this.run('stop');
+  }
+
+  async destroy(): Promise<void> {
+    if (this.port !== 0) await this.stop().catch(() => {});
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulate, demoIncidents } from '../../../services/simulate/simulate.js';
 import { DLQ_HEADERS } from '../../../services/processor/topology.js';
-import { INTEGRATION, World, byKey, hourlyKeyOf, reference, sleep, sorted, transitionKey, until } from './harness.js';
+import { INTEGRATION, PrivateBroker, World, byKey, hourlyKeyOf, reference, sleep, sorted, transitionKey, until } from './harness.js';
 import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';
 
 const skip = INTEGRATION ? false : 'needs the real broker: SIGNWATCH_INTEGRATION=1 after `npm run kafka:start`';
@@ -92,5 +92,102 @@ void test('alert topic == replay; hourly topic == replay; bad lines dead-lettere
     throw e;
   } finally {
     await w.cleanup();
+  }
+});
+
+/** Produce `lines` in chunks with pauses, so that kills land in the middle of the stream. */
+async function produceSlowly(w: World, lines: string[], chunks: number, pauseMs: number): Promise<void> {
+  const size = Math.ceil(lines.length / chunks);
+  for (let i = 0; i < lines.length; i += size) {
+    await w.produceLines(lines.slice(i, i + size));
+    await sleep(pauseMs);
+  }
+}
+
+void test('kill -9 at random moments + restart: same transitions and hourly aggregates as replay, no duplicate', { skip, timeout: 180_000 }, async () => {
+  const w = new World({ partitions: 3, clock: 'event' });
+  const kills: number[] = [];
+  try {
+    const lines = stream(30_000, 11);
+    const ref = await reference(lines);
+    await w.createEventsTopic();
+    let proc = await w.startProcessor('p0');
+    const producing = produceSlowly(w, lines, 30, 120);
+    // the first kill lands after something was committed (so the restart must rebuild), the others anywhere
+    const admin = await w.getAdmin();
+    await until('a first commit', async () => {
+      const c = await admin.fetchOffsets({ groupId: w.groupId, topics: [w.topics.events] });
+      return c[0]?.partitions.some((p) => Number(p.offset) > 0) ? true : undefined;
+    }, 30_000, 50);
+    for (let k = 0; k < 3; k++) {
+      const delay = (k === 0 ? 0 : 200) + Math.floor(Math.random() * 1500);
+      kills.push(delay);
+      await sleep(delay);
+      await proc.kill9();
+      proc = await w.startProcessor('p0');
+    }
+    await producing;
+    await w.waitCaughtUp(90_000);
+    assertSameTransitions(await w.transitions(), ref.transitions);
+    assertSameHourly(await w.hourlies(), ref.hourly);
+    const log = w.logs();
+    assert.ok(/rebuilding state/.test(log), 'a restarted processor rebuilt state from the log');
+  } catch (e) {
+    process.stderr.write(`kill delays (ms after each start): ${kills.join(', ')}\n${w.logs().slice(-4000)}\n`);
+    throw e;
+  } finally {
+    await w.cleanup();
+  }
+});
+
+void test('two instances in one group, then one killed: the other takes over, same transitions, no duplicate', { skip, timeout: 180_000 }, async () => {
+  const w = new World({ partitions: 4, clock: 'event' });
+  try {
+    const lines = stream(30_000, 23);
+    const ref = await reference(lines);
+    await w.createEventsTopic();
+    await w.startProcessor('a');
+    const b = await w.startProcessor('b');
+    const producing = produceSlowly(w, lines, 20, 150);
+    await sleep(1200);
+    await b.kill9();
+    await producing;
+    await w.waitCaughtUp(90_000);
+    assertSameTransitions(await w.transitions(), ref.transitions);
+    assertSameHourly(await w.hourlies(), ref.hourly);
+  } catch (e) {
+    process.stderr.write(w.logs().slice(-4000));
+    throw e;
+  } finally {
+    await w.cleanup();
+  }
+});
+
+void test('broker stopped and restarted: the processor reconnects by itself and catches up', { skip, timeout: 240_000 }, async () => {
+  const broker = new PrivateBroker();
+  let w: World | undefined;
+  try {
+    await broker.start();
+    w = new World({ partitions: 2, clock: 'event', brokers: broker.brokers });
+    const lines = stream(20_000, 5);
+    const ref = await reference(lines);
+    const half = Math.floor(lines.length / 2);
+    await w.createEventsTopic();
+    await w.produceLines(lines.slice(0, half));
+    await w.startProcessor('main');
+    await w.waitCaughtUp(60_000);
+    await broker.stop();
+    await sleep(3000);
+    await broker.start();
+    await w.produceLines(lines.slice(half));
+    await w.waitCaughtUp(150_000);
+    assertSameTransitions(await w.transitions(), ref.transitions);
+    assertSameHourly(await w.hourlies(), ref.hourly);
+  } catch (e) {
+    process.stderr.write(w?.logs().slice(-4000) ?? '');
+    throw e;
+  } finally {
+    await w?.cleanup();
+    await broker.destroy();
   }
 });
