@@ -1,0 +1,83 @@
+/** `signwatch demo`: parse the options and run the whole pipeline locally (services/demo/demo.ts). */
+import { parseCommandArgs, UsageError, type CommandModule } from '../common/cli.js';
+import { runDemo } from './demo.js';
+
+const HELP = `Usage: signwatch demo [--once] [--speed N] [--seed N] [--dir DIR] [--report FILE]
+
+Run the whole signwatch pipeline on this machine and play a scripted incident on a simulated fleet of five
+regions (HK, JP, KR, SG, US):
+  +1h   two HK hosts' signing keychains lock: their agents (the real agent code, with the fake macOS codesign
+        replaying a recorded errSecInternalComponent) report failures → PagerDuty page + HK release freeze
+  +0h30 a US distribution certificate is 18 days from expiry → one rotation ticket
+  +2h   the SG secrets vault is slow → unlock p95 > 800 ms warning
+and then the fleet recovers (the page, the freeze and the warning resolve).
+
+It starts the local Kafka broker (bash scripts/kafka.sh start; the first run downloads the jars from Maven
+Central) unless KAFKA_BROKERS is set or a broker already answers on 127.0.0.1:9092, the processor (in-process,
+clock: event) on fresh topics, an SQLite event store, a local PagerDuty Events API v2 server, the alert-topic
+notifier and the release gate. Event time is compressed: one simulated hour every 20 s by default.
+Ctrl-C stops everything it started (and the broker only if it started it).
+
+Options:
+  --once             run to the end of the script without a live screen and exit: 0 only when the page, the
+                     freeze, the SG warning and the cert ticket happened, the page, freeze and warning resolved,
+                     and the first page arrived within 30 s
+  --speed N          simulated seconds per wall second (default 180; 60..1200)
+  --seed N           seed of the simulated fleet (default 1)
+  --rate N           background events per simulated second across the fleet (default 1; 0.2..5)
+  --dir DIR          working directory; each run writes DIR/<run id>/ (events.db, outbox, spools, demo.log)
+                     (default var/demo)
+  --metrics-port N   port of the processor's /metrics (default 0: a free port, printed on screen)
+  --policy FILE      alert policy (default alerts/policy.yaml)
+  --report FILE      write a JSON report of the run (checks, ports, topics, timings) to FILE
+  -h, --help         show this help
+
+Environment:
+  KAFKA_BROKERS      comma-separated host:port of an existing cluster to use instead of the local broker
+
+Exit status: 0 finished (with --once: every check passed), 1 a check failed or a component failed,
+2 bad usage, 130 interrupted.
+`;
+
+function num(v: string | undefined, flag: string, def: number, min: number, max: number, integer: boolean): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`signwatch demo: ${flag} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${v}"`);
+  }
+  return n;
+}
+
+export const run: CommandModule['run'] = async (argv) => {
+  const a = parseCommandArgs(
+    'demo',
+    argv,
+    {
+      once: { type: 'boolean' },
+      speed: { type: 'string' },
+      seed: { type: 'string' },
+      rate: { type: 'string' },
+      dir: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      policy: { type: 'string' },
+      report: { type: 'string' },
+    },
+    HELP,
+    false,
+  );
+  if (!a) return 0;
+  const v = a.values;
+  return runDemo({
+    once: v.once === true,
+    speed: num(v.speed, '--speed', 180, 60, 1200, false),
+    seed: num(v.seed, '--seed', 1, 0, 2 ** 31 - 1, true),
+    rate: num(v.rate, '--rate', 1, 0.2, 5, false),
+    dir: v.dir ?? 'var/demo',
+    metricsPort: num(v['metrics-port'], '--metrics-port', 0, 0, 65535, true),
+    ...(v.policy !== undefined ? { policy: v.policy } : {}),
+    ...(v.report !== undefined ? { report: v.report } : {}),
+    firstPageLimitMs: 30_000,
+    out: process.stdout,
+    env: process.env,
+  });
+};
