@@ -5,7 +5,7 @@
 import { UsageError, type CommandModule } from '../common/cli.js';
 
 const SUBCOMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
-  exec: { summary: 'wrap codesign / productsign / notarytool / set-key-partition-list and record an event', run: async (a) => (await import('./exec.js')).runExec(a) },
+  exec: { summary: 'wrap codesign / productsign / notarytool / set-key-partition-list and record an event', run: async (a) => (await import('./exec-cmd.js')).runExec(a) },
   unlock: { summary: 'unlock a keychain with the password from FD 3 and record the latency', run: async (a) => (await import('./unlock.js')).runUnlock(a) },
   scan: { summary: 'report identities, certificates (expiry) and the search list; heartbeat', run: async (a) => (await import('./scan-cmd.js')).runScan(a) },
   clock: { summary: 'measure the clock offset with sntp', run: async (a) => (await import('./scan-cmd.js')).runClock(a) },

@@ -9,7 +9,7 @@ import { classifyCodesignStderr, parseCodesignArgs } from './codesign.js';
 import { inMaintenanceWindow, type AgentConfig } from './config.js';
 import { emitEvents, logAgentError, type SinkSpec } from './emit.js';
 import { baseEvent, type WireEvent } from './events.js';
-import type { ToolKind, ToolRun } from './exec.js';
+import type { ToolKind, ToolRun } from './tool-run.js';
 import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from './notary.js';
 import { parseKeychainList, parseSetKeyPartitionListArgs } from './security.js';
 import { identityFor, readState, writeState, type HostState } from './state.js';

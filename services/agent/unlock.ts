@@ -33,6 +33,7 @@ const MAX_PASSWORD = 4000; // security -i reads lines of at most 4096 bytes
 
 /** Read all of FD 3 (a pipe or file the caller opened). One trailing newline is not part of the password. */
 export function readPasswordFd(fd = 3): string {
+  const where = `file descriptor ${fd}`;
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(4096);
   let total = 0;
@@ -48,18 +49,18 @@ export function readPasswordFd(fd = 3): string {
         continue;
       }
       if (code === 'EOF') break;
-      throw new UsageError(`signwatch agent unlock: no password on file descriptor 3 (${code ?? 'error'}); run it as: signwatch agent unlock --keychain PATH 3<&0`);
+      throw new UsageError(`signwatch agent: no password on ${where} (${code ?? 'error'}); pass it as ${fd}<source, e.g. ${fd}<&0`);
     }
     if (n === 0) break;
     chunks.push(Buffer.from(buf.subarray(0, n)));
     total += n;
-    if (total > MAX_PASSWORD + 2) throw new UsageError('signwatch agent unlock: password on file descriptor 3 is too long');
+    if (total > MAX_PASSWORD + 2) throw new UsageError(`signwatch agent: the password on ${where} is too long`);
   }
   buf.fill(0);
   let pw = Buffer.concat(chunks).toString('utf8');
   if (pw.endsWith('\r\n')) pw = pw.slice(0, -2);
   else if (pw.endsWith('\n')) pw = pw.slice(0, -1);
-  if (/[\n\0]/.test(pw)) throw new UsageError('signwatch agent unlock: the password on file descriptor 3 must be one line');
+  if (/[\n\0]/.test(pw)) throw new UsageError(`signwatch agent: the password on ${where} must be one line`);
   return pw;
 }
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
 import { quoteForSecurity } from '../../../services/agent/unlock.js';
-import { cliAsync, sandbox, spooled } from './helpers.js';
+import { cliAsync, fixture, sandbox, spooled } from './helpers.js';
 
 // spaces, quotes, a backslash, shell and regex metacharacters: everything security -i's split_line must keep
 const PASSWORD = `c0rr3ct "horse" b\\attery $(staple) 'x' *?`;
@@ -98,4 +98,43 @@ void test('no password on FD 3 is bad usage (exit 2); --keychain is required', a
 
 void test('quoting for security -i', () => {
   assert.equal(quoteForSecurity('a "b" \\c'), '"a \\"b\\" \\\\c"');
+});
+
+void test('exec --password-fd: set-key-partition-list without the password in any argv, output unchanged', async () => {
+  const sb = sandbox();
+  try {
+    const pwFile = join(sb.dir, 'expected-pw');
+    writeFileSync(pwFile, PASSWORD);
+    const log = join(sb.dir, 'security-argv.log');
+    const env = { ...sb.env, FAKE_SECURITY_PASSWORD_FILE: pwFile, FAKE_SECURITY_DELAY_MS: '500', FAKE_SECURITY_LOG: log };
+    const leaks: string[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        for (const [pid, cmd] of allCmdlines()) if (cmd.includes('staple') || cmd.includes('c0rr3ct')) leaks.push(`${pid}: ${cmd}`);
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    const args = ['agent', 'exec', '--password-fd', '3', '--', 'security', 'set-key-partition-list', '-S', 'apple-tool:,apple:', '-s', '/Users/ci/signing.keychain-db'];
+    const ok = await cliAsync(args, env, { fd3: `${PASSWORD}\n` });
+    const bad = await cliAsync(args, env, { fd3: 'wrong\n' });
+    polling = false;
+    await poller;
+    assert.deepEqual(leaks, []);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, fixture('security-set-key-partition-list__stdout-travis-ci.txt'));
+    assert.equal(ok.stderr, '');
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, fixture('security-set-key-partition-list__wrong-password.txt'), 'same bytes as the direct call (no "returned" trailer)');
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['["-q","-i"]', '["-q","-i"]']);
+    const events = spooled(sb.dataDir);
+    assert.deepEqual(events.map((e) => [e.type, e.outcome, e.keychain]), [['acl', 'ok', '/Users/ci/signing.keychain-db'], ['acl', 'fail', '/Users/ci/signing.keychain-db']]);
+    assert.ok(!readTree(sb.dataDir).includes('staple'));
+    const withK = await cliAsync(['agent', 'exec', '--password-fd', '3', '--', 'security', 'set-key-partition-list', '-k', 'x', 'kc'], env, { fd3: 'x' });
+    assert.equal(withK.code, 2);
+    const notAcl = await cliAsync(['agent', 'exec', '--password-fd', '3', '--', 'codesign', '-s', 'x', 'y'], env, { fd3: 'x' });
+    assert.equal(notAcl.code, 2);
+  } finally {
+    sb.cleanup();
+  }
 });

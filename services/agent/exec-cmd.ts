@@ -1,0 +1,103 @@
+/**
+ * `signwatch agent exec [--config PATH] [--sink SPEC] -- <tool> <args…>`: the wrapper around codesign,
+ * productsign, `xcrun notarytool` and `security set-key-partition-list`.
+ *
+ * Contract: the tool runs without a shell with the same argv, stdin, stdout and stderr bytes, and the wrapper
+ * exits with the tool's exit status (or dies of the same signal); signals sent to the wrapper are forwarded.
+ * stderr (and stdout for notarytool) is teed: written through unchanged and a bounded tail kept for
+ * classification. Then one event is appended to the spool (fsync'd) before the wrapper returns. Nothing on this
+ * path loads Kafka, OpenTelemetry or zod. A missing config or a broken spool never changes the tool's result.
+ */
+import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { runTool, toolKind, type ToolKind, type ToolRun } from './tool-run.js';
+
+const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] -- <tool> [args…]
+
+Run codesign, productsign, xcrun notarytool or security set-key-partition-list unchanged (same arguments,
+stdin, stdout, stderr and exit status; no shell), and record one event in the spool.
+
+Options:
+  --config PATH     agent config (default: $SIGNWATCH_AGENT_CONFIG or /usr/local/etc/signwatch/agent.json)
+  --sink SPEC       write the event to ndjson:PATH or - (stdout) instead of the spool
+  --password-fd N   security set-key-partition-list only, without -k: read the keychain password from file
+                    descriptor N and hand it to 'security -q -i' on its stdin, so it is in no process's argv
+  -h, --help        show this help
+`;
+
+function drain(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
+/**
+ * `--password-fd N -- security set-key-partition-list … KC`: the password is read from FD N and the command goes to
+ * `security -q -i` on stdin as `set-key-partition-list -k "<pw>" …` (security.c split_line quoting; -q drops the
+ * interactive "returned N" trailer, no prompt is printed when stdin is not a tty), so stdout, stderr and the exit
+ * status are the tool's and the password is in no argv.
+ */
+async function runWithPasswordFd(fdText: string, tool: string, kind: ToolKind, args: readonly string[]): Promise<ToolRun> {
+  const fd = Number(fdText);
+  if (!Number.isInteger(fd) || fd < 3) throw new UsageError(`signwatch agent exec: --password-fd: expected a file descriptor number ≥ 3, got '${fdText}'`);
+  if (kind !== 'acl') throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
+  if (args.includes('-k')) throw new UsageError(`signwatch agent exec: --password-fd: remove '-k PASSWORD' from the security arguments`);
+  if (args.length > 28) throw new UsageError(`signwatch agent exec: --password-fd: too many arguments for 'security -i' (max 28)`);
+  const { readPasswordFd, quoteForSecurity } = await import('./unlock.js');
+  const password = readPasswordFd(fd);
+  const [sub, ...rest] = args;
+  const line = [sub ?? '', '-k', password, ...rest].map(quoteForSecurity).join(' ');
+  if (line.length > 4000) throw new UsageError(`signwatch agent exec: --password-fd: command line too long for 'security -i'`);
+  return runTool(tool, ['-q', '-i'], false, `${line}\n`);
+}
+
+function parseSink(spec: string | undefined): boolean {
+  return spec === undefined || spec === '-' || (spec.startsWith('ndjson:') && spec.length > 7);
+}
+
+export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const sep = argv.indexOf('--');
+  const head = sep >= 0 ? argv.slice(0, sep) : [];
+  const tail = sep >= 0 ? argv.slice(sep + 1) : argv;
+  if (sep < 0 && (argv.length === 0 || argv[0]?.startsWith('-'))) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    throw new UsageError(`signwatch agent exec: missing '-- <tool> [args…]'\nTry 'signwatch agent exec --help'.`);
+  }
+  const parsed = parseCommandArgs('agent exec', head, { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' } }, HELP, false);
+  if (!parsed) return 0;
+  if (!parseSink(parsed.values.sink)) throw new UsageError(`signwatch agent exec: --sink: expected ndjson:PATH or -, got '${parsed.values.sink}'`);
+  const [tool, ...args] = tail;
+  if (tool === undefined) throw new UsageError(`signwatch agent exec: missing <tool> after '--'`);
+
+  // spawn first: loading the config, the classifiers and the spool code overlaps the tool's own run
+  const kind = toolKind(tool, args);
+  const pwFd = parsed.values['password-fd'];
+  const running = pwFd === undefined ? runTool(tool, args, kind === 'notarytool') : await runWithPasswordFd(pwFd, tool, kind, args);
+  if (kind !== 'none') {
+    const [{ ConfigError, loadConfig }, { parseSinkSpec }, { recordRun }] = await Promise.all([import('./config.js'), import('./emit.js'), import('./record.js')]);
+    let cfg;
+    try {
+      cfg = loadConfig(parsed.values.config, env);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // the signing call still runs; the operator must still learn that nothing is being recorded
+      process.stderr.write(`signwatch agent exec: ${e.message} (the tool runs; no event is recorded)\n`);
+    }
+    const run = await running;
+    if (cfg) recordRun(cfg, kind, args, run, parseSinkSpec(parsed.values.sink) ?? { kind: 'spool' }, env);
+    return finish(run);
+  }
+  return finish(await running);
+}
+
+async function finish(run: ToolRun): Promise<number> {
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+  if (run.signal) {
+    // die of the same signal; if it is ignored (SIGPIPE) or not fatal, fall back to the 128+n status
+    process.kill(process.pid, run.signal);
+  }
+  return run.exitCode;
+}

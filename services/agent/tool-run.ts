@@ -1,0 +1,94 @@
+/**
+ * Running a wrapped tool: no shell, stdin/stdout inherited (stdout teed for notarytool), stderr teed, signals
+ * forwarded, exit status or signal reported. Shared by `agent exec` and the demo's simulated hosts.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { basename } from 'node:path';
+
+export type ToolKind = 'codesign' | 'productsign' | 'notarytool' | 'acl' | 'none';
+
+export function toolKind(tool: string, args: readonly string[]): ToolKind {
+  const name = basename(tool);
+  if (name === 'codesign') return 'codesign';
+  if (name === 'productsign') return 'productsign';
+  if (name === 'notarytool') return 'notarytool';
+  if (name === 'xcrun' && args.includes('notarytool')) return 'notarytool';
+  if (name === 'security' && args[0] === 'set-key-partition-list') return 'acl';
+  return 'none';
+}
+
+/** Bounded tail of a stream: the end of stderr is where the errors are. */
+class Tail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  push(b: Buffer): void {
+    this.chunks.push(b);
+    this.size += b.length;
+    while (this.size > this.max && this.chunks.length > 1) this.size -= this.chunks.shift()?.length ?? 0;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+export interface ToolRun {
+  exitCode: number;
+  signal: NodeJS.Signals | null;
+  durationMs: number;
+  stdout: string;
+  stderr: string;
+  spawnError?: string;
+}
+
+/**
+ * Run the tool with pass-through stdio, tee-ing stderr (and stdout when asked) into bounded tails. With `input`,
+ * the tool's stdin is a pipe fed with it instead of the wrapper's stdin.
+ */
+export function runTool(tool: string, args: readonly string[], captureStdout: boolean, input?: string): Promise<ToolRun> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const errTail = new Tail(64 * 1024);
+    const outTail = new Tail(256 * 1024);
+    let done = false;
+    const child = spawn(tool, args, { stdio: [input === undefined ? 'inherit' : 'pipe', captureStdout ? 'pipe' : 'inherit', 'pipe'] });
+    if (input !== undefined) {
+      child.stdin?.on('error', () => undefined); // the tool may exit without reading; reported by 'close'
+      child.stdin?.end(input);
+    }
+    const handlers = FORWARDED.map((sig) => {
+      const h = () => {
+        child.kill(sig);
+      };
+      process.on(sig, h);
+      return [sig, h] as const;
+    });
+    const finish = (run: Omit<ToolRun, 'durationMs' | 'stdout' | 'stderr'>) => {
+      if (done) return;
+      done = true;
+      for (const [sig, h] of handlers) process.off(sig, h);
+      resolve({ ...run, durationMs: Math.round(performance.now() - t0), stdout: outTail.text(), stderr: errTail.text() });
+    };
+    child.stderr?.on('data', (b: Buffer) => {
+      process.stderr.write(b);
+      errTail.push(b);
+    });
+    child.stdout?.on('data', (b: Buffer) => {
+      process.stdout.write(b);
+      outTail.push(b);
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      const exitCode = e.code === 'ENOENT' ? 127 : 126;
+      process.stderr.write(`signwatch agent exec: ${tool}: ${e.code === 'ENOENT' ? 'command not found' : e.message}\n`);
+      finish({ exitCode, signal: null, spawnError: e.code ?? 'spawn_failed' });
+    });
+    child.on('close', (code, signal) => {
+      const exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1);
+      finish({ exitCode, signal });
+    });
+  });
+}
+
