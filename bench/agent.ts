@@ -10,9 +10,9 @@
  * Targets (issue 4): ≤ 60 ms median overhead, ≤ 80 MB RSS.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
@@ -27,11 +27,18 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
+const GNU_TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
+
+/** Wall time (ms) and, where GNU time exists, user+sys CPU time (ms) of the command and the children it waited for. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): { wall: number; cpu: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, stdio: 'ignore' });
+  const r = GNU_TIME
+    ? spawnSync('/usr/bin/time', ['-f', 'SWCPU %U %S', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    : spawnSync(cmd, args, { env, stdio: 'ignore' });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = GNU_TIME ? /SWCPU (\d+\.\d+) (\d+\.\d+)/.exec(String(r.stderr)) : null;
+  return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
 }
 
 function sandbox(): { dir: string; env: NodeJS.ProcessEnv } {
@@ -46,6 +53,9 @@ export interface LatencyResult {
   direct: number[];
   wrapped: number[];
   node: number[];
+  directCpu: number[];
+  wrappedCpu: number[];
+  nodeCpu: number[];
 }
 
 export function measureExec(scenario: string, extraEnv: Record<string, string>, runs = RUNS): LatencyResult {
@@ -53,14 +63,20 @@ export function measureExec(scenario: string, extraEnv: Record<string, string>, 
   try {
     const env = { ...sb.env, ...extraEnv };
     const args = ['-f', '-s', 'Apple Distribution: Example Corp (ABCDE12345)', '--keychain', '/Users/ci/signing.keychain-db', 'App.app'];
-    const res: LatencyResult = { scenario, direct: [], wrapped: [], node: [] };
+    const res: LatencyResult = { scenario, direct: [], wrapped: [], node: [], directCpu: [], wrappedCpu: [], nodeCpu: [] };
     // warm-up (page cache, first compile of dist files)
     timed(join(FAKE_BIN, 'codesign'), args, env);
     timed(process.execPath, [BIN, 'agent', 'exec', '--', 'codesign', ...args], env);
     for (let i = 0; i < runs; i++) {
-      res.direct.push(timed(join(FAKE_BIN, 'codesign'), args, env));
-      res.wrapped.push(timed(process.execPath, [BIN, 'agent', 'exec', '--', 'codesign', ...args], env));
-      res.node.push(timed(process.execPath, ['-e', '0'], env));
+      const d = timed(join(FAKE_BIN, 'codesign'), args, env);
+      const w = timed(process.execPath, [BIN, 'agent', 'exec', '--', 'codesign', ...args], env);
+      const n = timed(process.execPath, ['-e', '0'], env);
+      res.direct.push(d.wall);
+      res.wrapped.push(w.wall);
+      res.node.push(n.wall);
+      res.directCpu.push(d.cpu);
+      res.wrappedCpu.push(w.cpu);
+      res.nodeCpu.push(n.cpu);
     }
     const spooled = readdirSync(join(sb.dir, 'data', 'spool', 'q')).length;
     if (spooled !== runs + 1) throw new Error(`expected ${runs + 1} spooled events, found ${spooled}`);
@@ -151,7 +167,8 @@ export async function run(): Promise<string> {
   const rows = [ok, fail].map((r) => {
     const over50 = pct(r.wrapped, 50) - pct(r.direct, 50);
     const over95 = pct(r.wrapped, 95) - pct(r.direct, 95);
-    return `| ${r.scenario} | ${r.direct.length} | ${f(pct(r.direct, 50))} / ${f(pct(r.direct, 95))} | ${f(pct(r.wrapped, 50))} / ${f(pct(r.wrapped, 95))} | **${f(over50)}** / ${f(over95)} | ${f(pct(r.node, 50))} | ${over50 <= 60 ? 'yes' : 'NO'} |`;
+    const cpuOver = pct(r.wrappedCpu, 50) - pct(r.directCpu, 50);
+    return `| ${r.scenario} | ${r.direct.length} | ${f(pct(r.direct, 50))} / ${f(pct(r.direct, 95))} | ${f(pct(r.wrapped, 50))} / ${f(pct(r.wrapped, 95))} | **${f(over50)}** / ${f(over95)} | ${f(pct(r.node, 50))} | ${f(cpuOver)} (node -e 0: ${f(pct(r.nodeCpu, 50))}) | ${over50 <= 60 ? 'yes' : 'NO'} |`;
   });
   const maxRss = Math.max(...rss.rssMb);
   return `## agent
@@ -160,9 +177,12 @@ Command: \`BENCH_ONLY=agent npm run bench\` (fake macOS tools from test/fixtures
 
 Added latency of \`signwatch agent exec -- codesign …\` over running codesign directly (interleaved runs, ms):
 
-| scenario | runs | direct p50 / p95 | wrapped p50 / p95 | overhead p50 / p95 | \`node -e 0\` p50 | ≤ 60 ms p50 |
-| --- | --- | --- | --- | --- | --- | --- |
+| scenario | runs | direct p50 / p95 | wrapped p50 / p95 | overhead p50 / p95 | \`node -e 0\` p50 | CPU overhead p50 (user+sys) | ≤ 60 ms p50 |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
+
+Machine load while measuring (1-min average): ${loadavg()[0]?.toFixed(2)} on ${cpus().length} CPUs. Wall times include waiting for a CPU on a
+shared machine; the CPU column (GNU time, process + children) is the work the wrapper itself adds.
 
 Daemon idle RSS (\`agent run\`, Kafka sink → ${rss.broker}, first events ${rss.shipped ? 'shipped' : 'NOT shipped'}): ${rss.rssMb.map(f).join(', ')} MB → max **${f(maxRss)} MB** (target ≤ 80 MB: ${maxRss <= 80 ? 'yes' : 'NO'}).
 `;
