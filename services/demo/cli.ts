@@ -1,5 +1,6 @@
 /** `signwatch demo`: parse the options and run the whole pipeline locally (services/demo/demo.ts). */
 import { parseCommandArgs, UsageError, type CommandModule } from '../common/cli.js';
+import { brokersFromEnv, BrokerError } from './broker.js';
 import { runDemo } from './demo.js';
 
 const HELP = `Usage: signwatch demo [--once] [--speed N] [--seed N] [--dir DIR] [--report FILE]
@@ -67,6 +68,12 @@ export const run: CommandModule['run'] = async (argv) => {
   );
   if (!a) return 0;
   const v = a.values;
+  try {
+    brokersFromEnv(process.env);
+  } catch (e) {
+    if (e instanceof BrokerError) throw new UsageError(`signwatch demo: ${e.message}`);
+    throw e;
+  }
   return runDemo({
     once: v.once === true,
     speed: num(v.speed, '--speed', 180, 60, 1200, false),
