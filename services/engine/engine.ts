@@ -79,11 +79,10 @@ class Engine implements AlertEngine {
       this.stats.expired++;
       return 'expired';
     }
-    if (r.dedup.has(event.id)) {
+    if (!r.dedup.add(event.id, ts)) {
       this.stats.duplicate++;
       return 'duplicate';
     }
-    r.dedup.add(event.id, ts);
     if (ts < r.clock - this.policy.allowedLateness) {
       this.stats.late++;
       r.hourly.add(event, ts, true);

@@ -42,7 +42,14 @@ class ParityDrift extends BaseRule {
     const cur = this.hosts.get(event.host);
     if (cur && cur.ts > ts) return;
     const p = parts(event);
-    this.hosts.set(event.host, { ts, parts: p, fp: FIELDS.map((f) => p[f]).join('\u0000') });
+    const fp = FIELDS.map((f) => p[f]).join('\u0000');
+    if (cur && cur.fp === fp && ts < cur.ts + this.cfg.staleAfter) {
+      // same fingerprint from an active host: only its staleness moves; the extra evaluation at the old stale
+      // instant (cached breakpoint) finds nothing changed
+      cur.ts = ts;
+      return;
+    }
+    this.hosts.set(event.host, { ts, parts: p, fp });
     this.dirty = true;
   }
 
