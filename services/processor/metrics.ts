@@ -39,6 +39,8 @@ export class ProcessorMetrics {
   private readonly notarize: Counter;
   private readonly unlockDuration: Histogram;
   private readonly lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  /** Counter increments gathered per batch and added once per label set (OTel add() per event is costly). */
+  private readonly pendingCounts = new Map<string, { counter: Counter; attrs: Attributes; n: number }>();
   private readonly clockOffset = new Map<string, HostGauge>();
   private readonly spoolDepth = new Map<string, HostGauge>();
   private readonly lastHeartbeat = new Map<string, HostGauge>();
@@ -115,30 +117,43 @@ export class ProcessorMetrics {
       this.clockOffset.set(key, { region: e.region, host: e.host, value: e.offsetMs });
     }
     if (!live) return;
-    const region: Attributes = { region: e.region };
     switch (outcome) {
       case 'duplicate':
-        this.duplicate.add(1, region);
+        this.count(this.duplicate, `d\u0000${e.region}`, () => ({ region: e.region }));
         return;
       case 'expired':
-        this.expired.add(1, region);
+        this.count(this.expired, `x\u0000${e.region}`, () => ({ region: e.region }));
         break;
       case 'late':
-        this.late.add(1, region);
+        this.count(this.late, `l\u0000${e.region}`, () => ({ region: e.region }));
         break;
       default:
         break;
     }
-    this.eventsIn.add(1, { region: e.region, type: e.type });
+    this.count(this.eventsIn, `i\u0000${e.region}\u0000${e.type}`, () => ({ region: e.region, type: e.type }));
     const outcomeLabel = 'outcome' in e && typeof e.outcome === 'string' ? e.outcome : 'none';
-    this.hostEvents.add(1, { region: e.region, host: e.host, type: e.type, outcome: outcomeLabel });
+    this.count(this.hostEvents, `h\u0000${key}\u0000${e.type}\u0000${outcomeLabel}`, () => ({ region: e.region, host: e.host, type: e.type, outcome: outcomeLabel }));
     if (e.type === 'codesign' && e.outcome === 'fail') {
-      this.hostErrors.add(1, { region: e.region, host: e.host, code: e.error?.code ?? 'unknown' });
+      const code = e.error?.code ?? 'unknown';
+      this.count(this.hostErrors, `e\u0000${key}\u0000${code}`, () => ({ region: e.region, host: e.host, code }));
     } else if (e.type === 'unlock') {
       this.unlockDuration.record(e.durationMs, { region: e.region, host: e.host });
     } else if (e.type === 'notarize') {
-      this.notarize.add(1, { region: e.region, outcome: e.outcome, class: e.error?.class ?? 'none' });
+      const cls = e.error?.class ?? 'none';
+      this.count(this.notarize, `n\u0000${e.region}\u0000${e.outcome}\u0000${cls}`, () => ({ region: e.region, outcome: e.outcome, class: cls }));
     }
+  }
+
+  private count(counter: Counter, key: string, attrs: () => Attributes): void {
+    const c = this.pendingCounts.get(key);
+    if (c) c.n++;
+    else this.pendingCounts.set(key, { counter, attrs: attrs(), n: 1 });
+  }
+
+  /** Add the gathered counts to the OTel counters (end of every batch, and before a scrape). */
+  flush(): void {
+    for (const c of this.pendingCounts.values()) c.counter.add(c.n, c.attrs);
+    this.pendingCounts.clear();
   }
 
   onInvalid(reason: string): void {

@@ -298,6 +298,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         const lag = Math.max(0, Number(batch.highWatermark) - state.position);
         metrics.setLag(eventsTopic, p, lag);
         state.caughtUp = lag === 0;
+        metrics.flush();
         await commit(state, out, false);
         payload.resolveOffset(batch.lastOffset());
       } catch (e) {
