@@ -72,6 +72,10 @@ export function runTool(tool: string, args: readonly string[], captureStdout: bo
       for (const [sig, h] of handlers) process.off(sig, h);
       resolve({ ...run, durationMs: Math.round(performance.now() - t0), stdout: outTail.text(), stderr: errTail.text() });
     };
+    // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it
+    const ignore = () => undefined;
+    process.stdout.on('error', ignore);
+    process.stderr.on('error', ignore);
     child.stderr?.on('data', (b: Buffer) => {
       process.stderr.write(b);
       errTail.push(b);
