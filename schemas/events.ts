@@ -168,8 +168,8 @@ export function describeIssues(error: z.ZodError): string {
 
 export type ParseResult = { ok: true; event: SignEvent } | { ok: false; reason: string };
 
-/** Parse one wire message (bytes or text). Never throws: bad input is a value, with its reason. */
-export function parseEvent(text: string, maxBytes = 64 * 1024): ParseResult {
+/** Parse one wire message: size limit → JSON → `validate`. Never throws: bad input is a value, with its reason. */
+export function parseEvent(text: string, maxBytes = 64 * 1024, validate: (json: unknown) => ParseResult = validateEvent): ParseResult {
   if (text.length > maxBytes) return { ok: false, reason: `oversized: ${text.length} bytes > ${maxBytes}` };
   let json: unknown;
   try {
@@ -177,7 +177,7 @@ export function parseEvent(text: string, maxBytes = 64 * 1024): ParseResult {
   } catch (e) {
     return { ok: false, reason: `not JSON: ${(e as Error).message}` };
   }
-  return validateEvent(json);
+  return validate(json);
 }
 
 export function validateEvent(json: unknown): ParseResult {

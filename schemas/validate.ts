@@ -5,7 +5,7 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ParseResult, SignEvent } from './events.js';
-import { validateEvent as zodValidate } from './events.js';
+import { parseEvent, validateEvent as zodValidate } from './events.js';
 import { eventJsonSchema } from './json-schema.js';
 
 export type FastValidator = (json: unknown) => ParseResult;
@@ -25,14 +25,7 @@ export function fastValidate(json: unknown): ParseResult {
   return r.ok ? { ok: false, reason: 'schema: rejected by the JSON Schema validator' } : r;
 }
 
-/** Parse one wire message: size limit → JSON → schema. Never throws. */
+/** Parse one wire message: size limit → JSON → schema (fast path). Never throws. */
 export function parseEventFast(text: string, maxBytes = 64 * 1024): ParseResult {
-  if (text.length > maxBytes) return { ok: false, reason: `oversized: ${text.length} bytes > ${maxBytes}` };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
-  }
-  return fastValidate(json);
+  return parseEvent(text, maxBytes, fastValidate);
 }

@@ -13,6 +13,7 @@ import type { EventType, Region, SignEvent } from '../../schemas/events.js';
 import type { AlertName, Policy, Severity } from '../../schemas/policy.js';
 import { toIso } from './time.js';
 import type { AlertDetails, Transition } from './types.js';
+import { SlidingWindow, type WindowHooks } from './window.js';
 
 export interface RuleFactory {
   readonly alert: AlertName;
@@ -206,3 +207,32 @@ export abstract class BaseRule implements Rule {
 }
 
 export const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * Base for rules over one sliding event-time window: the window's entry/exit instants are the breakpoints.
+ * Subclasses choose which events enter (`accepts`) and evaluate the window's content.
+ */
+export abstract class WindowedRule<T extends SignEvent> extends BaseRule {
+  protected readonly window: SlidingWindow<T>;
+
+  constructor(alert: AlertName, region: Region, severity: Severity, width: number, hooks?: WindowHooks<T>) {
+    super(alert, region, severity);
+    this.window = new SlidingWindow<T>(width, hooks);
+  }
+
+  protected abstract accepts(event: SignEvent): event is T;
+
+  observe(event: SignEvent, ts: number): void {
+    if (!this.accepts(event)) return;
+    this.window.insert(ts, event);
+    this.dirty = true;
+  }
+
+  protected nextChange(): number {
+    return this.window.nextChange();
+  }
+
+  protected override seek(t: number): void {
+    this.window.moveTo(t);
+  }
+}

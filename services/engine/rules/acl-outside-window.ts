@@ -5,39 +5,27 @@
  */
 import type { AclEvent, Region, SignEvent } from '../../../schemas/events.js';
 import type { Policy } from '../../../schemas/policy.js';
-import { BaseRule, DetailsBuilder, type RuleFactory } from '../rule.js';
-import { SlidingWindow } from '../window.js';
+import { DetailsBuilder, WindowedRule, type RuleFactory } from '../rule.js';
 import type { Transition } from '../types.js';
 
-class AclOutsideWindow extends BaseRule {
-  private readonly counts = new Map<string, number>();
-  private readonly changed = new Set<string>();
-  private readonly window: SlidingWindow<AclEvent>;
+class AclOutsideWindow extends WindowedRule<AclEvent> {
+  private readonly counts: Map<string, number>;
+  private readonly changed: Set<string>;
 
-  constructor(
-    region: Region,
-    private readonly cfg: Policy['alerts']['acl_outside_window'],
-  ) {
-    super('acl_outside_window', region, cfg.severity);
+  constructor(region: Region, cfg: Policy['alerts']['acl_outside_window']) {
+    const counts = new Map<string, number>();
+    const changed = new Set<string>();
     const bump = (e: AclEvent, d: number) => {
-      this.counts.set(e.host, (this.counts.get(e.host) ?? 0) + d);
-      this.changed.add(e.host);
+      counts.set(e.host, (counts.get(e.host) ?? 0) + d);
+      changed.add(e.host);
     };
-    this.window = new SlidingWindow<AclEvent>(cfg.holdFor, { enter: (e) => bump(e, 1), leave: (e) => bump(e, -1) });
+    super('acl_outside_window', region, cfg.severity, cfg.holdFor, { enter: (e) => bump(e, 1), leave: (e) => bump(e, -1) });
+    this.counts = counts;
+    this.changed = changed;
   }
 
-  observe(event: SignEvent, ts: number): void {
-    if (event.type !== 'acl' || event.declared) return;
-    this.window.insert(ts, event);
-    this.dirty = true;
-  }
-
-  protected nextChange(): number {
-    return this.window.nextChange();
-  }
-
-  protected override seek(t: number): void {
-    this.window.moveTo(t);
+  protected accepts(event: SignEvent): event is AclEvent {
+    return event.type === 'acl' && !event.declared;
   }
 
   protected evaluate(t: number, out: Transition[]): void {

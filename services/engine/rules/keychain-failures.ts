@@ -5,35 +5,22 @@
  */
 import type { CodesignEvent, Region, SignEvent } from '../../../schemas/events.js';
 import type { Policy } from '../../../schemas/policy.js';
-import { BaseRule, DetailsBuilder, type RuleFactory } from '../rule.js';
-import { SlidingWindow } from '../window.js';
+import { DetailsBuilder, WindowedRule, type RuleFactory } from '../rule.js';
 import type { Transition } from '../types.js';
 
-class KeychainFailures extends BaseRule {
-  private readonly window: SlidingWindow<CodesignEvent>;
+class KeychainFailures extends WindowedRule<CodesignEvent> {
   private readonly labels: Record<string, string>;
 
   constructor(
     region: Region,
     private readonly cfg: Policy['alerts']['codesign_keychain_failures'],
   ) {
-    super('codesign_keychain_failures', region, cfg.severity);
-    this.window = new SlidingWindow(cfg.window);
+    super('codesign_keychain_failures', region, cfg.severity, cfg.window);
     this.labels = { region };
   }
 
-  observe(event: SignEvent, ts: number): void {
-    if (event.type !== 'codesign' || event.outcome !== 'fail' || event.error?.class !== 'keychain') return;
-    this.window.insert(ts, event);
-    this.dirty = true;
-  }
-
-  protected nextChange(): number {
-    return this.window.nextChange();
-  }
-
-  protected override seek(t: number): void {
-    this.window.moveTo(t);
+  protected accepts(event: SignEvent): event is CodesignEvent {
+    return event.type === 'codesign' && event.outcome === 'fail' && event.error?.class === 'keychain';
   }
 
   protected evaluate(t: number, out: Transition[]): void {

@@ -6,8 +6,7 @@
  */
 import type { Region, SignEvent, UnlockEvent } from '../../../schemas/events.js';
 import type { Policy } from '../../../schemas/policy.js';
-import { BaseRule, DetailsBuilder, type RuleFactory } from '../rule.js';
-import { SlidingWindow } from '../window.js';
+import { DetailsBuilder, WindowedRule, type RuleFactory } from '../rule.js';
 import type { Transition } from '../types.js';
 
 function lowerBound(a: number[], x: number): number {
@@ -29,36 +28,25 @@ export function nearestRank(sorted: readonly number[], q: number): number | null
   return sorted[Math.min(rank, n) - 1]!;
 }
 
-class UnlockLatency extends BaseRule {
-  private readonly sorted: number[] = [];
-  private readonly window: SlidingWindow<UnlockEvent>;
+class UnlockLatency extends WindowedRule<UnlockEvent> {
+  private readonly sorted: number[];
   private readonly labels: Record<string, string>;
 
   constructor(
     region: Region,
     private readonly cfg: Policy['alerts']['unlock_latency_p95'],
   ) {
-    super('unlock_latency_p95', region, cfg.severity);
-    const sorted = this.sorted;
-    this.window = new SlidingWindow<UnlockEvent>(cfg.window, {
+    const sorted: number[] = [];
+    super('unlock_latency_p95', region, cfg.severity, cfg.window, {
       enter: (e) => sorted.splice(lowerBound(sorted, e.durationMs), 0, e.durationMs),
       leave: (e) => sorted.splice(lowerBound(sorted, e.durationMs), 1),
     });
+    this.sorted = sorted;
     this.labels = { region };
   }
 
-  observe(event: SignEvent, ts: number): void {
-    if (event.type !== 'unlock') return;
-    this.window.insert(ts, event);
-    this.dirty = true;
-  }
-
-  protected nextChange(): number {
-    return this.window.nextChange();
-  }
-
-  protected override seek(t: number): void {
-    this.window.moveTo(t);
+  protected accepts(event: SignEvent): event is UnlockEvent {
+    return event.type === 'unlock';
   }
 
   get p95(): number | null {
