@@ -43,7 +43,7 @@ export async function runScan(argv: string[], env: NodeJS.ProcessEnv = process.e
   let stats;
   try {
     const spool = new Spool({ dir: spoolDir(cfg), maxEvents: cfg.spoolMaxEvents });
-    stats = { depth: spool.depth(), dropped: spool.droppedTotal() };
+    stats = { depth: spool.depth(), dropped: spool.droppedTotal(false) };
   } catch {
     stats = undefined;
   }

@@ -191,8 +191,12 @@ export class Spool {
     appendFileSync(join(bad, name), lines.map((l) => `${l}\n`).join(''));
   }
 
-  /** Total events dropped since the spool was created: folds writers' markers into dropped.total. */
-  droppedTotal(): number {
+  /**
+   * Total events dropped since the spool was created. With fold (the daemon, the only folder) writers' markers are
+   * folded into dropped.total; without (one-shot commands) they are only added up, so two processes never fold
+   * the same markers twice.
+   */
+  droppedTotal(fold = true): number {
     const totalPath = join(this.opts.dir, 'dropped.total');
     let total = 0;
     try {
@@ -208,6 +212,16 @@ export class Spool {
     }
     if (markers.length === 0) return total;
     let add = 0;
+    if (!fold) {
+      for (const m of markers) {
+        try {
+          add += Number(readFileSync(join(this.drops, m), 'utf8')) || 0;
+        } catch {
+          /* folded meanwhile */
+        }
+      }
+      return total + add;
+    }
     for (const m of markers) {
       try {
         add += Number(readFileSync(join(this.drops, m), 'utf8')) || 0;

@@ -40,6 +40,8 @@ void test('bounded: when full the oldest are dropped, counted in markers, folded
     assert.equal(dropped, 15);
     assert.equal(s.depth(), 10);
     assert.deepEqual(s.list(), ids.slice(15).map((i) => `${i}.json`), 'the newest ten remain, in order');
+    assert.equal(s.droppedTotal(false), 15, 'read-only sum');
+    assert.ok(readdirSync(join(dir, 'dropped')).length > 0, 'markers kept by a read-only sum');
     assert.equal(s.droppedTotal(), 15);
     assert.equal(readdirSync(join(dir, 'dropped')).length, 0, 'markers folded');
     assert.equal(s.droppedTotal(), 15, 'idempotent');
