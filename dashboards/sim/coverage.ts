@@ -64,7 +64,7 @@ export async function checkCoverage(prom: PrometheusServer, d: AnyDashboard, reg
     try {
       if (q.repeat === 'region') {
         const have = await withData(names, 'region');
-        if (have.size === 0) res.absent.push(where);
+        if (have.size === 0) res.absent.push(`${where}: ${q.text}`);
         for (const r of regions) {
           if (!have.has(r)) continue;
           const expr = interpolatePromQL(q.text, { region: [r] }, multi, o.rateInterval);
@@ -72,7 +72,7 @@ export async function checkCoverage(prom: PrometheusServer, d: AnyDashboard, reg
         }
       } else if (q.text.includes('$host')) {
         const have = await withData(names, 'host');
-        if (have.size === 0) res.absent.push(where);
+        if (have.size === 0) res.absent.push(`${where}: ${q.text}`);
         for (const h of hosts) {
           if (!have.has(h)) continue;
           const expr = interpolatePromQL(q.text, { ...all, host: [h] }, multi, o.rateInterval);
@@ -82,7 +82,7 @@ export async function checkCoverage(prom: PrometheusServer, d: AnyDashboard, reg
         const expr = interpolatePromQL(q.text, all, multi, o.rateInterval);
         const any = await prom.query(`count(last_over_time({__name__=~"${names.join('|')}"}[5m]))`, o.at);
         if (any.length === 0) {
-          res.absent.push(where);
+          res.absent.push(`${where}: ${q.text}`);
           continue;
         }
         const series = await run(expr, q.instant);
