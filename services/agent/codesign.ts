@@ -21,6 +21,8 @@ export interface CodesignArgs {
   /** The -s / --sign argument as given (SHA-1, name or "-" for ad hoc). */
   sign?: string;
   keychain?: string;
+  /** sign (-s), display (-d) or verify (-v without -d); `other` otherwise. */
+  operation: 'sign' | 'verify' | 'display' | 'other';
 }
 
 /** getopt short options of codesign that take a value (-s identity, -r requirements, -i identifier, …). */
@@ -31,7 +33,9 @@ const LONG_WITH_VALUE = new Set([
 ]);
 
 export function parseCodesignArgs(args: readonly string[]): CodesignArgs {
-  const out: CodesignArgs = {};
+  const out: Omit<CodesignArgs, 'operation'> = {};
+  let display = false;
+  let verify = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
     if (a === '--') break;
@@ -43,12 +47,16 @@ export function parseCodesignArgs(args: readonly string[]): CodesignArgs {
       else if (LONG_WITH_VALUE.has(name)) value = args[++i];
       if (name === '--sign' && value !== undefined) out.sign = value;
       if (name === '--keychain' && value !== undefined) out.keychain = value;
+      if (name === '--display') display = true;
+      if (name === '--verify') verify = true;
       continue;
     }
     if (a.startsWith('-') && a.length > 1) {
       // a cluster such as -fs NAME or -fsNAME
       for (let j = 1; j < a.length; j++) {
         const ch = a[j] ?? '';
+        if (ch === 'd') display = true;
+        if (ch === 'v') verify = true;
         if (!SHORT_WITH_VALUE.has(ch)) continue;
         const value = j + 1 < a.length ? a.slice(j + 1) : args[++i];
         if (ch === 's' && value !== undefined) out.sign = value;
@@ -56,7 +64,8 @@ export function parseCodesignArgs(args: readonly string[]): CodesignArgs {
       }
     }
   }
-  return out;
+  const operation = out.sign !== undefined ? 'sign' : display ? 'display' : verify ? 'verify' : 'other';
+  return { ...out, operation };
 }
 
 const WRAPPER_LINES: readonly RegExp[] = [

@@ -38,6 +38,7 @@ export function eventForRun(
     const keychain = resolveKeychain(a.keychain, cfg, state);
     const ev = baseEvent(cfg, 'codesign', now, env);
     ev.tool = kind;
+    if (kind === 'codesign') ev.operation = a.operation; // added field: sign / verify / display / other
     ev.outcome = run.exitCode === 0 && run.signal === null ? 'ok' : 'fail';
     ev.durationMs = run.durationMs;
     ev.exitCode = run.exitCode;

@@ -85,9 +85,11 @@ void test('an unrecognised failure is still recorded (class other) with its last
 });
 
 void test('codesign arguments: -s clusters, --sign=, --keychain', () => {
-  assert.deepEqual(parseCodesignArgs(['-fs', 'chunkwm-cert', '/usr/local/bin/x']), { sign: 'chunkwm-cert' });
-  assert.deepEqual(parseCodesignArgs(['--force', '--sign', 'ABC', '--keychain', '/k/a b.keychain-db', 'x']), { sign: 'ABC', keychain: '/k/a b.keychain-db' });
-  assert.deepEqual(parseCodesignArgs(['--sign=XYZ', '--entitlements', 'e.xcent', '--timestamp=none', 'x']), { sign: 'XYZ' });
-  assert.deepEqual(parseCodesignArgs(['-v', '-i', 'com.x', '-sNAME', 'x']), { sign: 'NAME' });
-  assert.deepEqual(parseCodesignArgs(['-dv', 'x']), {});
+  assert.deepEqual(parseCodesignArgs(['-fs', 'chunkwm-cert', '/usr/local/bin/x']), { sign: 'chunkwm-cert', operation: 'sign' });
+  assert.deepEqual(parseCodesignArgs(['--force', '--sign', 'ABC', '--keychain', '/k/a b.keychain-db', 'x']), { sign: 'ABC', keychain: '/k/a b.keychain-db', operation: 'sign' });
+  assert.deepEqual(parseCodesignArgs(['--sign=XYZ', '--entitlements', 'e.xcent', '--timestamp=none', 'x']), { sign: 'XYZ', operation: 'sign' });
+  assert.deepEqual(parseCodesignArgs(['-v', '-i', 'com.x', '-sNAME', 'x']), { sign: 'NAME', operation: 'sign' });
+  assert.deepEqual(parseCodesignArgs(['-dv', 'x']), { operation: 'display' });
+  assert.deepEqual(parseCodesignArgs(['--verify', '--deep', '--strict', 'x']), { operation: 'verify' });
+  assert.deepEqual(parseCodesignArgs(['-vvv', 'x']), { operation: 'verify' });
 });
