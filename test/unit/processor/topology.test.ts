@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { defaultPolicy, parsePolicy } from '../../../schemas/policy.js';
+import { createLogger } from '../../../services/common/logger.js';
+import { createTelemetry } from '../../../services/common/telemetry.js';
+import { ProcessorMetrics, reasonLabel } from '../../../services/processor/metrics.js';
+import { createPipeline, DLQ_HEADERS, hourlyKey, type OutRecord, type PartitionPipeline, type SourceRecord } from '../../../services/processor/topology.js';
+import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';
+
+const silent = createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+const T0 = Date.parse('2026-11-20T10:00:00.000Z');
+let seq = 0;
+const id = (ms: number) => {
+  const C = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let t = '';
+  for (let i = 0, x = ms; i < 10; i++, x = Math.floor(x / 32)) t = C[x % 32]! + t;
+  return `${t}${String(++seq).padStart(16, '0')}`;
+};
+
+function failure(region: string, ms: number, host = 'mini-hk-01'): string {
+  return JSON.stringify({
+    v: 1, id: id(ms), ts: new Date(ms).toISOString(), type: 'codesign', host, region, pool: 'signing', agent: 't', correlationId: 'ci-1',
+    tool: 'codesign', outcome: 'fail', durationMs: 100, exitCode: 1, keychain: '/k', partitionIds: ['apple:'], invocationId: 'inv',
+    error: { code: 'errSecInternalComponent', osStatus: -2070, class: 'keychain', message: 'x' },
+  });
+}
+
+function setup(policy = defaultPolicy(), clock: 'wall' | 'event' = 'event') {
+  const telemetry = createTelemetry({ serviceName: 't', host: '127.0.0.1', port: 0, serve: false });
+  const holder: { pipeline?: PartitionPipeline } = {};
+  const metrics = new ProcessorMetrics(telemetry.meter, policy, () => holder.pipeline?.snapshot() ?? []);
+  const pipeline = (holder.pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock, maxEventBytes: 1024, metrics, log: silent }));
+  let offset = 0;
+  const rec = (value: string | Buffer | null, key = 'HK', timestamp = Date.now()): SourceRecord => ({
+    topic: 'events', partition: 2, offset: String(offset++), timestamp, key: Buffer.from(key), value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value),
+  });
+  return { telemetry, metrics, pipeline, rec };
+}
+
+void test('bad records go to the dead-letter topic with reason and source topic/partition/offset; good ones do not', () => {
+  const { pipeline, rec } = setup();
+  const out: OutRecord[] = [];
+  pipeline.record(rec('{"v":1,'), true, out);
+  pipeline.record(rec(JSON.stringify({ v: 1, type: 'codesign' })), true, out);
+  pipeline.record(rec('x'.repeat(2000)), true, out);
+  pipeline.record(rec(null), true, out);
+  pipeline.record(rec(failure('HK', T0)), true, out);
+  assert.equal(out.length, 4);
+  assert.ok(out.every((o) => o.topic === 'd'));
+  assert.deepEqual(out.map((o) => reasonLabel(o.headers![DLQ_HEADERS.reason]!)), ['not_json', 'schema', 'oversized', 'empty']);
+  assert.deepEqual(out.map((o) => o.headers![DLQ_HEADERS.offset]), ['0', '1', '2', '3']);
+  assert.ok(out.every((o) => o.headers![DLQ_HEADERS.partition] === '2' && o.headers![DLQ_HEADERS.topic] === 'events'));
+  assert.equal((out[2]!.value as Buffer).length, 2000, 'original bytes kept');
+  assert.equal(out[0]!.key!.toString(), 'HK');
+});
+
+void test('the third keychain failure writes one firing transition keyed by its dedup key; rebuilding (live=false) writes nothing', () => {
+  const { pipeline, rec } = setup();
+  const out: OutRecord[] = [];
+  const lines = [0, 1000, 2000].map((k) => failure('HK', T0 + k));
+  const rebuildOut: OutRecord[] = [];
+  for (const l of lines) pipeline.record(rec(l), false, rebuildOut);
+  pipeline.record(rec('garbage'), false, rebuildOut);
+  assert.equal(rebuildOut.length, 0, 'rebuild: engine state only');
+  const { pipeline: live, rec: rec2 } = setup();
+  for (const l of lines) live.record(rec2(l), true, out);
+  assert.equal(out.length, 1);
+  const t = JSON.parse(out[0]!.value as string) as Transition;
+  assert.equal(out[0]!.topic, 'a');
+  assert.equal(out[0]!.key, t.dedupKey);
+  assert.equal(t.state, 'firing');
+  assert.equal(t.at, new Date(T0 + 2000).toISOString());
+  // the rebuilt pipeline is in the same state: the next event moving time past the window resolves both the same way
+  const a: OutRecord[] = [];
+  const b: OutRecord[] = [];
+  const later = failure('HK', T0 + 4_000_000);
+  pipeline.record(rec(later), true, a);
+  live.record(rec2(later), true, b);
+  const strip = (o: OutRecord[]) => o.map((x) => ({ topic: x.topic, key: x.key, value: x.value }));
+  assert.deepEqual(strip(a), strip(b));
+  assert.ok(a.some((x) => x.topic === 'a' && (JSON.parse(x.value as string) as Transition).state === 'resolved'));
+  assert.ok(a.some((x) => x.topic === 'h'), 'the closed hour is written to the hourly topic');
+  const h = a.find((x) => x.topic === 'h')!;
+  assert.equal(h.key, hourlyKey(JSON.parse(h.value as string) as HourlyAggregate));
+});
+
+void test('wall mode: the broker append time moves the clock, so a quiet region resolves on tick()', () => {
+  const policy = parsePolicy({ alerts: { codesign_keychain_failures: { window: '10s' } } });
+  const { pipeline, rec } = setup(policy, 'wall');
+  const out: OutRecord[] = [];
+  for (const k of [0, 1000, 2000]) pipeline.record(rec(failure('JP', T0 + k), 'JP', T0 + k + 50), true, out);
+  assert.equal(out.filter((o) => o.topic === 'a').length, 1);
+  pipeline.tick(T0 + 5000, true, out);
+  assert.equal(out.filter((o) => o.topic === 'a').length, 1, 'still firing');
+  pipeline.tick(T0 + 10_001, true, out);
+  const ts = out.filter((o) => o.topic === 'a').map((o) => JSON.parse(o.value as string) as Transition);
+  assert.deepEqual(ts.map((t) => t.state), ['firing', 'resolved']);
+  assert.equal(ts[1]!.at, new Date(T0 + 10_000).toISOString(), 'resolves at oldest failure + window, not at tick time');
+});
+
+void test('/metrics text: names from metric-names.ts, counters with _total, per-region gauges, no scope labels', async () => {
+  const { pipeline, rec, metrics, telemetry } = setup();
+  const out: OutRecord[] = [];
+  for (const k of [0, 1000, 2000]) pipeline.record(rec(failure('HK', T0 + k)), true, out);
+  const dup = failure('HK', T0 + 2500);
+  pipeline.record(rec(dup), true, out);
+  pipeline.record(rec(dup), true, out);
+  pipeline.record(rec('nope'), true, out);
+  metrics.onDeadLettered('not JSON: x');
+  metrics.setLag('events', 2, 17);
+  for (const o of out) if (o.counts.kind === 'transition') metrics.onTransition(o.counts.transition);
+  metrics.flush();
+  const text = await telemetry.scrape();
+  await telemetry.stop();
+  assert.match(text, /signwatch_keychain_failures_trailing_hour\{region="HK"\} 4/);
+  assert.match(text, /signwatch_events_in_total\{region="HK",type="codesign"\} 4/);
+  assert.match(text, /signwatch_events_duplicate_total\{region="HK"\} 1/);
+  assert.match(text, /signwatch_events_invalid_total\{reason="not_json"\} 1/);
+  assert.match(text, /signwatch_dead_lettered_total\{reason="not_json"\} 1/);
+  assert.match(text, /signwatch_alert_transitions_total\{alert="codesign_keychain_failures",state="firing"\} 1/);
+  assert.match(text, /signwatch_alert_firing\{region="HK",alert="codesign_keychain_failures",severity="critical"\} 1/);
+  assert.match(text, /signwatch_release_frozen\{region="HK"\} 1/);
+  assert.match(text, /signwatch_consumer_lag_messages\{topic="events",partition="2"\} 17/);
+  assert.match(text, /signwatch_host_codesign_errors_total\{region="HK",host="mini-hk-01",code="errSecInternalComponent"\} 4/);
+  assert.ok(!text.includes('otel_scope_name'), 'withoutScopeInfo');
+  assert.ok(!/signwatch_keychain_failures_trailing_hour\{region="(JP|KR|SG|US)"/.test(text), 'only regions this partition has seen');
+});
