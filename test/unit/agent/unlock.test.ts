@@ -138,3 +138,18 @@ void test('exec --password-fd: set-key-partition-list without the password in an
     sb.cleanup();
   }
 });
+
+void test('a hung security is killed after unlockTimeoutMs: exit 1, unlock event with error timeout', async () => {
+  const sb = sandbox({ unlockTimeoutMs: 300 });
+  try {
+    const r = await cliAsync(['agent', 'unlock', '--keychain', '/k.keychain-db'], { ...sb.env, FAKE_SECURITY_DELAY_MS: '5000' }, { fd3: 'pw\n' });
+    assert.equal(r.code, 1);
+    const [ev] = spooled(sb.dataDir);
+    assert.ok(ev && validateEvent(ev).ok);
+    assert.equal(ev.outcome, 'fail');
+    assert.equal((ev.error as { code: string }).code, 'timeout');
+    assert.ok(Number(ev.durationMs) >= 300 && Number(ev.durationMs) < 4000);
+  } finally {
+    sb.cleanup();
+  }
+});
