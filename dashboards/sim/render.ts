@@ -217,7 +217,10 @@ async function renderPanel(p: FullPanel, vars: VarValues, multi: ReadonlySet<str
       let rows = all.map((s) => [...labels.map((l) => s.metric[l] ?? ''), Number(s.value?.[1])]);
       const sort = p.options?.sortBy?.[0];
       rows = rows.sort((a, b) => (Number(a.at(-1)) - Number(b.at(-1))) * (sort?.desc ? -1 : 1));
-      const colorCells = p.fieldConfig?.defaults?.custom?.cellOptions?.type === 'color-background';
+      const byName = p.fieldConfig?.overrides?.find((x) => x.matcher.id === 'byName' && x.matcher.options === valueCol);
+      const colorCells =
+        p.fieldConfig?.defaults?.custom?.cellOptions?.type === 'color-background' ||
+        (byName?.properties as { id: string; value: { type?: string } }[] | undefined)?.some((q) => q.id === 'custom.cellOptions' && q.value.type === 'color-background') === true;
       const max = Math.max(1, Math.floor((h - 30) / 21));
       return tableHtml([...labels, valueCol], rows.slice(0, max), (col, v) => (colorCells && col === valueCol && typeof v === 'number' ? stepColor(p, v) : undefined));
     }

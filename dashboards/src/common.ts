@@ -3,7 +3,7 @@
  * threshold steps and grid positions. Nothing here knows a metric name or a threshold value: those come from
  * services/common/metric-names.ts and the alert policy.
  */
-import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode } from '@grafana/grafana-foundation-sdk/common';
+import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode, ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { ThresholdsConfigBuilder, ThresholdsMode, type GridPos } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder as PromQuery, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PROMETHEUS } from './datasources.js';
@@ -44,5 +44,8 @@ export const redFrom = (at: number): ThresholdsConfigBuilder => steps({ value: n
 
 /** Draw the thresholds of a time series as a dashed line. */
 export const dashedThresholds = (): GraphThresholdsStyleConfigBuilder => new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed);
+
+/** Stat panels show the last non-null value of each series. */
+export const lastValue = (): ReduceDataOptionsBuilder => new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 
 export const pos = (x: number, y: number, w: number, h: number): GridPos => ({ x, y, w, h });

@@ -20,7 +20,7 @@ import { REGIONS } from '../../schemas/events.js';
 import type { Policy } from '../../schemas/policy.js';
 import { DASHBOARD_UID } from '../../services/alerting/links.js';
 import { METRICS } from '../../services/common/metric-names.js';
-import { dashedThresholds, pos, prom, redFrom, steps, total } from './common.js';
+import { dashedThresholds, lastValue, pos, prom, redFrom, steps, total } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { jobsHitPanel, recentFailuresPanel } from './postmortem.js';
 
@@ -62,6 +62,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     .withRow(new RowBuilder('Fleet at a glance').id(1).gridPos(pos(0, 0, 24, 1)))
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(2)
         .title('Alerts firing, by region')
         .description('Number of signwatch alerts firing now (0 for a region with data and nothing firing).')
@@ -74,6 +75,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     )
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(3)
         .title('Release gate, by region')
         .description(kc.freezeReleases ? `Releases freeze in a region while its keychain failure page fires.` : 'Release freeze is disabled in the policy.')
@@ -87,6 +89,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     )
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(4)
         .title(`Keychain failures, trailing ${hours(kc.window)} (page > ${kc.threshold})`)
         .datasource({ ...PROMETHEUS })
@@ -99,11 +102,12 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     .withRow(new RowBuilder('Region $region').id(10).repeat('region').gridPos(pos(0, 5, 24, 1)))
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(11)
         .title(`$region keychain failures (page > ${kc.threshold})`)
         .description(`codesign failures of class keychain in the trailing ${hours(kc.window)}; the page fires when the count is > ${kc.threshold}.`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.keychainFailures}${R})`, { instant: true }))
+        .withTarget(prom(`max(${METRICS.keychainFailures}${R})`))
         .thresholds(kcSteps)
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.Area)
@@ -136,6 +140,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     )
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(14)
         .title(`$region unlocks in window (min ${p95.minSamples})`)
         .datasource({ ...PROMETHEUS })
@@ -146,6 +151,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     )
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(15)
         .title('$region release gate')
         .datasource({ ...PROMETHEUS })
@@ -174,7 +180,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .datasource({ ...PROMETHEUS })
         .withTarget(prom(`min by (subject, sha1) (${METRICS.certDaysToExpiry}${R})`, { instant: true, table: true }))
         .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'days to expiry' } } })
-        .cellOptions({ type: TableCellDisplayMode.ColorBackground })
+        .overrideByName('days to expiry', [{ id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } }])
         .thresholds(steps({ value: null, color: 'red' }, { value: cert.days, color: 'green' }))
         .decimals(1)
         .gridPos(pos(0, 17, 8, 7)),
@@ -224,11 +230,12 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     )
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(21)
         .title('$region hosts drifting from parity')
         .description('Hosts whose wrapper checksum, keychain path or search list differs from the region majority.')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.parityDrift}${R})`, { instant: true }))
+        .withTarget(prom(`max(${METRICS.parityDrift}${R})`))
         .thresholds(redFrom(1))
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.Area)

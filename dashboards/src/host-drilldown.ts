@@ -8,7 +8,7 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Policy } from '../../schemas/policy.js';
 import { METRICS } from '../../services/common/metric-names.js';
-import { dashedThresholds, pos, prom, redFrom, total } from './common.js';
+import { dashedThresholds, lastValue, pos, prom, redFrom, total } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { regionVariable } from './fleet-overview.js';
 import { hostEventsPanel } from './postmortem.js';
@@ -43,11 +43,12 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
     .withRow(new RowBuilder('$host now').id(1).gridPos(pos(0, 0, 24, 1)))
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(2)
         .title(`Heartbeat age (stale > ${staleS / 60} min)`)
         .description('A heartbeat older than the parity staleAfter of the policy drops the host out of its region majority.')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.heartbeatAge}${H})`, { instant: true }))
+        .withTarget(prom(`max(${METRICS.heartbeatAge}${H})`))
         .unit('s')
         .thresholds(redFrom(staleS))
         .graphMode(BigValueGraphMode.Area)
@@ -55,21 +56,23 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
     )
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(3)
         .title('Agent spool depth')
         .description('Events written to the durable spool and not yet acknowledged by Kafka.')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.spoolDepth}${H})`, { instant: true }))
+        .withTarget(prom(`max(${METRICS.spoolDepth}${H})`))
         .unit('short')
         .graphMode(BigValueGraphMode.Area)
         .gridPos(pos(8, 1, 8, 4)),
     )
     .withPanel(
       new StatPanel()
+        .reduceOptions(lastValue())
         .id(4)
         .title(`Clock offset (warn > ${skew.maxOffsetMs} ms)`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(abs(${METRICS.clockOffset}${H}))`, { instant: true }))
+        .withTarget(prom(`max(abs(${METRICS.clockOffset}${H}))`))
         .unit('ms')
         .thresholds(redFrom(skew.maxOffsetMs))
         .graphMode(BigValueGraphMode.Area)
