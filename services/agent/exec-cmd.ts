@@ -77,17 +77,18 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
   const pwFd = parsed.values['password-fd'];
   const running = pwFd === undefined ? runTool(tool, args, kind === 'notarytool') : await runWithPasswordFd(pwFd, tool, kind, args);
   if (kind !== 'none') {
-    const [{ ConfigError, loadConfig }, { parseSinkSpec }, { recordRun }] = await Promise.all([import('./config.js'), import('./emit.js'), import('./record.js')]);
-    let cfg;
+    let record: ((run: ToolRun) => void) | undefined;
     try {
-      cfg = loadConfig(parsed.values.config, env);
+      const [{ loadConfig }, { parseSinkSpec }, { recordRun }] = await Promise.all([import('./config.js'), import('./emit.js'), import('./record.js')]);
+      const cfg = loadConfig(parsed.values.config, env);
+      const sink = parseSinkSpec(parsed.values.sink) ?? { kind: 'spool' as const };
+      record = (run) => recordRun(cfg, kind, args, run, sink, env);
     } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      // the signing call still runs; the operator must still learn that nothing is being recorded
-      process.stderr.write(`signwatch agent exec: ${e.message} (the tool runs; no event is recorded)\n`);
+      // the signing call still runs to its end; the operator must still learn that nothing is being recorded
+      process.stderr.write(`signwatch agent exec: ${(e as Error).message} (the tool runs; no event is recorded)\n`);
     }
     const run = await running;
-    if (cfg) recordRun(cfg, kind, args, run, parseSinkSpec(parsed.values.sink) ?? { kind: 'spool' }, env);
+    record?.(run);
     return finish(run);
   }
   return finish(await running);
