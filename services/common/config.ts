@@ -89,13 +89,17 @@ export const ProcessorConfig = z.strictObject({
   transactionalIdPrefix: z.string().min(1).max(200).optional(),
   /**
    * wall (default): the engine's clock also follows the broker's append time of each record and, while a partition
-   * is caught up, the wall clock (minus tickSafety), so alerts resolve in quiet regions.
+   * is caught up, the wall clock; both minus clockDelay. Alerts resolve in quiet regions.
    * event: event time only (what `signwatch replay` does).
    */
   clock: z.enum(['wall', 'event']).default('wall'),
   tickInterval: DurationMs.default(1000),
-  /** Idle ticks use now − tickSafety, so a tick never runs ahead of a record the broker already appended. */
-  tickSafety: DurationMs.default(2000),
+  /**
+   * Wall mode: the engine's clock runs this far behind the broker's append time / the wall clock, so an event that
+   * reaches the processor within this delay is evaluated at its own time (a page says when the third failure
+   * happened, not when it was read), and an idle tick never runs ahead of a record the broker already appended.
+   */
+  clockDelay: DurationMs.default(2000),
   /**
    * Where state rebuild starts on assignment: `earliest` (the whole retained log: exact) or `horizon`
    * (record time of the committed position − the policy's state horizon: hourly retention + longest window).

@@ -191,6 +191,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           policy,
           topics: { alerts: config.topics.alerts.name, hourly: config.topics.hourly.name, dlq: config.topics.dlq.name },
           clock: config.clock,
+          clockDelay: config.clockDelay,
           maxEventBytes: config.maxEventBytes,
           metrics,
           log: plog,
@@ -322,7 +323,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         if (st.disposed) return;
         const out: OutRecord[] = [];
         if (wantsTick && st.caughtUp) {
-          const t = Date.now() - config.tickSafety;
+          const t = Date.now() - config.clockDelay;
           if (st.lastTick === null || t > st.lastTick) {
             st.pipeline.tick(t, true, out);
             if (out.length) st.lastTick = t;

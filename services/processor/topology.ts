@@ -12,6 +12,8 @@
  *                  (key = dedupKey)                        (key = region/host/hour)       per-region gauges)
  *
  * plus `tick(now)` (wall mode, idle partitions) that moves the engine's clock so quiet regions resolve.
+ * Wall mode runs the engine clock `clockDelay` behind the broker/wall clock, so that an event read within that
+ * delay is evaluated at its own time.
  *
  * A pipeline is pure apart from metrics and logs: it appends what it wants written to `out`, and the caller
  * (processor.ts) writes `out` and the consumer offset in one Kafka transaction. While rebuilding state after an
@@ -50,6 +52,8 @@ export interface TopologyOptions {
   policy: Readonly<Policy>;
   topics: { alerts: string; hourly: string; dlq: string };
   clock: 'wall' | 'event';
+  /** Wall mode: the engine clock follows the append time minus this (ms). */
+  clockDelay: number;
   maxEventBytes: number;
   metrics: ProcessorMetrics;
   log: Logger;
@@ -143,10 +147,11 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       seen.add(event.region);
       target = live ? out : null;
       try {
-        // clock: in wall mode the engine also follows the broker's append time (deterministic on re-read)
+        // clock: in wall mode the engine also follows the broker's append time, minus clockDelay (deterministic on
+        // re-read: the same records carry the same append times)
         if (opts.clock === 'wall' && r.timestamp > lastAdvance) {
           lastAdvance = r.timestamp;
-          engine.advanceTo(r.timestamp);
+          engine.advanceTo(r.timestamp - opts.clockDelay);
         }
         const outcome = engine.offer(event);
         metrics.onEvent(event, outcome, live);

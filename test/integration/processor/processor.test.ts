@@ -4,6 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ulid } from 'ulid';
 import { simulate, demoIncidents } from '../../../services/simulate/simulate.js';
 import { DLQ_HEADERS } from '../../../services/processor/topology.js';
 import { INTEGRATION, PrivateBroker, World, byKey, hourlyKeyOf, reference, sleep, sorted, transitionKey, until } from './harness.js';
@@ -191,3 +194,46 @@ void test('broker stopped and restarted: the processor reconnects by itself and 
     await broker.destroy();
   }
 });
+
+void test('wall clock: a quiet region resolves by itself, also across a kill -9 between firing and resolving (no duplicate)', { skip, timeout: 120_000 }, async () => {
+  const extra: Record<string, unknown> = { tickInterval: 200, clockDelay: 3000 };
+  const w = new World({ partitions: 2, clock: 'wall', extra });
+  extra.policy = join(w.dir, 'policy.yaml');
+  writeFileSync(extra.policy as string, 'alerts:\n  codesign_keychain_failures:\n    window: 12s\n');
+  try {
+    await w.createEventsTopic();
+    let proc = await w.startProcessor('p0');
+    const now = Date.now();
+    const lines = [now - 1000, now - 500, now].map((t) => keychainFailureLine('JP', t));
+    await w.produceLines(lines);
+    const firing = await until('firing', async () => {
+      const ts = await w.transitions();
+      return ts.length >= 1 ? ts : undefined;
+    }, 20_000, 200);
+    assert.equal(firing[0]!.state, 'firing');
+    assert.equal(firing[0]!.at, new Date(now).toISOString(), 'fires at the third failure\'s own time');
+    await proc.kill9();
+    proc = await w.startProcessor('p0');
+    const all = await until('resolved', async () => {
+      const ts = await w.transitions();
+      return ts.some((t) => t.state === 'resolved') ? ts : undefined;
+    }, 40_000, 300);
+    await sleep(1500);
+    const final = await w.transitions();
+    assert.deepEqual(final.map((t) => `${t.state}@${t.at}`), [`firing@${new Date(now).toISOString()}`, `resolved@${new Date(now - 1000 + 12_000).toISOString()}`]);
+    assert.equal(all.length, 2);
+  } catch (e) {
+    process.stderr.write(w.logs().slice(-4000));
+    throw e;
+  } finally {
+    await w.cleanup();
+  }
+});
+
+function keychainFailureLine(region: string, ms: number): string {
+  return JSON.stringify({
+    v: 1, id: ulid(ms), ts: new Date(ms).toISOString(), type: 'codesign', host: `mini-${region.toLowerCase()}-01`, region, pool: 'signing', agent: 'test',
+    correlationId: 'ci-wall', tool: 'codesign', outcome: 'fail', durationMs: 200, exitCode: 1, keychain: '/Users/ci/Library/Keychains/signing.keychain-db',
+    partitionIds: ['apple:'], invocationId: ulid(ms), error: { code: 'errSecInternalComponent', osStatus: -2070, class: 'keychain', message: 'errSecInternalComponent' },
+  });
+}

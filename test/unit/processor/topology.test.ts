@@ -30,7 +30,7 @@ function setup(policy = defaultPolicy(), clock: 'wall' | 'event' = 'event') {
   const telemetry = createTelemetry({ serviceName: 't', host: '127.0.0.1', port: 0, serve: false });
   const holder: { pipeline?: PartitionPipeline } = {};
   const metrics = new ProcessorMetrics(telemetry.meter, policy, () => holder.pipeline?.snapshot() ?? []);
-  const pipeline = (holder.pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock, maxEventBytes: 1024, metrics, log: silent }));
+  const pipeline = (holder.pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock, clockDelay: 100, maxEventBytes: 1024, metrics, log: silent }));
   let offset = 0;
   const rec = (value: string | Buffer | null, key = 'HK', timestamp = Date.now()): SourceRecord => ({
     topic: 'events', partition: 2, offset: String(offset++), timestamp, key: Buffer.from(key), value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value),
