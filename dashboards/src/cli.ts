@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandArgs, UsageError } from '../../services/common/cli.js';
 import { buildDashboards, render } from './index.js';
-import { loadDashboardPolicy, POLICY_PATH } from './policy.js';
+import { loadDashboardPolicy } from './policy.js';
 import { generateDashboardSchema, loadDashboardSchema, renderSchema, SCHEMA_PATH } from './schema.js';
 import { compileSchema, lintDashboard, readProvisionedDatasources, schemaErrors, type AnyDashboard } from './validate.js';
 
@@ -37,8 +37,8 @@ function runSync(argv: string[]): number {
   const [action, ...rest] = args.positionals;
   if (rest.length > 0) throw new UsageError(`signwatch dashboards: unexpected argument '${rest[0]}'`);
   const dir = args.values.out ?? JSON_DIR;
-  const policyPath = args.values.policy ?? POLICY_PATH;
-  if (args.values.policy !== undefined && !existsSync(policyPath)) throw new UsageError(`signwatch dashboards: --policy: no such file '${policyPath}'`);
+  const policyPath = args.values.policy;
+  if (policyPath !== undefined && !existsSync(policyPath)) throw new UsageError(`signwatch dashboards: --policy: no such file '${policyPath}'`);
   switch (action) {
     case 'generate': {
       mkdirSync(dir, { recursive: true });
@@ -67,7 +67,8 @@ function runSync(argv: string[]): number {
 }
 
 /** Everything `check` verifies, as a list of problems. */
-export function checkDashboards(dir: string = JSON_DIR, policyPath: string = POLICY_PATH): string[] {
+/** `policyPath` undefined: alerts/policy.yaml, or the defaults when it does not exist. */
+export function checkDashboards(dir: string = JSON_DIR, policyPath?: string): string[] {
   const problems: string[] = [];
   const validate = compileSchema(loadDashboardSchema());
   const provisioned = readProvisionedDatasources();

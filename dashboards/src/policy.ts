@@ -1,17 +1,15 @@
 /**
- * The alert policy as the dashboards see it: alerts/policy.yaml parsed by schemas/policy.ts (the only place a
- * threshold is written), or the policy defaults when the file does not exist. Every threshold drawn on a panel
- * comes from the object this returns.
+ * The alert policy as the dashboards see it: alerts/policy.yaml through the shared loader
+ * (services/common/policy-file.ts: schemas/policy.ts parsePolicy, errors as file:line: key: reason), or the policy
+ * defaults when the file does not exist. Every threshold drawn on a panel comes from the object this returns.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { defaultPolicy, parsePolicy, type Policy } from '../../schemas/policy.js';
+import type { Policy } from '../../schemas/policy.js';
+import { DEFAULT_POLICY_PATH } from '../../services/alerting/policy-file.js';
+import { loadPolicyFile } from '../../services/common/policy-file.js';
 
-/** alerts/policy.yaml of the repository, resolved from this module (works from dist/ and from any cwd). */
-export const POLICY_PATH = fileURLToPath(new URL('../../../alerts/policy.yaml', import.meta.url));
+/** alerts/policy.yaml of the repository. */
+export const POLICY_PATH = DEFAULT_POLICY_PATH;
 
-export function loadDashboardPolicy(path: string = POLICY_PATH): Readonly<Policy> {
-  if (!existsSync(path)) return defaultPolicy();
-  return parsePolicy(parse(readFileSync(path, 'utf8')) as unknown, path);
+export function loadDashboardPolicy(path?: string): Readonly<Policy> {
+  return loadPolicyFile(path);
 }

@@ -22,7 +22,8 @@ import {
 } from '../../../dashboards/src/validate.js';
 import { UsageError } from '../../../services/common/cli.js';
 import { DASHBOARD_UID } from '../../../services/alerting/links.js';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parse } from 'yaml';
 
 const committed = (file: string): AnyDashboard => JSON.parse(readFileSync(join(JSON_DIR, file), 'utf8')) as AnyDashboard;
@@ -204,4 +205,13 @@ void test('signwatch dashboards: --help exits 0, bad usage throws a UsageError n
   await assert.rejects(run(['publish']), (e: unknown) => e instanceof UsageError && /unknown action 'publish'/.test(e.message));
   await assert.rejects(run(['check', '--bogus']), (e: unknown) => e instanceof UsageError && /--bogus/.test(e.message));
   await assert.rejects(run(['check', '--policy', '/nonexistent.yaml']), (e: unknown) => e instanceof UsageError && /--policy/.test(e.message));
+  // a bad policy names the file, the line and the key, and nothing is written
+  const dir = mkdtempSync(join(tmpdir(), 'sw-dash-unit-'));
+  try {
+    writeFileSync(join(dir, 'policy.yaml'), 'alerts:\n  unlock_latency_p95:\n    thresholdMs: fast\n');
+    await assert.rejects(run(['generate', '--policy', join(dir, 'policy.yaml'), '--out', join(dir, 'out')]), /policy\.yaml:3: alerts\.unlock_latency_p95\.thresholdMs/);
+    assert.equal(existsSync(join(dir, 'out', `${DASHBOARD_UID}.json`)), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
