@@ -14,6 +14,15 @@ import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from './notar
 import { parseKeychainList, parseSetKeyPartitionListArgs } from './security.js';
 import { identityFor, readState, writeState, type HostState } from './state.js';
 
+/** Keep events inside the wire contract's bounds whatever the tool was given. */
+function clampDuration(ms: number): number {
+  return Math.max(0, Math.min(86_400_000, Math.round(ms)));
+}
+
+function ids(list: readonly string[]): string[] {
+  return list.filter((s) => s.length > 0).slice(0, 64).map((s) => s.slice(0, 128));
+}
+
 function resolveKeychain(explicit: string | undefined, cfg: AgentConfig, state: HostState): string {
   if (explicit) return explicit;
   if (state.searchList[0]) return state.searchList[0];
@@ -40,10 +49,10 @@ export function eventForRun(
     ev.tool = kind;
     if (kind === 'codesign') ev.operation = a.operation; // added field: sign / verify / display / other
     ev.outcome = run.exitCode === 0 && run.signal === null ? 'ok' : 'fail';
-    ev.durationMs = run.durationMs;
+    ev.durationMs = clampDuration(run.durationMs);
     ev.exitCode = run.exitCode;
-    ev.keychain = keychain;
-    ev.partitionIds = state.partitionIds[keychain] ?? [];
+    ev.keychain = keychain.slice(0, 1024);
+    ev.partitionIds = ids(state.partitionIds[keychain] ?? []);
     const identity = identityFor(a.sign, state);
     if (identity !== undefined) ev.identity = identity;
     ev.invocationId = ev.id;
@@ -60,7 +69,7 @@ export function eventForRun(
     const parsed = parseNotaryOutput(run.stdout, run.stderr);
     const outcome = outcomeOfStatus(parsed.status);
     const ev = baseEvent(cfg, 'notarize', now, env);
-    ev.durationMs = run.durationMs;
+    ev.durationMs = clampDuration(run.durationMs);
     ev.attempts = 1;
     if (parsed.submissionId) ev.submissionId = parsed.submissionId;
     if (outcome) {
@@ -78,8 +87,8 @@ export function eventForRun(
     const p = parseSetKeyPartitionListArgs(args.slice(1));
     const ev = baseEvent(cfg, 'acl', now, env);
     ev.command = 'set-key-partition-list';
-    ev.keychain = p.keychain ?? state.searchList[0] ?? cfg.keychain ?? 'unknown';
-    ev.partitionIds = p.partitionIds;
+    ev.keychain = (p.keychain || state.searchList[0] || cfg.keychain || 'unknown').slice(0, 1024);
+    ev.partitionIds = ids(p.partitionIds);
     ev.declared = inMaintenanceWindow(cfg, now);
     ev.exitCode = run.exitCode;
     ev.outcome = run.exitCode === 0 ? 'ok' : 'fail';
