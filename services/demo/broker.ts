@@ -5,6 +5,7 @@
  * arrives; that output goes straight to the terminal). The demo remembers whether it started the broker, and
  * stop() stops it only then: a broker that was already running (CI, another terminal) is left alone.
  *
+ * The scripts get the demo's environment (with its run marker, so a broker it started can be found by it).
  * Lifecycle: ensureBroker() → Broker; stop() is idempotent.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,9 +43,9 @@ export function brokersFromEnv(env: NodeJS.ProcessEnv): string[] | undefined {
   return list;
 }
 
-function runScript(root: string, sub: 'start' | 'stop', inherit: boolean, timeoutMs: number): Promise<number> {
+function runScript(root: string, sub: 'start' | 'stop', inherit: boolean, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('bash', [join(root, 'scripts', 'kafka.sh'), sub], { cwd: root, stdio: ['ignore', inherit ? 'inherit' : 'ignore', inherit ? 'inherit' : 'ignore'] });
+    const child = spawn('bash', [join(root, 'scripts', 'kafka.sh'), sub], { cwd: root, env, stdio: ['ignore', inherit ? 'inherit' : 'ignore', inherit ? 'inherit' : 'ignore'] });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.on('error', () => {
       clearTimeout(timer);
@@ -66,7 +67,7 @@ export async function ensureBroker(root: string, env: NodeJS.ProcessEnv, say: (l
     return { brokers: fromEnv, origin: 'env', jarsCached, stop: () => Promise.resolve() };
   }
   const brokers = [`127.0.0.1:${env.SIGNWATCH_KAFKA_PORT ?? '9092'}`];
-  const status = spawnSync('bash', [join(root, 'scripts', 'kafka.sh'), 'status'], { cwd: root, stdio: 'ignore', timeout: 20_000 });
+  const status = spawnSync('bash', [join(root, 'scripts', 'kafka.sh'), 'status'], { cwd: root, env, stdio: 'ignore', timeout: 20_000 });
   if (status.status === 0) {
     say(`Kafka: a broker already answers on ${brokers[0]}; using it (the demo will leave it running)`);
     return { brokers, origin: 'running', jarsCached, stop: () => Promise.resolve() };
@@ -76,7 +77,7 @@ export async function ensureBroker(root: string, env: NodeJS.ProcessEnv, say: (l
       ? `Kafka: starting the local broker (bash scripts/kafka.sh start) on ${brokers[0]} …`
       : `Kafka: first run — downloading Apache Kafka 3.9.1 from Maven Central (each jar is listed as it arrives), then starting it on ${brokers[0]} …`,
   );
-  const rc = await runScript(root, 'start', true, 15 * 60_000);
+  const rc = await runScript(root, 'start', true, 15 * 60_000, env);
   if (rc !== 0) throw new BrokerError(`Kafka: 'bash scripts/kafka.sh start' failed (exit ${rc}); see .cache/kafka/logs/ — or set KAFKA_BROKERS to use another cluster`, 'SW_DEMO_KAFKA_START', true);
   let stopped: Promise<void> | undefined;
   return {
@@ -86,7 +87,7 @@ export async function ensureBroker(root: string, env: NodeJS.ProcessEnv, say: (l
     stop: () =>
       (stopped ??= (async () => {
         say('Kafka: stopping the broker the demo started (bash scripts/kafka.sh stop) …');
-        await runScript(root, 'stop', false, 90_000);
+        await runScript(root, 'stop', false, 90_000, env);
       })()),
   };
 }

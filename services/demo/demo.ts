@@ -132,6 +132,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal); // the terminal went away: clean up all the same
+  const ignoreEpipe = () => {}; // writing to a closed terminal must not crash the clean-up
+  o.out.on('error', ignoreEpipe);
 
   const topics = {
     events: `signwatch-demo-${runId}.events.v1`,
@@ -381,6 +384,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await shutdown();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
   const r = report();
   if (o.report) writeFileSync(o.report, `${JSON.stringify(r, null, 2)}\n`);

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,10 +28,10 @@ interface Run {
 }
 
 /** Run `signwatch demo …`; `onStdout` may send a signal. Bounded by timeoutMs (then SIGKILL, and the test fails). */
-function demo(args: string[], timeoutMs: number, onStdout?: (all: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
+function demo(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv, onStdout?: (all: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
   return new Promise((done) => {
     const t0 = Date.now();
-    const child = spawn(BIN, ['demo', ...args], { env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, ['demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -73,10 +73,24 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** Two free consecutive ports (broker, controller) for a private broker. */
+async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = 20_000 + Math.floor(Math.random() * 20_000);
+    if (!(await portOpen(p)) && !(await portOpen(p + 1))) return p;
+  }
+  throw new Error('no free port pair');
+}
+
 async function assertNothingLeft(r: DemoReport): Promise<void> {
   assert.deepEqual(processesWithMarker(r.marker.env, r.marker.value), [], 'a process started by the demo is still running');
   assert.equal(r.ports.length, 3, 'metrics, PagerDuty and gate ports are reported');
   for (const p of r.ports) assert.equal(await portOpen(p), false, `port ${p} is still listening`);
+  if (r.broker.origin === 'started') {
+    // it started the broker, so it stopped it (the broker's java process carried the marker too, checked above)
+    for (const b of r.broker.brokers) assert.equal(await portOpen(Number(b.split(':')[1])), false, `broker ${b} still listening`);
+    return;
+  }
   const admin = new kafkajs.Kafka({ clientId: 'sw-demo-test', brokers: r.broker.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -91,14 +105,25 @@ async function assertNothingLeft(r: DemoReport): Promise<void> {
   }
 }
 
+// The demo starts its own broker here (a private one: own data dir and port, the jars cached by `kafka.sh start`),
+// so the test also proves that it stops the broker it started. Without cached jars it uses the running broker.
 void test('signwatch demo --once: page, freeze, SG warning, cert ticket, resolved; the query shows the incident; nothing left running', { skip, timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sw-demo-'));
   try {
     const reportPath = join(dir, 'report.json');
-    const r = await demo(['--once', '--speed', '360', '--dir', dir, '--report', reportPath], 200_000);
+    const lib = resolve('.cache/kafka/lib');
+    const ownBroker = existsSync(join(lib, '.complete'));
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.KAFKA_BROKERS;
+    if (ownBroker) Object.assign(env, { SIGNWATCH_KAFKA_HOME: join(dir, 'kafka'), SIGNWATCH_KAFKA_LIB: lib, SIGNWATCH_KAFKA_PORT: String(await freePortPair()) });
+    const r = await demo(['--once', '--speed', '360', '--dir', dir, '--report', reportPath], 200_000, env);
     assert.equal(r.code, 0, `exit ${r.code}/${r.signal}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
     const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as DemoReport;
     assert.equal(rep.ok, true);
+    if (ownBroker) {
+      assert.equal(rep.broker.origin, 'started');
+      assert.match(r.stdout, /Kafka: stopping the broker the demo started/);
+    }
     assert.deepEqual(rep.checks, { page: true, pageResolved: true, freeze: true, unfrozen: true, warning: true, warningResolved: true, ticket: true, firstPageInTime: true });
     assert.ok(rep.firstPageMs !== null && rep.firstPageMs < 30_000, `first page after ${rep.firstPageMs} ms`);
     assert.deepEqual(rep.pagerduty.triggers.sort(), ['signwatch/codesign_keychain_failures/region=HK', 'signwatch/unlock_latency_p95/region=SG']);
@@ -138,7 +163,9 @@ void test('signwatch demo: Ctrl-C (SIGINT) after the first page stops everything
   try {
     const reportPath = join(dir, 'report.json');
     let sent = false;
-    const r = await demo(['--speed', '180', '--dir', dir, '--report', reportPath], 90_000, (out, kill) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.KAFKA_BROKERS;
+    const r = await demo(['--speed', '180', '--dir', dir, '--report', reportPath], 90_000, env, (out, kill) => {
       if (!sent && /PAGERDUTY trigger \(critical\)/.test(out)) {
         sent = true;
         kill('SIGINT');
@@ -149,6 +176,7 @@ void test('signwatch demo: Ctrl-C (SIGINT) after the first page stops everything
     assert.match(r.stdout, /interrupted; everything the demo started is stopped/);
     const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as DemoReport;
     assert.equal(rep.interrupted, true);
+    assert.equal(rep.broker.origin, 'running', 'this run uses the broker that was already running');
     assert.equal(rep.ok, false);
     await assertNothingLeft(rep);
   } finally {
