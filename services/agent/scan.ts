@@ -87,9 +87,9 @@ export async function snapshotHost(cfg: AgentConfig, now: number, env: NodeJS.Pr
         ev.teamId = info.teamId;
         teams.add(info.teamId);
       }
-      ev.certKind = info.certKind;
+      ev.certKind = info.certKind.slice(0, 128);
       ev.notAfter = info.notAfter;
-      ev.keychain = kc;
+      ev.keychain = kc.slice(0, 1024);
       certs.push(ev);
     }
   }
@@ -110,12 +110,12 @@ export function paritySha256(p: { wrapperSha256: string; keychain: string; searc
 export function heartbeatEvent(cfg: AgentConfig, snap: Pick<HostSnapshot, 'searchList' | 'identities' | 'teamIds'>, spool: SpoolStats | undefined, now: number, env: NodeJS.ProcessEnv = process.env): WireEvent {
   const ev = baseEvent(cfg, 'heartbeat', now, env);
   const keychain = cfg.keychain ?? snap.searchList[0] ?? 'unknown';
-  ev.searchList = snap.searchList.slice(0, 64);
+  ev.searchList = snap.searchList.slice(0, 64).map((k) => k.slice(0, 1024));
   ev.wrapperSha256 = wrapperSha256();
   ev.secretVersion = cfg.secretVersion;
-  ev.teamIds = snap.teamIds.slice(0, 64);
+  ev.teamIds = snap.teamIds.slice(0, 64).map((t) => t.slice(0, 32));
   ev.identities = [...new Set(snap.identities.flatMap((i) => (i.sha1 ? [i.sha1] : [])))].slice(0, 256);
-  ev.keychain = keychain;
+  ev.keychain = keychain.slice(0, 1024);
   if (spool) {
     ev.spoolDepth = spool.depth;
     ev.spoolDropped = spool.dropped;
