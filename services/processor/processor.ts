@@ -164,9 +164,11 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       const [offsets, committedAll] = await Promise.all([a.fetchTopicOffsets(eventsTopic), a.fetchOffsets({ groupId: config.groupId, topics: [eventsTopic] })]);
       const bounds = offsets.find((o) => o.partition === p);
       const low = Number(bounds?.low ?? 0);
+      const high = Number(bounds?.high ?? 0);
       const c = committedAll[0]?.partitions.find((x) => x.partition === p);
       const committedRaw = c ? Number(c.offset) : -1;
-      const committed = committedRaw >= 0 ? Math.max(committedRaw, low) : low;
+      // clamp into the log: below its start (retention deleted it) or past its end (topic re-created)
+      const committed = committedRaw >= 0 ? Math.min(Math.max(committedRaw, low), Math.max(high, low)) : low;
       let resumeTick: number | null = null;
       if (c?.metadata) {
         try {
@@ -334,6 +336,10 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         partitionLog(st.partition).error({ err: e }, 'tick commit failed: releasing the partition');
         await dispose(st, 'error');
         consumer?.seek({ topic: eventsTopic, partition: st.partition, offset: String(st.committed) });
+        // re-initialise it even if no new record arrives (a quiet partition must keep ticking)
+        setTimeout(() => {
+          if (!stopping && assigned.has(st.partition)) ensurePartition(st.partition).catch((err: unknown) => log.error({ err, partition: st.partition }, 'partition re-initialisation failed'));
+        }, 1000).unref();
       });
     }
   };
