@@ -21,7 +21,7 @@ function field(dn: string, key: string): string | undefined {
 /** SHA-1 of the DER, CN, team ID (OU), kind (the CN before ": ") and notAfter of one PEM certificate. */
 export function readCertificate(pem: string): CertInfo {
   const x = new X509Certificate(pem);
-  const cn = field(x.subject, 'CN') ?? x.subject.split('\n')[0] ?? 'unknown';
+  const cn = field(x.subject, 'CN') || x.subject.split('\n')[0] || 'unknown';
   const ou = field(x.subject, 'OU');
   const colon = cn.indexOf(': ');
   const info: CertInfo = {
