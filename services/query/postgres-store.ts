@@ -27,7 +27,7 @@ import {
   type StoredEvent,
   type SweepOptions,
 } from './store.js';
-import { mergeCounts, planCount, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
+import { mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
 import type { Migration } from './sqlite-store.js';
 import type { EventType, Region } from '../../schemas/events.js';
 
@@ -83,6 +83,23 @@ CREATE TABLE hourly_counts (
 INSERT INTO hourly_counts
   SELECT ${HOUR_OF('ts')}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
   FROM events GROUP BY 1, 2, 3, 4, 5, 6;
+`,
+  },
+  {
+    version: 3,
+    name: 'hourly rollup without host (region-level --count-by)',
+    sql: `
+CREATE TABLE hourly_region_counts (
+  hour timestamptz NOT NULL,
+  region text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  outcome text COLLATE "C" NOT NULL,
+  error_code text COLLATE "C" NOT NULL,
+  count bigint NOT NULL,
+  PRIMARY KEY (hour, region, type, outcome, error_code)
+);
+INSERT INTO hourly_region_counts
+  SELECT hour, region, type, outcome, error_code, sum(count) FROM hourly_counts GROUP BY 1, 2, 3, 4, 5;
 `,
   },
 ];
@@ -291,6 +308,11 @@ WITH input AS (
   SELECT ${HOUR_OF('ts')}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
   FROM ins GROUP BY 1, 2, 3, 4, 5, 6
   ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = hourly_counts.count + excluded.count
+), agg_region AS (
+  INSERT INTO hourly_region_counts (hour, region, type, outcome, error_code, count)
+  SELECT ${HOUR_OF('ts')}, region, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
+  FROM ins GROUP BY 1, 2, 3, 4, 5
+  ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = hourly_region_counts.count + excluded.count
 )
 SELECT count(*)::int AS added FROM ins`;
     try {
@@ -357,7 +379,7 @@ SELECT count(*)::int AS added FROM ins`;
       const params: unknown[] = [];
       const f: QueryFilters = { ...filters, since: plan.rollup.from, until: plan.rollup.to };
       const cols = keys.map((k) => `${ROLLUP_SELECT[k]} AS "${k}"`);
-      const sql = `SELECT ${[...cols, 'sum(count)::float8 AS count'].join(', ')} FROM hourly_counts ${whereSql(whereClauses(pgDialect, params, f, 'hour'))} ${group}`;
+      const sql = `SELECT ${[...cols, 'sum(count)::float8 AS count'].join(', ')} FROM ${rollupTable(filters, keys)} ${whereSql(whereClauses(pgDialect, params, f, 'hour'))} ${group}`;
       jobs.push(this.rows(sql, params, 'countBy').then((rows) => rows.map((r) => toCountRow(keys, r as unknown as Record<string, unknown>, true))));
     }
     for (const range of plan.raw) {
@@ -394,11 +416,18 @@ WITH victims AS (
   WHERE h.hour = agg.hour AND h.region = agg.region AND h.host = agg.host AND h.type = agg.type
     AND h.outcome = agg.outcome AND h.error_code = agg.error_code
   RETURNING 1
+), agg_region AS (
+  SELECT hour, region, type, outcome, error_code, sum(n) AS n FROM agg GROUP BY 1, 2, 3, 4, 5
+), upd_region AS (
+  UPDATE hourly_region_counts h SET count = h.count - a.n FROM agg_region a
+  WHERE h.hour = a.hour AND h.region = a.region AND h.type = a.type AND h.outcome = a.outcome AND h.error_code = a.error_code
+  RETURNING 1
 )
 SELECT count(*)::int AS n FROM del`,
         [cutoff, batch],
       );
       await client.query(`DELETE FROM hourly_counts WHERE count <= 0 AND hour <= $1::timestamptz`, [cutoff]);
+      await client.query(`DELETE FROM hourly_region_counts WHERE count <= 0 AND hour <= $1::timestamptz`, [cutoff]);
       await client.query('COMMIT');
       return r.rows[0]?.n ?? 0;
     } catch (e) {

@@ -57,6 +57,14 @@ export function rollupCanAnswer(f: QueryFilters): boolean {
   return !(f.keychain?.length || f.partition?.length || f.correlationId?.length || f.invocationId?.length || f.afterSeq !== undefined);
 }
 
+/**
+ * Which rollup answers the whole hours: `hourly_region_counts` (no host column: ~hosts-per-region times fewer
+ * rows) unless the host is a key or a filter.
+ */
+export function rollupTable(f: QueryFilters, keys: readonly CountKey[]): 'hourly_counts' | 'hourly_region_counts' {
+  return keys.includes('host') || f.host?.length ? 'hourly_counts' : 'hourly_region_counts';
+}
+
 export interface CountPlan {
   /** Whole hours [from, to) answered by the rollup; undefined when the rollup is not used. */
   rollup?: { from: number | undefined; to: number | undefined };

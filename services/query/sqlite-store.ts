@@ -24,7 +24,7 @@ import {
   type StoredEvent,
   type SweepOptions,
 } from './store.js';
-import { HOUR_MS, mergeCounts, planCount, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
+import { HOUR_MS, mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
 import type { EventType, Region } from '../../schemas/events.js';
 
 export interface Migration {
@@ -81,6 +81,23 @@ CREATE TABLE hourly_counts (
 INSERT INTO hourly_counts
   SELECT (ts / ${HOUR_MS}) * ${HOUR_MS}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
   FROM events GROUP BY 1, 2, 3, 4, 5, 6;
+`,
+  },
+  {
+    version: 3,
+    name: 'hourly rollup without host (region-level --count-by)',
+    sql: `
+CREATE TABLE hourly_region_counts (
+  hour INTEGER NOT NULL,
+  region TEXT NOT NULL,
+  type TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  error_code TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (hour, region, type, outcome, error_code)
+) WITHOUT ROWID;
+INSERT INTO hourly_region_counts
+  SELECT hour, region, type, outcome, error_code, sum(count) FROM hourly_counts GROUP BY 1, 2, 3, 4, 5;
 `,
   },
 ];
@@ -244,6 +261,10 @@ export class SqliteEventStore implements EventStore {
       `INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = count + excluded.count`,
     );
+    const bumpRegion = db.prepare(
+      `INSERT INTO hourly_region_counts (hour, region, type, outcome, error_code, count) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = count + excluded.count`,
+    );
     const values = (out: unknown[], { event, raw }: StoreInput) => {
       const c = extractColumns(event);
       out.push(
@@ -275,7 +296,15 @@ export class SqliteEventStore implements EventStore {
         values(args, events[i]!);
         tally(one.all(...args) as unknown[][]);
       }
-      for (const v of counts.values()) bump.run(...v);
+      const regional = new Map<string, [number, string, string, string, string, number]>();
+      for (const v of counts.values()) {
+        bump.run(...v);
+        const key = `${v[0]}\u0000${v[1]}\u0000${v[3]}\u0000${v[4]}\u0000${v[5]}`;
+        const prev = regional.get(key);
+        if (prev) prev[5] += v[6];
+        else regional.set(key, [v[0], v[1], v[3], v[4], v[5], v[6]]);
+      }
+      for (const v of regional.values()) bumpRegion.run(...v);
       return added;
     });
   }
@@ -360,7 +389,8 @@ export class SqliteEventStore implements EventStore {
         const params: unknown[] = [];
         const f: QueryFilters = { ...filters, since: plan.rollup.from, until: plan.rollup.to };
         const cols = keys.map((k) => `${ROLLUP_SELECT[k]} AS "${k}"`);
-        const sql = `SELECT ${[...cols, 'sum(count) AS count'].join(', ')} FROM hourly_counts ${whereSql(whereClauses(sqliteDialect, params, f, 'hour'))} ${group}`;
+        const table = rollupTable(filters, keys);
+        const sql = `SELECT ${[...cols, 'sum(count) AS count'].join(', ')} FROM ${table} ${whereSql(whereClauses(sqliteDialect, params, f, 'hour'))} ${group}`;
         const rows = this.need().prepare(sql).all(...params) as Record<string, unknown>[];
         parts.push(rows.map((r) => toCountRow(keys, r, true)));
       }
@@ -402,9 +432,18 @@ export class SqliteEventStore implements EventStore {
         const drop = db.prepare(
           'DELETE FROM hourly_counts WHERE hour = ? AND region = ? AND host = ? AND type = ? AND outcome = ? AND error_code = ? AND count <= 0',
         );
+        const decRegion = db.prepare(
+          'UPDATE hourly_region_counts SET count = count - ? WHERE hour = ? AND region = ? AND type = ? AND outcome = ? AND error_code = ?',
+        );
+        const dropRegion = db.prepare(
+          'DELETE FROM hourly_region_counts WHERE hour = ? AND region = ? AND type = ? AND outcome = ? AND error_code = ? AND count <= 0',
+        );
         for (const g of groups.values()) {
           dec.run(...g);
           drop.run(...g.slice(1));
+          const r = [g[0], g[1], g[2], g[4], g[5], g[6]] as const;
+          decRegion.run(...r);
+          dropRegion.run(...r.slice(1));
         }
         const del = db.prepare('DELETE FROM events WHERE seq = ?');
         for (const r of rows) del.run(r.seq);

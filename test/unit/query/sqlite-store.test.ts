@@ -34,7 +34,7 @@ void test('sqlite: WAL journal, versioned migrations applied once, every index p
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-      assert.deepEqual(versions.map((v) => v.version), [1, 2]);
+      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3]);
       const idx = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name).sort();
       assert.deepEqual(idx, ['events_correlation', 'events_error_ts', 'events_host_ts', 'events_invocation', 'events_region_ts', 'events_ts', 'events_type_ts']);
       const plan = db.prepare("EXPLAIN QUERY PLAN SELECT * FROM events WHERE correlation_id = 'x'").all() as { detail: string }[];
@@ -67,6 +67,29 @@ void test('sqlite: mustExist refuses to create a store that is not there', async
   try {
     const s = new SqliteEventStore(join(dir, 'nope.db'), { mustExist: true });
     await assert.rejects(s.open(), { code: 'SW_STORE_NOT_FOUND' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('sqlite: upgrading a version-2 store back-fills the region rollup from the host rollup', async () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir, 'events.db');
+    const s1 = new SqliteEventStore(path);
+    await s1.open();
+    await s1.insertBatch(fixture());
+    const before = await s1.countBy({}, ['hour', 'region', 'outcome']);
+    await s1.close();
+    const db = new Database(path);
+    db.exec('DROP TABLE hourly_region_counts; DELETE FROM schema_migrations WHERE version = 3');
+    db.close();
+    const s2 = new SqliteEventStore(path);
+    await s2.open();
+    assert.equal((await s2.stats()).schemaVersion, 3);
+    assert.deepEqual(await s2.countBy({}, ['hour', 'region', 'outcome']), before);
+    assert.equal(before.reduce((n, r) => n + r.count, 0), 12);
+    await s2.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -113,7 +113,7 @@ export function runStoreSuite(name: string, make: MakeStore): void {
     const h = await make();
     try {
       await h.store.open();
-      assert.equal((await h.store.stats()).schemaVersion, 2);
+      assert.equal((await h.store.stats()).schemaVersion, 3);
       await h.store.close();
       await h.store.close();
       await assert.rejects(h.store.query({}), { code: 'SW_STORE_NOT_OPEN', retryable: false });
@@ -233,15 +233,18 @@ export function runStoreSuite(name: string, make: MakeStore): void {
         const a = end - 2 * 86_400_000 + Math.floor(rand() * 86_400_000);
         const b = a + Math.floor(rand() * 86_400_000);
         const f = { since: a, until: b, ...(i % 2 ? { region: ['HK' as const, 'US' as const] } : {}) };
-        const counted = await h.store.countBy(f, ['hour', 'region', 'error']);
         const events = await h.store.query(f, { limit: 100_000 });
-        const naive = new Map<string, number>();
-        for (const e of events) {
-          const k = `${Math.floor(e.ts / 3_600_000) * 3_600_000}|${e.region}|${e.errorCode}`;
-          naive.set(k, (naive.get(k) ?? 0) + 1);
+        // the region-level rollup (no host) and the host-level rollup both agree with counting events
+        for (const keys of [['hour', 'region', 'error'], ['hour', 'host', 'outcome']] as const) {
+          const counted = await h.store.countBy(f, keys);
+          const naive = new Map<string, number>();
+          for (const e of events) {
+            const k = `${Math.floor(e.ts / 3_600_000) * 3_600_000}|${keys[1] === 'region' ? e.region : e.host}|${keys[2] === 'error' ? e.errorCode : e.outcome}`;
+            naive.set(k, (naive.get(k) ?? 0) + 1);
+          }
+          const got = new Map(counted.map((r) => [`${r.hour}|${keys[1] === 'region' ? r.region : r.host}|${keys[2] === 'error' ? r.error : r.outcome}`, r.count]));
+          assert.deepEqual(got, naive, `${keys.join(',')} over ${new Date(a).toISOString()}..${new Date(b).toISOString()}`);
         }
-        const got = new Map(counted.map((r) => [`${r.hour}|${r.region}|${r.error}`, r.count]));
-        assert.deepEqual(got, naive, `range ${new Date(a).toISOString()}..${new Date(b).toISOString()}`);
       }
     } finally {
       await h.store.close();
@@ -266,6 +269,13 @@ export function runStoreSuite(name: string, make: MakeStore): void {
         { hour: T0 + 120 * MIN, region: 'US', count: 1 },
       ]);
       assert.deepEqual(await store.countBy({ since: T0 - 60 * MIN, until: T0 + 60 * MIN }, ['hour']), [{ hour: T0, count: 1 }]);
+      assert.deepEqual(await store.countBy({}, ['host']), [
+        { host: 'mini-hk-03', count: 1 },
+        { host: 'mini-jp-01', count: 2 },
+        { host: 'mini-sg-_1', count: 1 },
+        { host: 'mini-us-02', count: 1 },
+        { host: "x' OR '1'='1", count: 1 },
+      ]);
     },
     { retentionMs: 60 * MIN },
   );
