@@ -174,10 +174,12 @@ async function follow(store: EventStore, filters: Parameters<EventStore['query']
   process.once('SIGTERM', onSignal);
   try {
     while (!stop) {
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, interval);
+        timer = setTimeout(resolve, interval);
       });
+      clearTimeout(timer);
       if (stop) break;
       for (let page = 0; page < 100; page++) {
         const next = await store.query({ ...filters, afterSeq: cursor }, { bySeq: true, limit: 5000 });
