@@ -54,7 +54,7 @@ async function bareConsume(w: World, total: number): Promise<number> {
 async function throughput(): Promise<{ rows: string[]; rate: number }> {
   // event-time clock: the simulated events are days old, so on the wall clock they would all be expired and skip
   // the windows; event time sends every event through dedup, windows, rules and hourly buckets (as replay does)
-  const w = new World({ partitions: 6, clock: 'event', extra: { commitInterval: 1000 } });
+  const w = new World({ partitions: 6, clock: 'event', extra: { commitInterval: 100 } });
   try {
     const lines = [...simulate({ seed: 3, start: START, events: EVENTS, ratePerSecond: 20, incidents: demoIncidents(START) })];
     // engine alone (what replay does per line), same lines, same process
