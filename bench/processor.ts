@@ -145,6 +145,7 @@ async function timeToPage(): Promise<{ rows: string[]; p50: number; p99: number 
       if (k >= 5) lat.push(seen.get(key)! - t0); // first round per region: warm-up (producer per partition, fetch sessions)
     }
     await reader.disconnect();
+    if (process.env.BENCH_PROCESSOR_DEBUG) process.stderr.write(`slowest trials: ${lat.map((v, i) => [i, Math.round(v)]).sort((a, b) => b[1]! - a[1]!).slice(0, 8).map(([i, v]) => `#${i}:${v}ms`).join(' ')}\n`);
     const p50 = pct(lat, 0.5);
     const p99 = pct(lat, 0.99);
     return {
