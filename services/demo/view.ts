@@ -167,9 +167,13 @@ export class DemoView {
       lines.push(`  ${region.padEnd(6)}  ${String(r.events).padStart(6)}   ${fails.padEnd(20)}  ${p95.padEnd(16)}  ${this.regionState(region)}`);
     }
     lines.push('', color(c, '1', '  what happened (wall time, simulated time)'));
-    for (const f of this.feed) lines.push(`  ${f}`);
-    if (this.footer.length) lines.push('', ...this.footer);
-    return lines.join('\n');
+    const footer = this.footer.length ? ['', ...this.footer] : [];
+    // fit the terminal: the feed gets the rows that are left (at least 3), long plain lines are cut
+    const room = this.live ? Math.max(3, (this.out.rows || 40) - lines.length - footer.length - 1) : this.feed.length;
+    for (const f of this.feed.slice(-room)) lines.push(`  ${f}`);
+    lines.push(...footer);
+    const width = this.live ? (this.out.columns || 200) - 1 : Infinity;
+    return lines.map((l) => (l.length > width && !l.includes(ESC) ? `${l.slice(0, width - 1)}…` : l)).join('\n');
   }
 
   private draw(): void {
