@@ -108,6 +108,19 @@ export const ProcessorConfig = z.strictObject({
   /** A batch with no output is committed at most this often (its offsets ride on the next transaction). */
   commitInterval: DurationMs.default(1000),
   maxEventBytes: z.number().int().min(256).max(1_048_576).default(64 * 1024),
+  /**
+   * Event store sink (optional): every valid live event is written to the store, idempotently by id, before the
+   * batch's Kafka transaction commits. `spec`: sqlite:PATH or postgres://… (a password belongs in the environment
+   * variable named by specEnv, or in PGPASSWORD, never in the file or argv).
+   */
+  store: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      spec: z.string().min(1).optional(),
+      specEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SIGNWATCH_STORE'),
+      retention: DurationMs.default(30 * 86_400_000),
+    })
+    .prefault({}),
   /** Path of the alert policy (YAML/JSON); built-in defaults when absent. */
   policy: z.string().min(1).optional(),
   metrics: z

@@ -25,6 +25,8 @@ import { createKafka, ensureTopics, KafkaError, Partitioners } from '../common/k
 import type { Logger } from '../common/logger.js';
 import { createTelemetry, type Telemetry } from '../common/telemetry.js';
 import type { RegionSnapshot } from '../engine/types.js';
+import { openStore, redactSpec } from '../query/open-store.js';
+import type { EventStore, StoreInput } from '../query/store.js';
 import { ProcessorMetrics } from './metrics.js';
 import { createPipeline, type OutRecord, type PartitionPipeline } from './topology.js';
 
@@ -82,6 +84,23 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   const snapshots = (): RegionSnapshot[] => [...parts.values()].filter((s) => !s.disposed).flatMap((s) => s.pipeline.snapshot());
   const metrics = new ProcessorMetrics(telemetry.meter, policy, snapshots);
   let admin: Admin | undefined;
+  let store: EventStore | undefined;
+
+  /** Write to the event store, retrying what the store says is retryable (busy database, lost connection). */
+  const storeBatch = async (batch: StoreInput[]) => {
+    if (!store || batch.length === 0) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.insertBatch(batch);
+        return;
+      } catch (e) {
+        const retryable = (e as { retryable?: boolean }).retryable === true;
+        if (!retryable || attempt >= 5 || stopping) throw e;
+        log.warn({ err: e, attempt }, 'event store write failed; retrying');
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  };
   let consumer: Consumer | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let joined = false;
@@ -281,6 +300,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         return;
       }
       const out: OutRecord[] = [];
+      const toStore: StoreInput[] | undefined = store ? [] : undefined;
       try {
         for (const m of batch.messages) {
           const off = Number(m.offset);
@@ -293,6 +313,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
             { topic: batch.topic, partition: p, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null },
             state.live,
             out,
+            toStore,
           );
           state.position = off + 1;
         }
@@ -302,6 +323,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         metrics.setLag(eventsTopic, p, lag);
         state.caughtUp = lag === 0;
         metrics.flush();
+        // the store first (idempotent by id): a crash after it and before the commit only re-inserts known ids
+        if (toStore) await storeBatch(toStore);
         await commit(state, out, false);
         payload.resolveOffset(batch.lastOffset());
       } catch (e) {
@@ -420,6 +443,11 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     started = true;
     telemetry.setReady(false, 'starting');
     metricsPort = await telemetry.start();
+    if (config.store.enabled) {
+      const spec = config.store.spec ?? process.env[config.store.specEnv] ?? 'sqlite:signwatch-events.db';
+      store = await openStore(spec, { retentionMs: config.store.retention });
+      log.info({ store: redactSpec(spec) }, 'event store open');
+    }
     admin = kafka.admin();
     await admin.connect();
     if (config.topics.create) {
@@ -456,6 +484,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         await dispose(st, 'stopping');
       }
       if (admin) await admin.disconnect().catch(() => {});
+      if (store) await store.close().catch((e: unknown) => log.warn({ err: e }, 'event store close failed'));
       await telemetry.stop();
       log.info('processor stopped');
     })();

@@ -11,6 +11,8 @@
  *                  alert transitions topic                 hourly aggregates topic       /metrics (counters,
  *                  (key = dedupKey)                        (key = region/host/hour)       per-region gauges)
  *
+ * and, when configured, the event store (every valid event, idempotent by id; written before the transaction).
+ *
  * plus `tick(now)` (wall mode, idle partitions) that moves the engine's clock so quiet regions resolve.
  * Wall mode runs the engine clock `clockDelay` behind the broker/wall clock, so that an event read within that
  * delay is evaluated at its own time.
@@ -26,6 +28,7 @@ import { parseEventFast } from '../../schemas/validate.js';
 import { createEngine } from '../engine/engine.js';
 import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
 import type { Logger } from '../common/logger.js';
+import type { StoreInput } from '../query/store.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 /** One record read from the events topic. */
@@ -60,8 +63,11 @@ export interface TopologyOptions {
 }
 
 export interface PartitionPipeline {
-  /** Process one record; appends its outputs to `out` when live, discards them when rebuilding. */
-  record(r: SourceRecord, live: boolean, out: OutRecord[]): void;
+  /**
+   * Process one record; appends its outputs to `out` when live, discards them when rebuilding. With `toStore`,
+   * a valid live event is also appended there for the event store (duplicates too: the store skips known ids).
+   */
+  record(r: SourceRecord, live: boolean, out: OutRecord[], toStore?: StoreInput[]): void;
   /** Move the engine clock to `nowMs` (wall mode). */
   tick(nowMs: number, live: boolean, out: OutRecord[]): void;
   /** Snapshots of the regions this partition has seen. */
@@ -137,13 +143,15 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
 
   return {
     engine,
-    record(r, live, out) {
+    record(r, live, out, toStore) {
       // validate
       if (r.value === null || r.value.length === 0) return deadLetter(r, 'empty: record has no value', live, out);
       if (r.value.length > opts.maxEventBytes) return deadLetter(r, `oversized: ${r.value.length} bytes > ${opts.maxEventBytes}`, live, out);
-      const parsed = parseEventFast(r.value.toString('utf8'), opts.maxEventBytes);
+      const text = r.value.toString('utf8');
+      const parsed = parseEventFast(text, opts.maxEventBytes);
       if (!parsed.ok) return deadLetter(r, parsed.reason, live, out);
       const event = parsed.event;
+      if (live && toStore) toStore.push({ event, raw: text });
       seen.add(event.region);
       target = live ? out : null;
       try {

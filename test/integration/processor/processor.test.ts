@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
+import { parseEventFast } from '../../../schemas/validate.js';
+import { openStore } from '../../../services/query/open-store.js';
 import { simulate, demoIncidents } from '../../../services/simulate/simulate.js';
 import { DLQ_HEADERS } from '../../../services/processor/topology.js';
 import { INTEGRATION, PrivateBroker, World, byKey, hourlyKeyOf, reference, sleep, sorted, transitionKey, until } from './harness.js';
@@ -41,8 +43,11 @@ function assertSameHourly(got: HourlyAggregate[], want: HourlyAggregate[]): void
   assert.deepEqual(sorted(got, hourlyKeyOf), sorted(want, hourlyKeyOf));
 }
 
-void test('alert topic == replay; hourly topic == replay; bad lines dead-lettered with reason and source', { skip, timeout: 120_000 }, async () => {
-  const w = new World({ partitions: 3, clock: 'event' });
+void test('alert topic == replay; hourly topic == replay; bad lines dead-lettered with reason and source; every valid event stored once', { skip, timeout: 120_000 }, async () => {
+  const extra: Record<string, unknown> = {};
+  const w = new World({ partitions: 3, clock: 'event', extra });
+  const dbPath = join(w.dir, 'events.db');
+  extra.store = { enabled: true, spec: `sqlite:${dbPath}` };
   try {
     const lines = stream(30_000);
     const ref = await reference(lines);
@@ -76,6 +81,19 @@ void test('alert topic == replay; hourly topic == replay; bad lines dead-lettere
     const big = dlq.find((d) => d.headers[DLQ_HEADERS.reason]?.startsWith('oversized'));
     assert.equal(big?.value.length, 70 * 1024, 'the original bytes are kept');
 
+    // the event store holds every valid event exactly once (ids unique), none of the bad ones
+    const ids = new Set<string>();
+    for (const l of lines) {
+      const r = parseEventFast(l);
+      if (r.ok) ids.add(r.event.id);
+    }
+    const db = await openStore(`sqlite:${dbPath}`, { mustExist: true });
+    try {
+      assert.equal((await db.stats()).events, ids.size);
+    } finally {
+      await db.close();
+    }
+
     // /metrics: counters and exact per-region gauges
     const proc = await w.startProcessor('p1'); // a second member: joins, gets some partitions, rebuilds them
     const text = await until('metrics', async () => {
@@ -107,8 +125,11 @@ async function produceSlowly(w: World, lines: string[], chunks: number, pauseMs:
   }
 }
 
-void test('kill -9 at random moments + restart: same transitions and hourly aggregates as replay, no duplicate', { skip, timeout: 180_000 }, async () => {
-  const w = new World({ partitions: 3, clock: 'event' });
+void test('kill -9 at random moments + restart: same transitions and hourly aggregates as replay, no duplicate, store complete', { skip, timeout: 180_000 }, async () => {
+  const extra: Record<string, unknown> = {};
+  const w = new World({ partitions: 3, clock: 'event', extra });
+  const dbPath = join(w.dir, 'events.db');
+  extra.store = { enabled: true, spec: `sqlite:${dbPath}` };
   const kills: number[] = [];
   try {
     const lines = stream(30_000, 11);
@@ -135,6 +156,13 @@ void test('kill -9 at random moments + restart: same transitions and hourly aggr
     assertSameHourly(await w.hourlies(), ref.hourly);
     const log = w.logs();
     assert.ok(/rebuilding state/.test(log), 'a restarted processor rebuilt state from the log');
+    const ids = new Set(lines.map((l) => parseEventFast(l)).flatMap((r) => (r.ok ? [r.event.id] : [])));
+    const db = await openStore(`sqlite:${dbPath}`, { mustExist: true });
+    try {
+      assert.equal((await db.stats()).events, ids.size, 'every valid event stored, once');
+    } finally {
+      await db.close();
+    }
   } catch (e) {
     process.stderr.write(`kill delays (ms after each start): ${kills.join(', ')}\n${w.logs().slice(-4000)}\n`);
     throw e;
