@@ -60,8 +60,15 @@ void test('alert topic == replay; hourly topic == replay; bad lines dead-lettere
       { key: 'SG', value: null },
     ];
     await w.produceRaw(poison);
-    await w.startProcessor('p0');
+    const p0 = await w.startProcessor('p0');
     await w.waitCaughtUp();
+    // every good record is counted (in + duplicate), every bad one as invalid and dead-lettered
+    const m0 = await (await fetch(`http://127.0.0.1:${p0.metricsPort}/metrics`)).text();
+    const total = (name: string) => [...m0.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'gm'))].reduce((a, x) => a + Number(x[1]), 0);
+    const valid = lines.length - ref.invalid;
+    assert.equal(total('signwatch_events_in_total') + total('signwatch_events_duplicate_total'), valid, 'every good record counted');
+    assert.equal(total('signwatch_events_invalid_total'), ref.invalid + poison.length);
+    assert.equal(total('signwatch_dead_lettered_total'), ref.invalid + poison.length);
     assertSameTransitions(await w.transitions(), ref.transitions);
     assertSameHourly(await w.hourlies(), ref.hourly);
 
