@@ -78,6 +78,9 @@ export async function ensureBroker(root: string, env: NodeJS.ProcessEnv, say: (l
       : `Kafka: first run — downloading Apache Kafka 3.9.1 from Maven Central (each jar is listed as it arrives), then starting it on ${brokers[0]} …`,
   );
   const rc = await runScript(root, 'start', true, 15 * 60_000, env);
+  // interrupted or failed after the JVM was launched: stop what this start may have left (kafka.sh stop only
+  // stops the broker whose pid file this checkout wrote, i.e. the one just started)
+  if (rc !== 0) await runScript(root, 'stop', false, 90_000, env);
   if (rc !== 0) throw new BrokerError(`Kafka: 'bash scripts/kafka.sh start' failed (exit ${rc}); see .cache/kafka/logs/ — or set KAFKA_BROKERS to use another cluster`, 'SW_DEMO_KAFKA_START', true);
   let stopped: Promise<void> | undefined;
   return {
