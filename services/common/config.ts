@@ -81,6 +81,8 @@ export const ProcessorConfig = z.strictObject({
       heartbeatInterval: DurationMs.default(1000),
       maxWaitTime: DurationMs.default(250),
       maxBytesPerPartition: z.number().int().min(65_536).max(64 * 1_048_576).default(4 * 1_048_576),
+      /** Partitions processed at the same time (one partition's transaction can overlap another's processing; no gain measured on 2 cores). */
+      partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),
   /** Consumer group of the processor instances (scale-out: same groupId). */

@@ -413,7 +413,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     });
     await c.connect();
     await c.subscribe({ topic: eventsTopic, fromBeginning: true });
-    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.consumer.partitionsConsumedConcurrently, eachBatch });
   };
 
   const scheduleRestart = (old: Consumer) => {
