@@ -158,31 +158,35 @@ void test('signwatch demo --once: page, freeze, SG warning, cert ticket, resolve
   }
 });
 
-void test('signwatch demo: Ctrl-C (SIGINT) after the first page stops everything it started', { skip, timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sw-demo-int-'));
-  try {
-    const reportPath = join(dir, 'report.json');
-    let sent = false;
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.KAFKA_BROKERS;
-    const r = await demo(['--speed', '180', '--dir', dir, '--report', reportPath], 90_000, env, (out, kill) => {
-      if (!sent && /PAGERDUTY trigger \(critical\)/.test(out)) {
-        sent = true;
-        kill('SIGINT');
-      }
-    });
-    assert.ok(sent, `no page seen before the end\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
-    assert.equal(r.code, 130, `exit ${r.code}/${r.signal}\n${r.stderr.slice(-3000)}`);
-    assert.match(r.stdout, /interrupted; everything the demo started is stopped/);
-    const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as DemoReport;
-    assert.equal(rep.interrupted, true);
-    assert.equal(rep.broker.origin, 'running', 'this run uses the broker that was already running');
-    assert.equal(rep.ok, false);
-    await assertNothingLeft(rep);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const via of ['running', 'env'] as const) {
+  void test(`signwatch demo: Ctrl-C (SIGINT) after the first page stops everything it started (broker: ${via === 'env' ? 'KAFKA_BROKERS' : 'already running'})`, { skip, timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sw-demo-int-'));
+    try {
+      const reportPath = join(dir, 'report.json');
+      let sent = false;
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.KAFKA_BROKERS;
+      if (via === 'env') env.KAFKA_BROKERS = process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092';
+      const r = await demo(['--speed', '180', '--dir', dir, '--report', reportPath], 90_000, env, (out, kill) => {
+        if (!sent && /PAGERDUTY trigger \(critical\)/.test(out)) {
+          sent = true;
+          kill('SIGINT');
+        }
+      });
+      assert.ok(sent, `no page seen before the end\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+      assert.equal(r.code, 130, `exit ${r.code}/${r.signal}\n${r.stderr.slice(-3000)}`);
+      assert.match(r.stdout, /interrupted; everything the demo started is stopped/);
+      const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as DemoReport;
+      assert.equal(rep.interrupted, true);
+      assert.equal(rep.broker.origin, via, via === 'env' ? 'KAFKA_BROKERS is used as given' : 'this run uses the broker that was already running');
+      if (via === 'env') assert.match(r.stdout, /Kafka: using KAFKA_BROKERS=/);
+      assert.equal(rep.ok, false);
+      await assertNothingLeft(rep);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 void test('signwatch demo: bad usage names the flag (exit 2)', () => {
   const a = spawnSync(BIN, ['demo', '--speed', '5'], { encoding: 'utf8', timeout: 20_000 });
