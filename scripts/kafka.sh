@@ -9,7 +9,8 @@
 # Listens on 127.0.0.1:9092 (controller 127.0.0.1:9093). Everything lives under .cache/kafka/ in the repo
 # (override with SIGNWATCH_KAFKA_HOME): lib/ (jars from Maven Central), data/ (KRaft log dirs), logs/.
 # A second, private broker (tests that stop the broker): SIGNWATCH_KAFKA_HOME=DIR SIGNWATCH_KAFKA_PORT=N
-# (controller N+1) and SIGNWATCH_KAFKA_LIB=.cache/kafka/lib to reuse the cached jars.
+# (controller N+1) and SIGNWATCH_KAFKA_LIB=.cache/kafka/lib to reuse the cached jars; SIGNWATCH_KAFKA_EXTRA_PROPS=FILE
+# appends broker properties (e.g. a SASL listener).
 # Idempotent: `start` finds a running broker (started by this script or not) and returns at once.
 # Readiness is probed with a kafkajs admin client (describeCluster + a metadata round trip), never slept for.
 set -euo pipefail
@@ -115,7 +116,11 @@ resolve_jars() {
 
 write_props() {
   { sed -e "s/127\.0\.0\.1:9093/127.0.0.1:$CPORT/g" -e "s/127\.0\.0\.1:9092/127.0.0.1:$PORT/g" "$CONF_SRC/server.properties"
-    printf '\nlog.dirs=%s\n' "$DATA"; } >"$PROPS"
+    printf '\nlog.dirs=%s\n' "$DATA"
+    # extra broker properties (later keys win), e.g. a SASL listener for a test: SIGNWATCH_KAFKA_EXTRA_PROPS=FILE
+    if [[ -n "${SIGNWATCH_KAFKA_EXTRA_PROPS:-}" ]]; then printf '\n'; cat "$SIGNWATCH_KAFKA_EXTRA_PROPS"; fi
+  } >"$PROPS"
+  chmod 600 "$PROPS"
 }
 
 format_storage() {

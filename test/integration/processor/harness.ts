@@ -343,6 +343,9 @@ export class PrivateBroker {
   readonly home = mkdtempSync(join(tmpdir(), 'sw-kafka-it-'));
   port = 0;
 
+  /** @param extraProps broker properties appended to scripts/kafka/server.properties (given the chosen port P; P+2 is free too) */
+  constructor(private readonly extraProps?: (port: number) => string) {}
+
   get brokers(): string[] {
     return [`127.0.0.1:${this.port}`];
   }
@@ -351,7 +354,13 @@ export class PrivateBroker {
     return new Promise((resolve, reject) => {
       const child = spawn('bash', [join(REPO, 'scripts/kafka.sh'), cmd], {
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, SIGNWATCH_KAFKA_HOME: this.home, SIGNWATCH_KAFKA_LIB: join(REPO, '.cache/kafka/lib'), SIGNWATCH_KAFKA_PORT: String(this.port) },
+        env: {
+          ...process.env,
+          SIGNWATCH_KAFKA_HOME: this.home,
+          SIGNWATCH_KAFKA_LIB: join(REPO, '.cache/kafka/lib'),
+          SIGNWATCH_KAFKA_PORT: String(this.port),
+          ...(this.extraProps ? { SIGNWATCH_KAFKA_EXTRA_PROPS: join(this.home, 'extra.properties') } : {}),
+        },
       });
       let err = '';
       child.stderr.on('data', (c: Buffer) => (err += c.toString()));
@@ -363,9 +372,10 @@ export class PrivateBroker {
     if (this.port === 0) {
       for (let i = 0; i < 50 && this.port === 0; i++) {
         const p = 20_000 + Math.floor(Math.random() * 20_000);
-        if ((await portFree(p)) && (await portFree(p + 1))) this.port = p;
+        if ((await portFree(p)) && (await portFree(p + 1)) && (await portFree(p + 2))) this.port = p;
       }
       if (this.port === 0) throw new Error('no free port pair for a private broker');
+      if (this.extraProps) writeFileSync(join(this.home, 'extra.properties'), this.extraProps(this.port), { mode: 0o600 });
     }
     await this.run('start');
   }

@@ -272,3 +272,53 @@ function keychainFailureLine(region: string, ms: number): string {
     partitionIds: ['apple:'], invocationId: ulid(ms), error: { code: 'errSecInternalComponent', osStatus: -2070, class: 'keychain', message: 'errSecInternalComponent' },
   });
 }
+
+void test('SASL/PLAIN on a real broker listener: the processor authenticates with a password from a file; a wrong one fails start-up (exit 1)', { skip, timeout: 120_000 }, async () => {
+  const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
+  const broker = new PrivateBroker((p) =>
+    [
+      `listeners=PLAINTEXT://127.0.0.1:${p},CONTROLLER://127.0.0.1:${p + 1},SASL_PLAINTEXT://127.0.0.1:${p + 2}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${p},SASL_PLAINTEXT://127.0.0.1:${p + 2}`,
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+      'sasl.enabled.mechanisms=PLAIN',
+      'listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN',
+      `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_signwatch="${PASSWORD}";`,
+      '',
+    ].join('\n'),
+  );
+  let w: World | undefined;
+  try {
+    await broker.start();
+    const saslBrokers = [`127.0.0.1:${broker.port + 2}`];
+    const extra: Record<string, unknown> = {};
+    // the test produces on the plaintext listener; the processor only talks SASL
+    w = new World({ partitions: 2, clock: 'event', brokers: broker.brokers, extra });
+    const pwFile = join(w.dir, 'kafka-password');
+    writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o600 });
+    extra.kafka = { brokers: saslBrokers, clientId: 'it-sasl', sasl: { mechanism: 'plain', username: 'signwatch', passwordFile: pwFile } };
+    const lines = stream(6000, 9);
+    const ref = await reference(lines);
+    await w.createEventsTopic();
+    await w.produceLines(lines);
+    await w.startProcessor('main');
+    await w.waitCaughtUp(60_000);
+    const got = await w.transitions();
+    assertNoDuplicates(got);
+    assert.deepEqual(sorted(got, transitionKey), sorted(ref.transitions, transitionKey));
+    assert.ok(!w.logs().includes(PASSWORD), 'the password never reaches the logs');
+
+    // wrong password: start-up fails with a runtime error (exit 1), not a hang
+    writeFileSync(pwFile, 'wrong\n');
+    const { spawnSync } = await import('node:child_process');
+    const cfg = w.writeConfig('wrong');
+    const r = spawnSync(process.execPath, [new URL('../../../services/cli/main.js', import.meta.url).pathname, 'processor', '--config', cfg], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr.slice(-2000));
+    assert.match(r.stderr, /SASL|[Aa]uthenticat/);
+  } catch (e) {
+    process.stderr.write(w?.logs().slice(-4000) ?? '');
+    throw e;
+  } finally {
+    await w?.cleanup();
+    await broker.destroy();
+  }
+});
