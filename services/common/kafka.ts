@@ -69,7 +69,10 @@ export function createKafka(cfg: ProcessorConfig['kafka'], log: Logger, clientId
       () =>
       ({ level, label, log: entry }: LogEntry) => {
         const { message, timestamp: _t, logger: _l, ...rest } = entry as LogEntry['log'] & { logger?: string };
-        log[LEVEL[level] ?? 'info']({ kafkajs: label, ...rest }, message);
+        // Bounded retries are deliberate: a transaction that cannot complete is aborted and its partition rebuilt
+        // from the committed offset, so kafkajs's "may invalidate EoS guarantees" warning does not apply to us.
+        const lvl = message.startsWith('Limiting retries for the idempotent producer') ? 'debug' : (LEVEL[level] ?? 'info');
+        log[lvl]({ kafkajs: label, ...rest }, message);
       },
     retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 10 },
   };
