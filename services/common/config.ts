@@ -103,10 +103,11 @@ export const ProcessorConfig = z.strictObject({
    */
   clockDelay: DurationMs.default(2000),
   /**
-   * Where state rebuild starts on assignment: `earliest` (the whole retained log: exact) or `horizon`
-   * (record time of the committed position − the policy's state horizon: hourly retention + longest window).
+   * Where state rebuild starts on assignment: `earliest` (default: the whole retained log, exact) or `horizon`
+   * (record time of the committed position − the policy's state horizon: hourly retention + lateness + longest
+   * window or staleness; for high-volume topics with long retention, exact up to rule state older than that).
    */
-  rebuildFrom: z.enum(['earliest', 'horizon']).default('horizon'),
+  rebuildFrom: z.enum(['earliest', 'horizon']).default('earliest'),
   /** A batch with no output is committed at most this often (its offsets ride on the next transaction). */
   commitInterval: DurationMs.default(1000),
   maxEventBytes: z.number().int().min(256).max(1_048_576).default(64 * 1024),
