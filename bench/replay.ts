@@ -55,7 +55,7 @@ export async function run(): Promise<string> {
   for (let i = 0; i < 3; i++) {
     const f = await timeIt(async () => {
       let n = 0;
-      await forEachLine(createReadStream(file), (l) => {
+      await forEachLine(createReadStream(file, { highWaterMark: 1 << 20 }), (l) => {
         n++;
         try {
           JSON.parse(l);
@@ -69,7 +69,7 @@ export async function run(): Promise<string> {
     lines = f.n;
     const v = await timeIt(async () => {
       let n = 0;
-      await forEachLine(createReadStream(file), (l) => {
+      await forEachLine(createReadStream(file, { highWaterMark: 1 << 20 }), (l) => {
         n++;
         parseEventFast(l);
       });
@@ -77,7 +77,7 @@ export async function run(): Promise<string> {
     });
     validate.push(v.ms);
     const r = await timeIt(async () => {
-      const s = await replay(createReadStream(file), { policy });
+      const s = await replay(createReadStream(file, { highWaterMark: 1 << 20 }), { policy });
       transitions = s.transitions;
       return s.read;
     });

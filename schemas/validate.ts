@@ -13,7 +13,9 @@ export type FastValidator = (json: unknown) => ParseResult;
 let compiled: ((json: unknown) => boolean) | undefined;
 
 function compile(): (json: unknown) => boolean {
-  const ajv = new Ajv2020({ allErrors: false, strict: false, validateFormats: false, discriminator: true });
+  // unicode: false makes minLength/maxLength count UTF-16 code units, exactly as zod's .min()/.max() do (and skips
+  // ajv's per-string code point count); logger: false silences ajv's note that the option is deprecated.
+  const ajv = new Ajv2020({ allErrors: false, strict: false, validateFormats: false, discriminator: true, unicode: false, logger: false });
   return ajv.compile(eventJsonSchema()) as (json: unknown) => boolean;
 }
 

@@ -44,7 +44,7 @@ export const run: CommandModule['run'] = async (argv) => {
     } catch (e) {
       throw new RuntimeError(`signwatch replay: cannot read ${file}: ${(e as Error).message}`, 'SW_INPUT_UNREADABLE', 1);
     }
-    input = createReadStream(file);
+    input = createReadStream(file, { highWaterMark: 1 << 20 });
   }
   const out = process.stdout;
   let buf = '';
