@@ -17,33 +17,13 @@ export interface GenOptions {
 }
 
 const REGIONS = ['HK', 'JP', 'KR', 'SG', 'US'] as const;
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const KEYCHAIN_ERRORS = ['errSecInternalComponent', 'errSecInteractionNotAllowed', 'errSecAuthFailed'];
 const OTHER_ERRORS = ['errSecItemNotFound', 'CSSMERR_TP_NOT_TRUSTED', 'timestamp-unavailable'];
 const HEX = '0123456789ABCDEF';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function ulidAt(ms: number, rand: () => number): string {
-  let time = '';
-  let t = ms;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32]! + time;
-    t = Math.floor(t / 32);
-  }
-  let r = '';
-  for (let i = 0; i < 16; i++) r += CROCKFORD[Math.floor(rand() * 32)]!;
-  return time + r;
-}
+/** The simulator's seeded generator and time-ordered ULIDs (one implementation for every generator). */
+export { rng as mulberry32, ulidAt } from '../services/simulate/simulate.js';
+import { rng as mulberry32, ulidAt } from '../services/simulate/simulate.js';
 
 function sha1(rand: () => number): string {
   let s = '';
