@@ -187,7 +187,7 @@ export function* simulate(options: Partial<SimulateOptions> & { start: number })
           i.kind === 'keychain-lock' && i.region === host.region && active(i, t) && hostIndex(host) < i.hosts,
       );
       const fail = lock ? rand() < (lock.failureRate ?? 0.6) : rand() < 0.02;
-      const f = fail ? (lock ? pick(KEYCHAIN_FAILURES, rand) : rand() < 0.01 ? pick(KEYCHAIN_FAILURES, rand) : pick(BASE_FAILURES, rand)) : undefined;
+      const f = fail ? (lock ? pick(KEYCHAIN_FAILURES, rand) : rand() < 0.002 ? pick(KEYCHAIN_FAILURES, rand) : pick(BASE_FAILURES, rand)) : undefined;
       ev = {
         ...base,
         correlationId: `ci-${correlation + Math.floor(rand() * 50)}`,
