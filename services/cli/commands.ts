@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   dashboards: { summary: 'generate / check the bundled Grafana dashboards (dashboards/json) and their JSON Schema', load: () => import('../../dashboards/src/cli.js') },
   gate: { summary: 'release gate: check a region before shipping (exit 1 while frozen), serve it, override it', load: () => import('../alerting/gate-command.js') },
   alerts: { summary: 'generate Prometheus/Alertmanager/Grafana alert files from the policy, or check them for drift', load: () => import('../alerting/alerts-command.js') },
+  dlq: { summary: 'dead letters: export the dead-letter topic as NDJSON; re-drive corrected events into the events topic', load: () => import('../dlq/cli.js') },
   processor: { summary: 'live pipeline: Kafka events → alert engine → alert / hourly / dead-letter topics, /metrics', load: () => import('../processor/cli.js') },
   query: { summary: 'postmortem queries over the event store: filters, --around, --count-by, --follow; table/json/ndjson/csv', load: () => import('../query/query-command.js') },
   store: { summary: 'event store maintenance: import NDJSON (validated, deduplicated), stats, retention sweep', load: () => import('../query/store-command.js') },

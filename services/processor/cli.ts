@@ -17,7 +17,7 @@ Options:
   --brokers LIST       comma-separated host:port (default 127.0.0.1:9092)
   --group-id ID        consumer group (default signwatch-processor)
   --clock MODE         wall (default: alerts resolve on the wall clock) | event (event time only, like replay)
-  --policy FILE        alert policy YAML/JSON (default: built-in)
+  --policy FILE        alert policy YAML (default: alerts/policy.yaml of this checkout, else built-in)
   --metrics-host HOST  bind address of /metrics (default 127.0.0.1)
   --metrics-port N     port of /metrics (default 9464; 0 picks a free port)
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (default info)
