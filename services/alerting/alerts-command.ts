@@ -9,11 +9,13 @@ import { readFileSync } from 'node:fs';
 import { createNotifier, alertingLogger } from './notifier.js';
 import { PagerDutyChannel, TicketWebhookChannel, PAGERDUTY_EVENTS_URL, type Channel, type ChannelName } from './channels.js';
 import { alertTopicNotifier } from './alert-topic-notifier.js';
+import { createTelemetry } from '../common/telemetry.js';
 
 const HELP = `Usage: signwatch alerts <generate|check> [--policy FILE] [--out DIR]
        signwatch alerts notify [--brokers 127.0.0.1:9092] [--topic alerts.v1] [--group signwatch-notifier]
                                [--outbox var/alerting/outbox.sqlite] [--pagerduty-url URL] [--ticket-url URL]
                                [--routing-key-file FILE] [--policy FILE]
+                               [--metrics-host 127.0.0.1] [--metrics-port 9465]
 
   generate   write alerts/prometheus, alerts/alertmanager, alerts/grafana and the generated block of
              alerts/runbooks/*.md from the policy
@@ -25,6 +27,10 @@ const HELP = `Usage: signwatch alerts <generate|check> [--policy FILE] [--out DI
 Options:
   --policy FILE   policy file (default: ${DEFAULT_POLICY_PATH})
   --out DIR       alerts directory (default: ${ALERTS_DIR})
+  --metrics-host HOST, --metrics-port N
+                  notify: where /metrics (signwatch_notifications_total{channel,outcome},
+                  signwatch_notification_retries_total{channel}), /healthz and /readyz are served
+                  (default 127.0.0.1:9465; port 0 picks a free one)
   -h, --help      this help
 `;
 
@@ -42,6 +48,8 @@ export async function run(argv: string[]): Promise<number> {
       'pagerduty-url': { type: 'string' },
       'ticket-url': { type: 'string' },
       'routing-key-file': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      'metrics-port': { type: 'string' },
     },
     HELP,
   );
@@ -81,7 +89,11 @@ async function notify(v: {
   'pagerduty-url'?: string;
   'ticket-url'?: string;
   'routing-key-file'?: string;
+  'metrics-host'?: string;
+  'metrics-port'?: string;
 }): Promise<number> {
+  const port = v['metrics-port'] === undefined ? 9465 : Number(v['metrics-port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`signwatch alerts notify: --metrics-port must be an integer in [0, 65535], got "${v['metrics-port']}"`);
   let key = process.env.SIGNWATCH_PD_ROUTING_KEY;
   if (v['routing-key-file'] !== undefined) {
     try {
@@ -97,20 +109,24 @@ async function notify(v: {
   }
   const policy = loadPolicy(v.policy ?? DEFAULT_POLICY_PATH);
   const logger = alertingLogger();
+  const telemetry = createTelemetry({ serviceName: 'signwatch-notifier', host: v['metrics-host'] ?? '127.0.0.1', port, serve: true });
   const channels: Partial<Record<ChannelName, Channel>> = { pagerduty: new PagerDutyChannel(key, v['pagerduty-url'] ?? PAGERDUTY_EVENTS_URL) };
   if (v['ticket-url']) channels.ticket = new TicketWebhookChannel(v['ticket-url'], process.env.SIGNWATCH_TICKET_TOKEN || undefined);
   const notifier = createNotifier(
     { outboxPath: v.outbox ?? 'var/alerting/outbox.sqlite', routes: v['ticket-url'] ? {} : { ticket: [] } },
-    { policy, channels, logger },
+    { policy, channels, logger, meter: telemetry.meter },
   );
   const bridge = alertTopicNotifier({ brokers: (v.brokers ?? '127.0.0.1:9092').split(','), topic: v.topic ?? 'alerts.v1', groupId: v.group, notifier, logger });
+  const boundPort = await telemetry.start();
   await bridge.start();
-  logger.info({ topic: v.topic ?? 'alerts.v1' }, 'notifier running');
+  telemetry.setReady(true);
+  logger.info({ topic: v.topic ?? 'alerts.v1', metrics: `http://${v['metrics-host'] ?? '127.0.0.1'}:${boundPort}/metrics` }, 'notifier running');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await bridge.stop();
+  await telemetry.stop();
   return 0;
 }
 

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import pino, { type Logger } from 'pino';
-import { metrics } from '@opentelemetry/api';
+import { metrics, type Counter, type Meter } from '@opentelemetry/api';
 import type { Policy, Severity } from '../../schemas/policy.js';
 import type { Transition } from '../engine/types.js';
 import { METRICS } from '../common/metric-names.js';
@@ -94,6 +94,8 @@ export interface NotifierDeps {
   policy: Readonly<Policy>;
   channels: Partial<Record<ChannelName, Channel>>;
   logger?: Logger;
+  /** Where signwatch_notifications_total / signwatch_notification_retries_total go (default: the global meter). */
+  meter?: Meter;
   now?: () => number;
   random?: () => number;
 }
@@ -119,14 +121,17 @@ class OutboxNotifier implements Notifier {
   private timer: NodeJS.Timeout | undefined;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly waiters = new Set<(ok: boolean) => void>();
-  private readonly sent = metrics.getMeter('signwatch').createCounter(METRICS.notifications);
-  private readonly retries = metrics.getMeter('signwatch').createCounter(METRICS.notificationRetries);
+  private readonly sent: Counter;
+  private readonly retries: Counter;
 
   constructor(
     private readonly cfg: Readonly<NotifierConfig>,
     private readonly deps: NotifierDeps,
   ) {
     this.outbox = new Outbox(cfg.outboxPath);
+    const meter = deps.meter ?? metrics.getMeter('signwatch');
+    this.sent = meter.createCounter(METRICS.notifications);
+    this.retries = meter.createCounter(METRICS.notificationRetries);
     this.log = deps.logger ?? alertingLogger();
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;

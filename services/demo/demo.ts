@@ -253,7 +253,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const notifierLog = log.child({ component: 'notifier' });
     const notifier = createNotifier(
       { outboxPath: join(runDir, 'outbox.sqlite'), retry: { baseMs: 200, maxMs: 2000 } },
-      { policy, logger: notifierLog, channels: { pagerduty: new PagerDutyChannel(DEMO_ROUTING_KEY, fakePd.eventsUrl), ticket: new TicketWebhookChannel(`${fakePd.url}/ticket`) } },
+      {
+        policy,
+        logger: notifierLog,
+        // deliveries and retries appear on the processor's /metrics (the pipeline dashboard's PagerDuty panels)
+        meter: processor.telemetry.meter,
+        channels: { pagerduty: new PagerDutyChannel(DEMO_ROUTING_KEY, fakePd.eventsUrl), ticket: new TicketWebhookChannel(`${fakePd.url}/ticket`) },
+      },
     );
     const onTransition = (t: Transition) => {
       gate.apply(t);

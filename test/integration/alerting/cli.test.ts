@@ -50,7 +50,7 @@ void test('signwatch alerts notify and signwatch gate serve/check over a real al
     await producer.send({ topic, acks: -1, messages: [{ key: t.dedupKey, value: JSON.stringify(t) }] });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    procs.push(cli(['alerts', 'notify', '--brokers', BROKERS, '--topic', topic, '--group', `${topic}-n`, '--outbox', join(dir, 'outbox.sqlite'), '--pagerduty-url', pd.eventsUrl], { SIGNWATCH_PD_ROUTING_KEY: ROUTING_KEY }));
+    procs.push(cli(['alerts', 'notify', '--metrics-port', '0', '--brokers', BROKERS, '--topic', topic, '--group', `${topic}-n`, '--outbox', join(dir, 'outbox.sqlite'), '--pagerduty-url', pd.eventsUrl], { SIGNWATCH_PD_ROUTING_KEY: ROUTING_KEY }));
     procs.push(cli(['gate', 'serve', '--brokers', BROKERS, '--topic', topic, '--port', String(port)], { SIGNWATCH_GATE_TOKEN: 'tok' }));
     await pd.waitFor((f) => f.events.length === 1, 45_000);
     assert.equal(pd.events[0]!.body.dedup_key, 'signwatch/codesign_keychain_failures/region=KR');

@@ -194,3 +194,23 @@ void test('one ticket per certificate: open once across regions, resolve when th
     assert.equal(pd.events.length, 0, 'tickets do not page');
   });
 });
+
+void test('deliveries and retries are counted on the meter the host process serves on /metrics', async () => {
+  const { createTelemetry } = await import('../../../services/common/telemetry.js');
+  const telemetry = createTelemetry({ serviceName: 'notifier-test', host: '127.0.0.1', port: 0, serve: false });
+  await withFake(async (pd, dir) => {
+    pd.inject({ kind: 'status', status: 500 });
+    const n = createNotifier(
+      { outboxPath: join(dir, 'outbox.sqlite'), retry: { baseMs: 20, maxMs: 200 }, routes: { ticket: [] } },
+      { policy, logger: silent, meter: telemetry.meter, channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl, 2000) } },
+    );
+    n.start();
+    n.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z'));
+    assert.equal(await n.drain(5000), true);
+    await n.stop();
+    const text = await telemetry.scrape();
+    assert.match(text, /signwatch_notifications_total\{[^}]*channel="pagerduty"[^}]*outcome="delivered"[^}]*\} 1/);
+    assert.match(text, /signwatch_notification_retries_total\{[^}]*channel="pagerduty"[^}]*\} 1/);
+  });
+  await telemetry.stop();
+});
