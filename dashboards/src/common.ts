@@ -4,7 +4,7 @@
  * services/common/metric-names.ts and the alert policy.
  */
 import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode, ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
-import { ThresholdsConfigBuilder, ThresholdsMode, type GridPos } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DashboardBuilder, DashboardCursorSync, ThresholdsConfigBuilder, ThresholdsMode, type GridPos } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder as PromQuery, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PROMETHEUS } from './datasources.js';
 
@@ -49,3 +49,16 @@ export const dashedThresholds = (): GraphThresholdsStyleConfigBuilder => new Gra
 export const lastValue = (): ReduceDataOptionsBuilder => new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 
 export const pos = (x: number, y: number, w: number, h: number): GridPos => ({ x, y, w, h });
+
+/** The settings every signwatch dashboard shares: stable uid, tags, 1 m refresh, last 6 h in UTC, shared crosshair, read-only. */
+export function signwatchDashboard(title: string, uid: string, tags: string[], description: string): DashboardBuilder {
+  return new DashboardBuilder(title)
+    .uid(uid)
+    .tags(tags)
+    .description(description)
+    .refresh('1m')
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('utc')
+    .tooltip(DashboardCursorSync.Crosshair)
+    .readonly();
+}

@@ -5,8 +5,6 @@
 import { BigValueColorMode, BigValueGraphMode, TableCellDisplayMode, TableSortByFieldStateBuilder } from '@grafana/grafana-foundation-sdk/common';
 import {
   CustomVariableBuilder,
-  DashboardBuilder,
-  DashboardCursorSync,
   MappingType,
   RowBuilder,
   type Dashboard,
@@ -20,7 +18,7 @@ import { REGIONS } from '../../schemas/events.js';
 import type { Policy } from '../../schemas/policy.js';
 import { DASHBOARD_UID } from '../../services/alerting/links.js';
 import { METRICS } from '../../services/common/metric-names.js';
-import { dashedThresholds, lastValue, pos, prom, redFrom, steps, total } from './common.js';
+import { dashedThresholds, lastValue, pos, prom, redFrom, steps, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { jobsHitPanel, recentFailuresPanel } from './postmortem.js';
 
@@ -49,15 +47,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
   const R = '{region="$region"}';
   const RS = '{region=~"$region"}';
 
-  return new DashboardBuilder('signwatch / Signing fleet overview')
-    .uid(FLEET_UID)
-    .tags(['signwatch', 'codesign'])
-    .description('Keychain and code-signing health of the macOS signing fleet, split by region. Thresholds are read from alerts/policy.yaml.')
-    .refresh('1m')
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('utc')
-    .tooltip(DashboardCursorSync.Crosshair)
-    .readonly()
+  return signwatchDashboard('signwatch / Signing fleet overview', FLEET_UID, ['signwatch', 'codesign'], 'Keychain and code-signing health of the macOS signing fleet, split by region. Thresholds are read from alerts/policy.yaml.')
     .withVariable(regionVariable())
     .withRow(new RowBuilder('Fleet at a glance').id(1).gridPos(pos(0, 0, 24, 1)))
     .withPanel(

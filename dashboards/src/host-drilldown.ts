@@ -3,12 +3,12 @@
  * depth, and its recent events from the PostgreSQL event store.
  */
 import { BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
-import { DashboardBuilder, DashboardCursorSync, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Policy } from '../../schemas/policy.js';
 import { METRICS } from '../../services/common/metric-names.js';
-import { dashedThresholds, lastValue, pos, prom, redFrom, total } from './common.js';
+import { dashedThresholds, lastValue, pos, prom, redFrom, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { regionVariable } from './fleet-overview.js';
 import { hostEventsPanel } from './postmortem.js';
@@ -22,15 +22,7 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
   const pct = Math.round(p95.quantile * 100);
   const H = '{host="$host"}';
 
-  return new DashboardBuilder('signwatch / Host drilldown')
-    .uid(HOST_UID)
-    .tags(['signwatch', 'codesign'])
-    .description('One signing host: events, failures by error code, unlock latency, heartbeat age, spool depth.')
-    .refresh('1m')
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('utc')
-    .tooltip(DashboardCursorSync.Crosshair)
-    .readonly()
+  return signwatchDashboard('signwatch / Host drilldown', HOST_UID, ['signwatch', 'codesign'], 'One signing host: events, failures by error code, unlock latency, heartbeat age, spool depth.')
     .withVariable(regionVariable())
     .withVariable(
       new QueryVariableBuilder('host')

@@ -2,11 +2,11 @@
  * Pipeline health: is signwatch itself keeping up — events in and out per second, consumer lag, everything
  * dropped on purpose (invalid, dead-lettered, late, duplicate, expired), PagerDuty deliveries and retries.
  */
-import { DashboardBuilder, DashboardCursorSync, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Policy } from '../../schemas/policy.js';
 import { METRICS } from '../../services/common/metric-names.js';
-import { pos, prom, total } from './common.js';
+import { pos, prom, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { regionVariable } from './fleet-overview.js';
 
@@ -22,15 +22,7 @@ function ts(id: number, title: string, x: number, y: number, w: number, descript
 
 export function pipelineHealth(_policy: Readonly<Policy>): Dashboard {
   const RS = '{region=~"$region"}';
-  return new DashboardBuilder('signwatch / Pipeline health')
-    .uid(PIPELINE_UID)
-    .tags(['signwatch', 'pipeline'])
-    .description('The processor itself: throughput, consumer lag, dropped events, notification deliveries.')
-    .refresh('1m')
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('utc')
-    .tooltip(DashboardCursorSync.Crosshair)
-    .readonly()
+  return signwatchDashboard('signwatch / Pipeline health', PIPELINE_UID, ['signwatch', 'pipeline'], 'The processor itself: throughput, consumer lag, dropped events, notification deliveries.')
     .withVariable(regionVariable())
     .withRow(new RowBuilder('Throughput').id(1).gridPos(pos(0, 0, 24, 1)))
     .withPanel(ts(2, 'Events in by region (/s)', 0, 1, 8).unit('reqps').withTarget(prom(rate(METRICS.eventsIn, 'region', RS), { legend: '{{region}}' })))
