@@ -34,11 +34,22 @@ void test('sqlite: WAL journal, versioned migrations applied once, every index p
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3]);
+      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4]);
       const idx = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name).sort();
-      assert.deepEqual(idx, ['events_correlation', 'events_error_ts', 'events_host_ts', 'events_invocation', 'events_region_ts', 'events_ts', 'events_type_ts']);
-      const plan = db.prepare("EXPLAIN QUERY PLAN SELECT * FROM events WHERE correlation_id = 'x'").all() as { detail: string }[];
-      assert.match(plan.map((p) => p.detail).join(' '), /events_correlation/);
+      assert.deepEqual(idx, ['events_correlation', 'events_error_ts', 'events_host_ts', 'events_invocation', 'events_ts']);
+      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail).join(' | ');
+      assert.match(plan("SELECT * FROM events WHERE correlation_id = 'x'"), /events_correlation/);
+      assert.match(plan("SELECT * FROM events WHERE invocation_id = 'x'"), /events_invocation/);
+      assert.match(plan("SELECT * FROM events WHERE id = 'x'"), /sqlite_autoindex_events_1/);
+      // --around on one host (the benchmark's query) and host listings: the (host, ts) index
+      assert.match(plan("SELECT * FROM events WHERE host = 'h' AND (ts, id) < (1, 'x') ORDER BY ts DESC, id DESC LIMIT 10"), /events_host_ts/);
+      assert.match(plan("SELECT * FROM events WHERE error_code = 'e' AND ts >= 1 ORDER BY ts, id LIMIT 10"), /events_error_ts/);
+      // region/type listings (no index of their own since migration 4) walk the time index, never the whole table
+      for (const where of ["region = 'HK'", "type = 'clock'", "region IN ('JP', 'US') AND type = 'unlock'", "region = 'HK' AND ts >= 1 AND ts < 2"]) {
+        const p = plan(`SELECT * FROM events WHERE ${where} ORDER BY ts, id LIMIT 1000`);
+        assert.match(p, /events_ts/, where);
+        assert.doesNotMatch(p, /SCAN events(?! USING)/, where);
+      }
     } finally {
       db.close();
     }
@@ -82,14 +93,49 @@ void test('sqlite: upgrading a version-2 store back-fills the region rollup from
     const before = await s1.countBy({}, ['hour', 'region', 'outcome']);
     await s1.close();
     const db = new Database(path);
-    db.exec('DROP TABLE hourly_region_counts; DELETE FROM schema_migrations WHERE version = 3');
+    db.exec('DROP TABLE hourly_region_counts; DELETE FROM schema_migrations WHERE version >= 3');
     db.close();
     const s2 = new SqliteEventStore(path);
     await s2.open();
-    assert.equal((await s2.stats()).schemaVersion, 3);
+    assert.equal((await s2.stats()).schemaVersion, 4);
     assert.deepEqual(await s2.countBy({}, ['hour', 'region', 'outcome']), before);
     assert.equal(before.reduce((n, r) => n + r.count, 0), 12);
     await s2.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('sqlite: upgrading a version-3 store drops the (region, ts) and (type, ts) indexes and keeps every answer', async () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir, 'events.db');
+    const s1 = new SqliteEventStore(path);
+    await s1.open();
+    await s1.insertBatch(fixture());
+    await s1.close();
+    // rewind to version 3: the two indexes back, migration 4 not applied
+    const db = new Database(path);
+    db.exec('CREATE INDEX events_region_ts ON events (region, ts); CREATE INDEX events_type_ts ON events (type, ts); DELETE FROM schema_migrations WHERE version = 4');
+    db.close();
+    const s3 = new SqliteEventStore(path);
+    await s3.open();
+    try {
+      assert.equal((await s3.stats()).schemaVersion, 4);
+      assert.equal((await s3.stats()).events, 12);
+      assert.deepEqual((await s3.query({ region: ['JP'] })).map((e) => e.region), ['JP', 'JP']);
+      assert.deepEqual((await s3.query({ type: ['clock'] })).map((e) => e.type), ['clock']);
+      assert.equal((await s3.countBy({}, [])).reduce((n, r) => n + r.count, 0), 12);
+    } finally {
+      await s3.close();
+    }
+    const ro = new Database(path, { readonly: true });
+    try {
+      const names = (ro.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('events_region_ts', 'events_type_ts')").all() as { name: string }[]).map((r) => r.name);
+      assert.deepEqual(names, []);
+    } finally {
+      ro.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
