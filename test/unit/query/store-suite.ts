@@ -310,7 +310,9 @@ export async function answerSet(store: EventStore): Promise<unknown[]> {
   out.push(await store.countBy({ since: end - 2 * 86_400_000 + 1, until: end - 17 }, ['hour', 'region']));
   out.push(await store.countBy({ outcome: ['fail'] }, ['region', 'host', 'error']));
   out.push(await store.countBy({ keychain: ['/Users/ci/Library/Keychains/signing-kr.keychain-db'] }, ['type', 'outcome']));
-  out.push(await store.stats());
+  // schema versions are per store (SQLite's migration 4 has no PostgreSQL counterpart): compare the data only
+  const st = await store.stats();
+  out.push({ events: st.events, oldestTs: st.oldestTs, newestTs: st.newestTs });
   return out;
 }
 
