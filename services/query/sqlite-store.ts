@@ -163,6 +163,9 @@ function toEvent(r: Row): StoredEvent {
   };
 }
 
+/** Rollup keys per multi-row upsert. */
+const BUMP_CHUNK = 64;
+
 /** Checkpoint the WAL when it grows past this many bytes. */
 const WAL_CHECKPOINT_BYTES = 128 * 1024 * 1024;
 
@@ -280,14 +283,32 @@ export class SqliteEventStore implements EventStore {
     const many = db.prepare(`INSERT OR IGNORE INTO events ${cols} VALUES ${Array(CHUNK).fill(tuple).join(', ')}`);
     const maxSeq = db.prepare('SELECT max(seq) FROM events').pluck();
     const newIds = db.prepare('SELECT id FROM events WHERE seq > ?').pluck();
-    const bump = db.prepare(
-      `INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = count + excluded.count`,
-    );
-    const bumpRegion = db.prepare(
-      `INSERT INTO hourly_region_counts (hour, region, type, outcome, error_code, count) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = count + excluded.count`,
-    );
+    // rollup upserts, BUMP_CHUNK keys per statement (keys are distinct: aggregated per batch in JS first)
+    const upsert = (table: string, keyCols: string, rows: number) => {
+      const width = keyCols.split(',').length + 1;
+      const values = Array(rows).fill(`(${Array(width).fill('?').join(', ')})`).join(', ');
+      return db.prepare(
+        `INSERT INTO ${table} (${keyCols}, count) VALUES ${values} ON CONFLICT (${keyCols}) DO UPDATE SET count = count + excluded.count`,
+      );
+    };
+    const HOST_KEYS = 'hour, region, host, type, outcome, error_code';
+    const REGION_KEYS = 'hour, region, type, outcome, error_code';
+    const bump = [upsert('hourly_counts', HOST_KEYS, 1), upsert('hourly_counts', HOST_KEYS, BUMP_CHUNK)] as const;
+    const bumpRegion = [upsert('hourly_region_counts', REGION_KEYS, 1), upsert('hourly_region_counts', REGION_KEYS, BUMP_CHUNK)] as const;
+    const bumpAll = ([single, multi]: readonly [Database.Statement, Database.Statement], tuples: Iterable<readonly unknown[]>) => {
+      let args: unknown[] = [];
+      let n = 0;
+      for (const t of tuples) {
+        for (const v of t) args.push(v);
+        if (++n === BUMP_CHUNK) {
+          multi.run(args);
+          args = [];
+          n = 0;
+        }
+      }
+      const width = n ? args.length / n : 0;
+      for (let k = 0; k < n; k++) single.run(args.slice(k * width, (k + 1) * width));
+    };
     // one reused parameter array per statement shape (bound as an array: no spread of 896 arguments)
     const manyArgs: unknown[] = new Array<unknown>(CHUNK * 14);
     const oneArgs: unknown[] = new Array<unknown>(14);
@@ -347,13 +368,13 @@ export class SqliteEventStore implements EventStore {
       for (; i < events.length; i++) insert(one, oneArgs, [fill(oneArgs, 0, events[i]!)]);
       const regional = new Map<string, [number, string, string, string, string, number]>();
       for (const v of counts.values()) {
-        bump.run(v);
         const key = `${v[0]}\u0000${v[1]}\u0000${v[3]}\u0000${v[4]}\u0000${v[5]}`;
         const prev = regional.get(key);
         if (prev) prev[5] += v[6];
         else regional.set(key, [v[0], v[1], v[3], v[4], v[5], v[6]]);
       }
-      for (const v of regional.values()) bumpRegion.run(v);
+      bumpAll(bump, counts.values());
+      bumpAll(bumpRegion, regional.values());
       return added;
     });
   }
