@@ -27,9 +27,8 @@ import {
   type StoredEvent,
   type SweepOptions,
 } from './store.js';
-import { mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
+import { mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect, rowToEvent as toEvent, type EventRow as Row } from './sql.js';
 import type { Migration } from './sqlite-store.js';
-import type { EventType, Region } from '../../schemas/events.js';
 
 const HOUR_OF = (col: string) => `date_bin('1 hour', ${col}, TIMESTAMPTZ '1970-01-01T00:00:00Z')`;
 const MS_OF = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
@@ -121,37 +120,6 @@ const pgDialect: Dialect = {
 
 const SELECT_COLUMNS = `seq, id, ${MS_OF('ts')} AS ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, raw`;
 
-interface Row {
-  seq: string;
-  id: string;
-  ts: number;
-  type: string;
-  region: string;
-  host: string;
-  outcome: string | null;
-  error_code: string | null;
-  keychain: string | null;
-  correlation_id: string | null;
-  invocation_id: string | null;
-  raw: string;
-}
-
-function toEvent(r: Row): StoredEvent {
-  return {
-    seq: Number(r.seq),
-    id: r.id,
-    ts: r.ts,
-    type: r.type as EventType,
-    region: r.region as Region,
-    host: r.host,
-    outcome: r.outcome,
-    errorCode: r.error_code,
-    keychain: r.keychain,
-    correlationId: r.correlation_id,
-    invocationId: r.invocation_id,
-    raw: r.raw,
-  };
-}
 
 const ROLLUP_SELECT: Record<CountKey, string> = {
   hour: MS_OF('hour'),

@@ -3,7 +3,8 @@
  * text spliced into SQL), and the plan that answers `--count-by` from the hourly rollup for whole hours and
  * from the events table for the partial hours at the edges of the range.
  */
-import type { CountKey, CountRow, QueryFilters } from './store.js';
+import type { CountKey, CountRow, QueryFilters, StoredEvent } from './store.js';
+import type { EventType, Region } from '../../schemas/events.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -123,4 +124,37 @@ export function toCountRow(keys: readonly CountKey[], r: Record<string, unknown>
     }
   }
   return row;
+}
+
+/** A row of the events table as both stores select it (SELECT_COLUMNS); pg returns BIGINT seq as a string. */
+export interface EventRow {
+  seq: number | string;
+  id: string;
+  ts: number;
+  type: string;
+  region: string;
+  host: string;
+  outcome: string | null;
+  error_code: string | null;
+  keychain: string | null;
+  correlation_id: string | null;
+  invocation_id: string | null;
+  raw: string;
+}
+
+export function rowToEvent(r: EventRow): StoredEvent {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    ts: r.ts,
+    type: r.type as EventType,
+    region: r.region as Region,
+    host: r.host,
+    outcome: r.outcome,
+    errorCode: r.error_code,
+    keychain: r.keychain,
+    correlationId: r.correlation_id,
+    invocationId: r.invocation_id,
+    raw: r.raw,
+  };
 }

@@ -25,8 +25,7 @@ import {
   type StoredEvent,
   type SweepOptions,
 } from './store.js';
-import { HOUR_MS, mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect } from './sql.js';
-import type { EventType, Region } from '../../schemas/events.js';
+import { HOUR_MS, mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect, rowToEvent as toEvent, type EventRow as Row } from './sql.js';
 
 export interface Migration {
   version: number;
@@ -131,37 +130,6 @@ const sqliteDialect: Dialect = {
 const SELECT_COLUMNS =
   'seq, id, ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, raw';
 
-interface Row {
-  seq: number;
-  id: string;
-  ts: number;
-  type: string;
-  region: string;
-  host: string;
-  outcome: string | null;
-  error_code: string | null;
-  keychain: string | null;
-  correlation_id: string | null;
-  invocation_id: string | null;
-  raw: string;
-}
-
-function toEvent(r: Row): StoredEvent {
-  return {
-    seq: r.seq,
-    id: r.id,
-    ts: r.ts,
-    type: r.type as EventType,
-    region: r.region as Region,
-    host: r.host,
-    outcome: r.outcome,
-    errorCode: r.error_code,
-    keychain: r.keychain,
-    correlationId: r.correlation_id,
-    invocationId: r.invocation_id,
-    raw: r.raw,
-  };
-}
 
 /** Rollup keys per multi-row upsert. */
 const BUMP_CHUNK = 64;
