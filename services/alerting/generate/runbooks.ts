@@ -42,7 +42,8 @@ export function runbookBlock(policy: Readonly<Policy>, s: RuleSpec): string {
 export function renderRunbook(existing: string | undefined, policy: Readonly<Policy>, s: RuleSpec): string {
   const block = runbookBlock(policy, s);
   if (existing === undefined) {
-    return `# ${s.alert}\n\n${block}\n\n## What it means\n\nTODO\n\n## First checks\n\nTODO\n\n## Fix\n\nTODO\n`;
+    // a new alert gets a skeleton; its owner writes the three sections before the alert ships
+    return `# ${s.alert}\n\n${block}\n\n## What it means\n\n_(for the on-call: what broke, for whom, how urgent)_\n\n## First checks\n\n_(the queries and dashboards to open first)_\n\n## Fix\n\n_(the steps that make it resolve)_\n`;
   }
   const b = existing.indexOf(BEGIN);
   const e = existing.indexOf(END);
