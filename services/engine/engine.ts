@@ -19,7 +19,6 @@ import type { Rule, RuleFactory } from './rule.js';
 import { KeychainFailures } from './rules/keychain-failures.js';
 import { UnlockLatency } from './rules/unlock-latency.js';
 import { CertExpiry } from './rules/cert-expiry.js';
-import { ParityDrift } from './rules/parity-drift.js';
 import { RULES } from './topology.js';
 import { toIso, toMs, DAY } from './time.js';
 import type { AlertEngine, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
@@ -94,7 +93,7 @@ class Engine implements AlertEngine {
     const rules = r.byType.get(event.type);
     if (rules) {
       // Evaluate every instant before this event without it (causality), then observe it and evaluate at ts.
-      if (ts - 1 > r.clock) this.emit(r, ts - 1, r.rules);
+      if (ts - 1 > r.clock) this.advanceRules(r, ts - 1);
       for (const rule of rules) rule.observe(event, ts);
     }
     this.step(r, ts > r.clock ? ts : r.clock);
@@ -111,19 +110,17 @@ class Engine implements AlertEngine {
     for (const r of this.regions.values()) r.hourly.flush(this.emitHourly);
   }
 
-  /** Advance some rules to `to` and emit their transitions (the region clock does not move). */
-  private emit(r: RegionState, to: number, rules: readonly Rule[]): void {
-    const out = this.out;
-    for (const rule of rules) rule.advance(to, out);
+  /** Advance the region's rules to `to` and emit their transitions, in time order. */
+  private advanceRules(r: RegionState, to: number): void {
+    for (const rule of r.rules) rule.advance(to, this.out);
     this.drain();
   }
 
+  /** Move the region's clock to `to`: rules, then hourly buckets the clock closes, then dedup memory. */
   private step(r: RegionState, to: number): void {
-    const out = this.out;
-    for (const rule of r.rules) rule.advance(to, out);
+    this.advanceRules(r, to);
     const moved = to > r.clock;
     r.clock = to;
-    this.drain();
     if (moved) {
       r.hourly.advance(to, this.emitHourly);
       r.dedup.evict(to);
@@ -168,8 +165,6 @@ class Engine implements AlertEngine {
               hosts: [...c.hosts.keys()].sort(),
             });
           }
-        } else if (rule instanceof ParityDrift) {
-          // parity drift hosts are visible through `firing`
         }
       }
       snaps.push(s);

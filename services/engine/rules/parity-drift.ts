@@ -62,9 +62,6 @@ class ParityDrift extends BaseRule {
     return next;
   }
 
-  /** Hosts currently drifting (for gauges). */
-  drifting = 0;
-
   protected evaluate(t: number, out: Transition[]): void {
     const active: [string, HostState][] = [];
     for (const [host, h] of this.hosts) {
@@ -77,11 +74,9 @@ class ParityDrift extends BaseRule {
       if (n * 2 > active.length) majority = active.find(([, h]) => h.fp === fp)![1];
     }
     const seen = new Set<string>();
-    let drifting = 0;
     for (const [host, h] of active.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       seen.add(host);
       const diff = majority ? FIELDS.filter((f) => h.parts[f] !== majority.parts[f]) : [];
-      if (diff.length) drifting++;
       this.set(
         out,
         t,
@@ -102,7 +97,6 @@ class ParityDrift extends BaseRule {
       this.set(out, t, { region: this.region, host }, false, 0, 0, () => `${this.region}/${host}: no recent heartbeat; parity no longer evaluated`);
       this.hosts.delete(host);
     }
-    this.drifting = drifting;
   }
 }
 
