@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Notifier } from './notifier.js';
 import type { Transition } from '../engine/types.js';
-import { isTransition } from './alert-topic.js';
+import { decodeTransition } from './alert-topic.js';
 
 export interface AlertTopicNotifier {
   start(): Promise<void>;
@@ -41,16 +41,14 @@ export function alertTopicNotifier(opts: {
         autoCommitInterval: 1000,
         eachMessage: async ({ message }) => {
           await Promise.resolve();
-          let v: unknown;
-          try {
-            v = JSON.parse(message.value?.toString('utf8') ?? '');
-          } catch {
-            opts.logger?.warn({ offset: message.offset }, 'alert topic: not JSON, skipped');
+          const d = decodeTransition(message.value);
+          if (!('t' in d)) {
+            // hourly aggregates and other kinds share no topic with us, but be lenient
+            if (d.reason === 'not JSON') opts.logger?.warn({ offset: message.offset }, 'alert topic: not JSON, skipped');
             return;
           }
-          if (!isTransition(v)) return; // hourly aggregates and other kinds share no topic with us, but be lenient
-          opts.notifier.accept(v); // durable before the offset can be committed
-          opts.onTransition?.(v);
+          opts.notifier.accept(d.t); // durable before the offset can be committed
+          opts.onTransition?.(d.t);
         },
       });
     },

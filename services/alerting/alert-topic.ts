@@ -20,6 +20,18 @@ export function isTransition(v: unknown): v is Transition {
   return !!t && t.kind === 'transition' && typeof t.dedupKey === 'string' && (t.state === 'firing' || t.state === 'resolved') && typeof t.alert === 'string';
 }
 
+/** Decode one alert-topic record: a transition, or why it is not one (`hourly` records are not errors). */
+export function decodeTransition(value: Buffer | null): { t: Transition } | { reason: 'not JSON' | 'not a transition' | 'hourly' } {
+  let v: unknown;
+  try {
+    v = JSON.parse(value?.toString('utf8') ?? '');
+  } catch {
+    return { reason: 'not JSON' };
+  }
+  if (isTransition(v)) return { t: v };
+  return { reason: (v as { kind?: unknown } | null)?.kind === 'hourly' ? 'hourly' : 'not a transition' };
+}
+
 export function alertTopicReader(opts: {
   brokers: string[];
   topic: string;
@@ -42,18 +54,12 @@ export function alertTopicReader(opts: {
         autoCommit: false,
         eachMessage: async ({ message }) => {
           await Promise.resolve();
-          let v: unknown;
-          try {
-            v = JSON.parse(message.value?.toString('utf8') ?? '');
-          } catch {
-            opts.onInvalid?.('not JSON');
+          const d = decodeTransition(message.value);
+          if (!('t' in d)) {
+            if (d.reason !== 'hourly') opts.onInvalid?.(d.reason);
             return;
           }
-          if (!isTransition(v)) {
-            if ((v as { kind?: unknown })?.kind !== 'hourly') opts.onInvalid?.('not a transition');
-            return;
-          }
-          opts.onTransition(v);
+          opts.onTransition(d.t);
           r.applied++;
         },
       });

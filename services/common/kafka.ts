@@ -2,6 +2,7 @@
  * The Kafka client of every signwatch service (kafkajs): connection settings from the validated config
  * (brokers, client id, TLS, SASL PLAIN / SCRAM), kafkajs logs routed to pino, and topic creation at start-up.
  */
+import { CodedError } from './errors.js';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type Admin, type ITopicConfig, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
@@ -13,16 +14,7 @@ const { Kafka, logLevel, Partitioners } = kafkajs;
 export { Kafka, Partitioners };
 
 /** A Kafka failure with a code and whether retrying can help. */
-export class KafkaError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class KafkaError extends CodedError {}
 
 function readPem(key: string, path: string): string {
   try {

@@ -35,6 +35,7 @@
  * `x' OR 1=1; --` or an error code `%_` matches only itself. Order is (ts, id) ascending unless `order: 'desc'`.
  * Time ranges are half-open: since <= ts < until.
  */
+import { CodedError } from '../common/errors.js';
 import type { EventType, Region, SignEvent } from '../../schemas/events.js';
 
 /** One event to store: the validated event and its JSON text. */
@@ -150,14 +151,9 @@ export const DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 100_000;
 
 /** Coded store errors: retries look only at `retryable`. */
-export class StoreError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class StoreError extends CodedError {
+  constructor(message: string, code: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, code, retryable, options);
     this.name = 'StoreError';
   }
 }
