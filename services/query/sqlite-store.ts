@@ -197,9 +197,41 @@ function bindEvent(out: unknown[], at: number, { event, raw }: StoreInput): Even
   out[at + 9] = c.keychain;
   out[at + 10] = c.correlationId;
   out[at + 11] = c.invocationId;
-  out[at + 12] = c.partitionIds ? JSON.stringify(c.partitionIds) : null;
+  out[at + 12] = c.partitionIds ? stringList(c.partitionIds) : null;
   out[at + 13] = raw;
   return c;
+}
+
+/** Characters JSON.stringify would escape (quote, backslash, controls, lone surrogates). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+let lastList: readonly string[] = [];
+let lastJson = '[]';
+
+/**
+ * JSON.stringify for an array of strings, for partition ID lists: a host sends the same list again and again, so
+ * the last one is remembered; plain strings are joined by hand; anything to escape goes to JSON.stringify.
+ */
+export function stringList(list: readonly string[]): string {
+  if (list.length === lastList.length) {
+    let same = true;
+    for (let i = 0; i < list.length && same; i++) same = list[i] === lastList[i];
+    if (same) return lastJson;
+  }
+  lastJson = joinStrings(list);
+  lastList = list.slice();
+  return lastJson;
+}
+
+function joinStrings(list: readonly string[]): string {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (typeof v !== 'string' || NEEDS_ESCAPE.test(v)) return JSON.stringify(list);
+    out += i === 0 ? `"${v}"` : `,"${v}"`;
+  }
+  return `${out}]`;
 }
 
 type HostRow = [hour: number, region: string, host: string, type: string, outcome: string, error: string, count: number];

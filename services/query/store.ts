@@ -36,6 +36,7 @@
  * Time ranges are half-open: since <= ts < until.
  */
 import { CodedError } from '../common/errors.js';
+import { toMs } from '../engine/time.js';
 import type { EventType, Region, SignEvent } from '../../schemas/events.js';
 
 /** One event to store: the validated event and its JSON text. */
@@ -187,7 +188,7 @@ export function extractColumns(e: SignEvent): EventColumns {
   const any = e as unknown as OptionalFields;
   return {
     id: e.id,
-    ts: Date.parse(e.ts),
+    ts: toMs(e.ts),
     type: e.type,
     region: e.region,
     host: e.host,

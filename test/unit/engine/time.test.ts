@@ -13,6 +13,17 @@ test('toMs (fast RFC 3339 path) equals Date.parse for every wire timestamp, and 
     }),
     { numRuns: 5000, seed: 3 },
   );
+  // runs within one hour, hour and day boundaries, and jumps back and forth (the per-hour cache)
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }), fc.array(fc.integer({ min: -7_200_000, max: 7_200_000 }), { minLength: 1, maxLength: 30 }), (base, steps) => {
+      let ms = base;
+      for (const d of steps) {
+        ms = Math.max(0, ms + d);
+        assert.equal(toMs(toIso(ms)), ms);
+      }
+    }),
+    { numRuns: 2000, seed: 4 },
+  );
   assert.equal(toMs('2026-11-20T00:05:12Z'), Date.parse('2026-11-20T00:05:12Z'));
   assert.equal(toMs('2026-11-20T08:05:12.000+08:00'), Date.parse('2026-11-20T00:05:12.000Z'));
 });
