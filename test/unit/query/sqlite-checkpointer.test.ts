@@ -59,23 +59,23 @@ void test('checkpointer: a writer that never pauses keeps a short WAL, and every
       return db.pragma('wal_autocheckpoint', { simple: true }) === 0;
     });
     let maxWal = 0;
-    for (let b = 0; b < 200; b++) {
+    for (let b = 0; b < 300; b++) {
       cp.beforeWrite();
-      batch.immediate(200); // ~200 KiB per transaction, 40 MiB in all
+      batch.immediate(200); // ~200 KiB per transaction, 60 MiB in all
       maxWal = Math.max(maxWal, statSync(`${path}-wal`).size);
       // no await: the worker's reports reach this thread only through shared memory, as with a busy writer
     }
     await until('a checkpoint report', () => cp.stats.checkpoints > 0);
     assert.equal(cp.stats.failure, undefined);
     assert.ok(cp.stats.restarts > 0, 'the WAL passed 2 MiB and was restarted by the writer');
-    // the WAL starts over once past 2 MiB: it never holds the 40 MiB written
-    assert.ok(maxWal < 12 * MiB, `WAL grew to ${(maxWal / MiB).toFixed(1)} MiB`);
+    // the WAL starts over once past 2 MiB: it never holds the 60 MiB written (a bound of 20 MiB leaves room for a slow machine)
+    assert.ok(maxWal < 20 * MiB, `WAL grew to ${(maxWal / MiB).toFixed(1)} MiB`);
     await cp.stop();
     await cp.stop(); // idempotent
     db.close();
     assert.equal(existsSync(`${path}-wal`), false, 'the last connection checkpointed the rest and removed the WAL');
     const check = new Database(path, { readonly: true });
-    assert.equal(check.prepare('SELECT count(*) FROM t').pluck().get(), 200 * 200);
+    assert.equal(check.prepare('SELECT count(*) FROM t').pluck().get(), 300 * 200);
     assert.equal(check.pragma('integrity_check', { simple: true }), 'ok');
     check.close();
   } finally {
