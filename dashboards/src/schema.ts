@@ -28,6 +28,21 @@ function prefixed(defs: Record<string, unknown>, prefix: string): Record<string,
   return Object.fromEntries(Object.entries(re).map(([k, v]) => [`${prefix}${k}`, v]));
 }
 
+/**
+ * Drops the SDK's upstream doc placeholders ("TODO docs FROM: AnnotationQuery in …"): descriptions carry no
+ * validation, and a copied placeholder reads as unfinished work of ours.
+ */
+function withoutPlaceholderDocs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutPlaceholderDocs);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (k === 'description' && typeof v === 'string' && /^TODO docs\b/.test(v)) continue;
+    out[k] = withoutPlaceholderDocs(v);
+  }
+  return out;
+}
+
 /** Runs ts-json-schema-generator (dev dependency, ~3 s). */
 export function generateDashboardSchema(): Json {
   const require = createRequire(import.meta.url);
@@ -43,7 +58,7 @@ export function generateDashboardSchema(): Json {
   };
   // cog's Dataquery is an empty marker interface: a target is one of the query models we use
   definitions['Dataquery'] = { anyOf: [{ $ref: '#/definitions/Prometheus.GrafanaPrometheusQuery' }, { $ref: '#/definitions/Sql.GrafanaSqlQuery' }] };
-  const sorted = Object.fromEntries(Object.keys(definitions).sort().map((k) => [k, definitions[k]]));
+  const sorted = Object.fromEntries(Object.keys(definitions).sort().map((k) => [k, withoutPlaceholderDocs(definitions[k])]));
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $comment: 'Generated from @grafana/grafana-foundation-sdk types by dashboards/src/schema.ts; do not edit.',
