@@ -3,18 +3,17 @@
  *
  * It opens its own connection to the store's file and, every `intervalMs`, copies committed WAL frames into the
  * database file with `PRAGMA wal_checkpoint(PASSIVE)`: it never waits for nor blocks the writer. After each one it
- * publishes the WAL's size and how much of it is copied in `shared` ([WAL_FRAMES], [COPIED_FRAMES], Atomics), which
- * the writer reads without a message round trip to decide when the WAL must start over (sqlite-checkpointer.ts).
+ * publishes the WAL's length in `shared` ([WAL_FRAMES], Atomics), which the writer reads without a message round trip to decide when the WAL must start over (sqlite-checkpointer.ts).
  * Only one connection can checkpoint at a time, so a checkpoint runs with [BUSY] = 1 and none starts while the
  * writer has set [HOLD] to restart the WAL itself.
  *
- * Messages to the parent: { type: 'ready' } once open; { type: 'checkpoint', … } after a checkpoint that copied
- * frames; { type: 'error', message, code } when opening or a checkpoint failed (the parent gives the writer its
+ * It sets [READY] once its connection is open. Messages to the parent: { type: 'checkpoint', … } after a checkpoint
+ * that copied frames; { type: 'error', message, code } when opening or a checkpoint failed (the parent gives the writer its
  * own automatic checkpoints back and stops this thread). It stops on 'stop'.
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BUSY, COPIED_FRAMES, HOLD, READY, WAL_FRAMES, type CheckpointWorkerData, type CheckpointWorkerMessage } from './sqlite-checkpointer.js';
+import { BUSY, HOLD, READY, WAL_FRAMES, type CheckpointWorkerData, type CheckpointWorkerMessage } from './sqlite-checkpointer.js';
 
 interface CheckpointRow {
   busy: number;
@@ -27,6 +26,12 @@ const port = parentPort;
 const { path, intervalMs, shared } = workerData as CheckpointWorkerData;
 const post = (m: CheckpointWorkerMessage) => port.postMessage(m);
 
+/** Reports an error to the parent with SQLite's code (better-sqlite3 sets `code`), or `fallback`. */
+function postError(e: unknown, fallback: string): void {
+  const code = (e as { code?: unknown }).code;
+  post({ type: 'error', message: (e as Error).message, code: typeof code === 'string' ? code : fallback });
+}
+
 let db: Database.Database | undefined;
 let timer: NodeJS.Timeout | undefined;
 
@@ -38,11 +43,9 @@ function tick(): void {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
     if (!r || r.log <= 0) return;
     Atomics.store(shared, WAL_FRAMES, r.log);
-    Atomics.store(shared, COPIED_FRAMES, r.checkpointed);
     post({ type: 'checkpoint', log: r.log, checkpointed: r.checkpointed });
   } catch (e) {
-    const raw = (e as { code?: unknown }).code;
-    post({ type: 'error', message: (e as Error).message, code: typeof raw === 'string' ? raw : 'SQLITE_ERROR' });
+    postError(e, 'SQLITE_ERROR');
   } finally {
     Atomics.store(shared, BUSY, 0);
     Atomics.notify(shared, BUSY);
@@ -67,9 +70,7 @@ try {
   db.pragma('busy_timeout = 5000');
   timer = setInterval(tick, intervalMs);
   Atomics.store(shared, READY, 1);
-  post({ type: 'ready' });
 } catch (e) {
-  const raw = (e as { code?: unknown }).code;
-  post({ type: 'error', message: (e as Error).message, code: typeof raw === 'string' ? raw : 'SQLITE_CANTOPEN' });
+  postError(e, 'SQLITE_CANTOPEN');
   stop();
 }

@@ -37,18 +37,15 @@ export interface CheckpointWorkerData {
 
 /** Index in `shared` (worker writes): frames in the WAL at the last checkpoint. */
 export const WAL_FRAMES = 0;
-/** Index in `shared` (worker writes): frames of those already copied into the database file. */
-export const COPIED_FRAMES = 1;
 /** Index in `shared` (writer sets): 1 = do not start a checkpoint, the writer is about to restart the WAL. */
-export const HOLD = 2;
+export const HOLD = 1;
 /** Index in `shared` (worker sets): 1 while a checkpoint runs; notified when it goes back to 0. */
-export const BUSY = 3;
+export const BUSY = 2;
 /** Index in `shared` (worker sets): 1 once its connection is open and it checkpoints. */
-export const READY = 4;
-export const SHARED_SLOTS = 5;
+export const READY = 3;
+export const SHARED_SLOTS = 4;
 
 export type CheckpointWorkerMessage =
-  | { type: 'ready' }
   | { type: 'checkpoint'; log: number; checkpointed: number }
   | { type: 'error'; message: string; code: string };
 
@@ -73,7 +70,8 @@ export interface WalCheckpointerStats {
 }
 
 const WORKER_URL = new URL('./sqlite-checkpoint-worker.js', import.meta.url);
-const STOP_TIMEOUT_MS = 10_000;
+/** How long stop() waits for the worker to exit, and a WAL restart for the worker's running checkpoint. */
+const WORKER_WAIT_MS = 10_000;
 /** How long a WAL restart waits for readers still on the WAL (the writer is held that long at most). */
 const RESTART_WAIT_MS = 200;
 
@@ -127,7 +125,7 @@ export class WalCheckpointer {
     const shared = this.shared;
     Atomics.store(shared, HOLD, 1); // set before reading BUSY; the worker sets BUSY before reading HOLD
     try {
-      Atomics.wait(shared, BUSY, 1, STOP_TIMEOUT_MS);
+      Atomics.wait(shared, BUSY, 1, WORKER_WAIT_MS);
       this.db.pragma(`busy_timeout = ${RESTART_WAIT_MS}`);
       const [r] = this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[];
       if (r?.busy === 0) {
@@ -178,7 +176,7 @@ export class WalCheckpointer {
     worker.postMessage('stop');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
+      timer = setTimeout(() => resolve('timeout'), WORKER_WAIT_MS);
     });
     const outcome = await Promise.race([this.exited!, timeout]);
     clearTimeout(timer);
