@@ -12,8 +12,8 @@ import {
   MAX_LIMIT,
   StoreError,
   extractColumns,
-  type EventColumns,
   type AroundResult,
+  type EventColumns,
   type Context,
   type CountKey,
   type CountRow,
@@ -237,9 +237,13 @@ function joinStrings(list: readonly string[]): string {
 type HostRow = [hour: number, region: string, host: string, type: string, outcome: string, error: string, count: number];
 type RegionRow = [hour: number, region: string, type: string, outcome: string, error: string, count: number];
 
+/** The columns an event is counted by in the rollups. */
+type RollupColumns = Pick<EventColumns, 'ts' | 'region' | 'host' | 'type' | 'outcome' | 'errorCode'>;
+
 /**
- * One batch's new events counted per (hour, region, host, type, outcome, error code). Keyed per hour first, so the
- * per-event key is a join of short strings (no number formatting): batches are mostly one or a few hours.
+ * Events counted per (hour, region, host, type, outcome, error code): a batch's new events (added to the rollups)
+ * or a retention sweep's deleted ones (subtracted). Keyed per hour first, so the per-event key is a join of short
+ * strings (no number formatting): batches are mostly one or a few hours.
  */
 class HourlyTally {
   added = 0;
@@ -247,7 +251,7 @@ class HourlyTally {
   private lastHour = Number.NaN;
   private last: Map<string, HostRow> | undefined;
 
-  add(c: EventColumns): void {
+  add(c: RollupColumns): void {
     this.added++;
     const hour = Math.floor(c.ts / HOUR_MS) * HOUR_MS;
     if (hour !== this.lastHour) {
@@ -345,9 +349,9 @@ export class SqliteEventStore implements EventStore {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('temp_store = MEMORY');
       db.pragma(`cache_size = -${(this.opts.cacheMiB ?? 64) * 1024}`);
-      // checkpoint every ~128 MiB of WAL instead of SQLite's 1000 pages (16 MiB here): index pages rewritten by
-      // every batch are copied into the database file far less often (commit time −30 % measured). Durability
-      // is unchanged (WAL + synchronous=NORMAL; the checkpoint still runs, only less often).
+      // until the background checkpointer takes over (or if it fails): checkpoint every ~128 MiB of WAL instead of
+      // SQLite's 1000 pages (16 MiB here), so index pages rewritten by every batch are copied far less often
+      // (commit time −30 % measured). Durability is unchanged (WAL + synchronous=NORMAL).
       const pageSize = db.pragma('page_size', { simple: true }) as number;
       const autoPages = Math.max(1000, Math.floor(WAL_CHECKPOINT_BYTES / pageSize));
       db.pragma(`wal_autocheckpoint = ${autoPages}`);
@@ -544,20 +548,14 @@ export class SqliteEventStore implements EventStore {
       const batch = options.batchSize ?? 2000;
       const run = db.transaction(() => {
         const rows = db
-          .prepare('SELECT seq, ts, region, host, type, outcome, error_code FROM events WHERE ts < ? ORDER BY ts LIMIT ?')
-          .all(cutoff, batch) as { seq: number; ts: number; region: string; host: string; type: string; outcome: string | null; error_code: string | null }[];
+          .prepare('SELECT seq, ts, region, host, type, outcome, error_code AS errorCode FROM events WHERE ts < ? ORDER BY ts LIMIT ?')
+          .all(cutoff, batch) as (RollupColumns & { seq: number })[];
         if (rows.length === 0) return 0;
+        const tally = new HourlyTally();
+        for (const r of rows) tally.add(r);
         const dec = db.prepare(
           'UPDATE hourly_counts SET count = count - ? WHERE hour = ? AND region = ? AND host = ? AND type = ? AND outcome = ? AND error_code = ?',
         );
-        const groups = new Map<string, [number, number, string, string, string, string, string]>();
-        for (const r of rows) {
-          const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
-          const key = `${hour}\u0000${r.region}\u0000${r.host}\u0000${r.type}\u0000${r.outcome ?? ''}\u0000${r.error_code ?? ''}`;
-          const g = groups.get(key);
-          if (g) g[0]++;
-          else groups.set(key, [1, hour, r.region, r.host, r.type, r.outcome ?? '', r.error_code ?? '']);
-        }
         const drop = db.prepare(
           'DELETE FROM hourly_counts WHERE hour = ? AND region = ? AND host = ? AND type = ? AND outcome = ? AND error_code = ? AND count <= 0',
         );
@@ -567,12 +565,15 @@ export class SqliteEventStore implements EventStore {
         const dropRegion = db.prepare(
           'DELETE FROM hourly_region_counts WHERE hour = ? AND region = ? AND type = ? AND outcome = ? AND error_code = ? AND count <= 0',
         );
-        for (const g of groups.values()) {
-          dec.run(...g);
-          drop.run(...g.slice(1));
-          const r = [g[0], g[1], g[2], g[4], g[5], g[6]] as const;
-          decRegion.run(...r);
-          dropRegion.run(...r.slice(1));
+        for (const r of tally.hostRows()) {
+          const key = r.slice(0, 6);
+          dec.run(r[6], ...key);
+          drop.run(...key);
+        }
+        for (const r of tally.regionRows()) {
+          const key = r.slice(0, 5);
+          decRegion.run(r[5], ...key);
+          dropRegion.run(...key);
         }
         const del = db.prepare('DELETE FROM events WHERE seq = ?');
         for (const r of rows) del.run(r.seq);
