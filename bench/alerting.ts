@@ -31,8 +31,8 @@ import { createNotifier } from '../services/alerting/notifier.js';
 import { PagerDutyChannel } from '../services/alerting/channels.js';
 import { alertTopicNotifier } from '../services/alerting/alert-topic-notifier.js';
 import { startPromStack, startStaticExporter } from '../services/alerting/testing/prom-stack.js';
-import { loadPolicy } from '../services/alerting/policy-file.js';
-import { METRICS } from '../services/common/metric-names.js';
+import { loadPolicy } from '../services/engine/policy.js';
+import { ALERT_METRICS } from '../services/engine/rules/index.js';
 import type { Transition } from '../services/engine/types.js';
 import { keychainFailure, startProcessorProcess } from '../services/alerting/testing/processor-proc.js';
 
@@ -219,11 +219,11 @@ async function prometheusPath(trials: number, spreadMs: number): Promise<{ s: St
     const timers: NodeJS.Timeout[] = [];
     for (let i = 0; i < trials; i++) {
       const region = `B${i}`;
-      exporter.set(METRICS.keychainFailures, { region }, 0);
+      exporter.set(ALERT_METRICS.keychainFailures, { region }, 0);
       timers.push(
         setTimeout(() => {
           started.set(region, Date.now());
-          exporter.set(METRICS.keychainFailures, { region }, T + 1);
+          exporter.set(ALERT_METRICS.keychainFailures, { region }, T + 1);
         }, Math.random() * spreadMs),
       );
     }

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { ulid } from 'ulid';
-import { defaultPolicy } from '../schemas/policy.js';
+import { defaultPolicy } from '../services/engine/policy.js';
 import { replay } from '../services/replay/replay.js';
 import { simulate, demoIncidents } from '../services/simulate/simulate.js';
 import type { Transition } from '../services/engine/types.js';

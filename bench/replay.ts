@@ -8,9 +8,9 @@
  */
 import { createReadStream, existsSync, mkdirSync, createWriteStream, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachLine } from '../services/common/lines.js';
+import { forEachLine } from '../services/platform/lines.js';
 import { parseEventFast } from '../schemas/validate.js';
-import { defaultPolicy } from '../schemas/policy.js';
+import { defaultPolicy } from '../services/engine/policy.js';
 import { replay } from '../services/replay/replay.js';
 import { simulate, demoIncidents } from '../services/simulate/simulate.js';
 import { createEngine } from '../services/engine/engine.js';

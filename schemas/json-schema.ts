@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { SignEvent } from './events.js';
-import { Policy } from './policy.js';
+import { Policy } from '../services/engine/policy.js';
 
 export function eventJsonSchema(): Record<string, unknown> {
   const js = z.toJSONSchema(SignEvent, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;

@@ -1,7 +1,7 @@
 /**
  * A stand-in for the processor's /metrics, used to prove the dashboards against real Prometheus series until (and
  * besides) the real processor: simulated fleet events (services/simulate, the lead's seeded generator) go through
- * the real alert engine (services/engine) and come out as the metrics of services/common/metric-names.ts with the
+ * the real alert engine (services/engine) and come out as the metrics of services/platform/metric-names.ts with the
  * labels the processor documents. It keeps cumulative state; two writers read it:
  *   - otel-exporter.ts: OpenTelemetry instruments behind the real @opentelemetry/exporter-prometheus (live scrape);
  *   - openmetrics.ts:   timestamped OpenMetrics text for `promtool tsdb create-blocks-from openmetrics` (pictures).
@@ -11,9 +11,10 @@
  * events, and documented where they are computed.
  */
 import { parseEvent, REGIONS, type Region, type SignEvent } from '../../schemas/events.js';
-import { ALERT_NAMES, type Policy } from '../../schemas/policy.js';
-import { METRICS } from '../../services/common/metric-names.js';
-import { createEngine } from '../../services/engine/engine.js';
+import { alertConfig, ALERT_NAMES, type Policy } from '../../services/engine/policy.js';
+import { METRICS } from '../../services/platform/metric-names.js';
+import { ALERT_METRICS } from '../../services/engine/rules/index.js';
+import { createEngine, enabledRules, freezingAlerts } from '../../services/engine/engine.js';
 import type { AlertEngine, HourlyAggregate, Transition } from '../../services/engine/types.js';
 
 export type Labels = Record<string, string>;
@@ -63,7 +64,10 @@ export class FleetMetrics {
   private now = 0;
   private pages = 0;
 
+  private readonly freezing: ReadonlySet<string>;
+
   constructor(private readonly policy: Readonly<Policy>) {
+    this.freezing = freezingAlerts(policy);
     const transitions = this.counters;
     const sink = {
       transition: (t: Transition) => this.onTransition(t, transitions),
@@ -89,7 +93,7 @@ export class FleetMetrics {
     c.add(METRICS.notifications, { channel, outcome: 'ok' });
     // a PagerDuty 429 on every third page: one retry each (what the notifier's retry counter would show)
     if (channel === 'pagerduty' && ++this.pages % 3 === 0) c.add(METRICS.notificationRetries, { channel });
-    if (t.alert === 'codesign_keychain_failures' && this.policy.alerts.codesign_keychain_failures.freezeReleases) c.add(METRICS.notifications, { channel: 'gate', outcome: 'ok' });
+    if (this.freezing.has(t.alert)) c.add(METRICS.notifications, { channel: 'gate', outcome: 'ok' });
   }
 
   /** One wire line, as the processor's consumer would receive it. */
@@ -184,22 +188,18 @@ export class FleetMetrics {
     for (const s of snaps) {
       if (!active.has(s.region)) continue;
       const r = { region: s.region };
-      g(METRICS.keychainFailures, r, s.keychainFailures);
-      if (s.unlockP95 !== null) g(METRICS.unlockP95, r, s.unlockP95);
-      g(METRICS.unlockSamples, r, s.unlockSamples);
+      for (const reading of s.gauges) if (reading.name !== ALERT_METRICS.clockOffset) g(reading.name, reading.labels, reading.value);
       const firing = new Set(s.firing.map((f) => f.alert));
-      for (const a of ALERT_NAMES) {
-        if (!this.policy.alerts[a].enabled) continue;
-        g(METRICS.alertFiring, { alert: a, region: s.region, severity: this.policy.alerts[a].severity }, firing.has(a) ? 1 : 0);
+      for (const d of enabledRules(this.policy)) {
+        const cfg = alertConfig(this.policy, d.name);
+        g(METRICS.alertFiring, { alert: d.name, region: s.region, severity: cfg.severity }, firing.has(d.name) ? 1 : 0);
       }
-      const frozen = firing.has('codesign_keychain_failures') && this.policy.alerts.codesign_keychain_failures.freezeReleases;
+      const frozen = [...firing].some((a) => this.freezing.has(a));
       g(METRICS.releaseFrozen, r, frozen ? 1 : 0);
-      g(METRICS.parityDrift, r, s.firing.filter((f) => f.alert === 'parity_drift').length);
-      for (const c of s.certs) g(METRICS.certDaysToExpiry, { region: s.region, sha1: c.sha1, subject: c.subject }, Math.round(c.daysToExpiry * 1000) / 1000);
     }
     for (const [host, h] of this.hosts) {
       const l = { region: h.region, host };
-      if (h.lastClockOffset !== undefined) g(METRICS.clockOffset, l, h.lastClockOffset);
+      if (h.lastClockOffset !== undefined) g(ALERT_METRICS.clockOffset, l, h.lastClockOffset);
       if (h.lastHeartbeat !== undefined) g(METRICS.heartbeatAge, l, Math.max(0, Math.round((this.now - h.lastHeartbeat) / 1000)));
       // spool depth: the host's events of the last 30 s, i.e. what an agent would still hold before the broker acks
       h.recent = h.recent.filter((t) => t > this.now - 30_000);

@@ -4,7 +4,7 @@
  * each released once the virtual clock reaches the newest event time delivered before it (late and duplicate
  * lines therefore arrive late, as they would from agents).
  */
-import type { Policy } from '../../schemas/policy.js';
+import type { Policy } from '../../services/engine/policy.js';
 import { demoIncidents, simulate } from '../../services/simulate/simulate.js';
 import { FleetMetrics } from './fleet-metrics.js';
 

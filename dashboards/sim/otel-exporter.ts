@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Counter, Gauge, Histogram } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { METRICS } from '../../services/common/metric-names.js';
+import { METRICS } from '../../services/platform/metric-names.js';
 import { UNLOCK_BOUNDS_MS, type FleetMetrics } from './fleet-metrics.js';
 
 export class SimExporter {

@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommandArgs, UsageError } from '../../services/common/cli.js';
+import { parseCommandArgs } from '../../services/platform/cli.js';
+import { UsageError } from '../../services/platform/errors.js';
 import { buildDashboards, render } from './index.js';
 import { loadDashboardPolicy } from './policy.js';
 import { generateDashboardSchema, loadDashboardSchema, renderSchema, SCHEMA_PATH } from './schema.js';

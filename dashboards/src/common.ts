@@ -1,7 +1,7 @@
 /**
  * Small helpers shared by the dashboard definitions: Prometheus targets bound to the provisioned data source,
  * threshold steps and grid positions. Nothing here knows a metric name or a threshold value: those come from
- * services/common/metric-names.ts and the alert policy.
+ * services/platform/metric-names.ts and the alert policy.
  */
 import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode, ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { DashboardBuilder, DashboardCursorSync, ThresholdsConfigBuilder, ThresholdsMode, type GridPos } from '@grafana/grafana-foundation-sdk/dashboard';

@@ -15,9 +15,10 @@ import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { REGIONS } from '../../schemas/events.js';
-import type { Policy } from '../../schemas/policy.js';
+import type { Policy } from '../../services/engine/policy.js';
 import { DASHBOARD_UID } from '../../services/alerting/links.js';
-import { METRICS } from '../../services/common/metric-names.js';
+import { METRICS } from '../../services/platform/metric-names.js';
+import { ALERT_METRICS } from '../../services/engine/rules/index.js';
 import { dashedThresholds, lastValue, pos, prom, redFrom, steps, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { jobsHitPanel, recentFailuresPanel } from './postmortem.js';
@@ -57,7 +58,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .title('Alerts firing, by region')
         .description('Number of signwatch alerts firing now (0 for a region with data and nothing firing).')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`sum by (region) (${METRICS.alertFiring}${RS}) or sum by (region) (0 * ${METRICS.keychainFailures}${RS})`, { instant: true, legend: '{{region}}' }))
+        .withTarget(prom(`sum by (region) (${METRICS.alertFiring}${RS}) or sum by (region) (0 * ${ALERT_METRICS.keychainFailures}${RS})`, { instant: true, legend: '{{region}}' }))
         .thresholds(redFrom(1))
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.None)
@@ -83,7 +84,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .id(4)
         .title(`Keychain failures, trailing ${hours(kc.window)} (page > ${kc.threshold})`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max by (region) (${METRICS.keychainFailures}${RS})`, { instant: true, legend: '{{region}}' }))
+        .withTarget(prom(`max by (region) (${ALERT_METRICS.keychainFailures}${RS})`, { instant: true, legend: '{{region}}' }))
         .thresholds(kcSteps)
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.None)
@@ -97,7 +98,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .title(`$region keychain failures (page > ${kc.threshold})`)
         .description(`codesign failures of class keychain in the trailing ${hours(kc.window)}; the page fires when the count is > ${kc.threshold}.`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.keychainFailures}${R})`))
+        .withTarget(prom(`max(${ALERT_METRICS.keychainFailures}${R})`))
         .thresholds(kcSteps)
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.Area)
@@ -108,7 +109,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .id(12)
         .title(`$region keychain failures, trailing ${hours(kc.window)}`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.keychainFailures}${R})`, { legend: 'keychain failures' }))
+        .withTarget(prom(`max(${ALERT_METRICS.keychainFailures}${R})`, { legend: 'keychain failures' }))
         .thresholds(steps({ value: null, color: 'green' }, { value: kc.threshold, color: 'red' }))
         .thresholdsStyle(dashedThresholds())
         .min(0)
@@ -121,7 +122,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .title(`$region unlock p${pct}, trailing ${hours(p95.window)} (warn > ${p95.thresholdMs} ms)`)
         .description(`Fires when p${pct} > ${p95.thresholdMs} ms with at least ${p95.minSamples} unlocks in the window.`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.unlockP95}${R})`, { legend: `p${pct}` }))
+        .withTarget(prom(`max(${ALERT_METRICS.unlockP95}${R})`, { legend: `p${pct}` }))
         .unit('ms')
         .min(0)
         .thresholds(redFrom(p95.thresholdMs))
@@ -134,7 +135,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .id(14)
         .title(`$region unlocks in window (min ${p95.minSamples})`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.unlockSamples}${R})`, { instant: true }))
+        .withTarget(prom(`max(${ALERT_METRICS.unlockSamples}${R})`, { instant: true }))
         .thresholds(steps({ value: null, color: 'orange' }, { value: p95.minSamples, color: 'green' }))
         .graphMode(BigValueGraphMode.None)
         .gridPos(pos(20, 6, 4, 6)),
@@ -158,7 +159,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .title('$region alerts (since when)')
         .datasource({ ...PROMETHEUS })
         .description('Alerts of the region over time (red while firing). A single "none" row when nothing fired: the processor exports alert series only while they fire.')
-        .withTarget(prom(`max by (alert) (${METRICS.alertFiring}${R}) or on () label_replace(0 * max(${METRICS.keychainFailures}${R}), "alert", "none", "", "")`, { legend: '{{alert}}' }))
+        .withTarget(prom(`max by (alert) (${METRICS.alertFiring}${R}) or on () label_replace(0 * max(${ALERT_METRICS.keychainFailures}${R}), "alert", "none", "", "")`, { legend: '{{alert}}' }))
         .mappings(FIRING)
         .thresholds(redFrom(1))
         .gridPos(pos(4, 12, 20, 5)),
@@ -168,7 +169,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .id(17)
         .title(`$region certificates by days to expiry (ticket < ${cert.days} d)`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`min by (subject, sha1) (${METRICS.certDaysToExpiry}${R})`, { instant: true, table: true }))
+        .withTarget(prom(`min by (subject, sha1) (${ALERT_METRICS.certDaysToExpiry}${R})`, { instant: true, table: true }))
         .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: 'days to expiry' } } })
         .overrideByName('days to expiry', [{ id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } }])
         .thresholds(steps({ value: null, color: 'red' }, { value: cert.days, color: 'green' }))
@@ -211,7 +212,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .id(20)
         .title(`$region clock skew by host (warn > ${skew.maxOffsetMs} ms)`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max by (host) (abs(${METRICS.clockOffset}${R}))`, { legend: '{{host}}' }))
+        .withTarget(prom(`max by (host) (abs(${ALERT_METRICS.clockOffset}${R}))`, { legend: '{{host}}' }))
         .unit('ms')
         .min(0)
         .thresholds(redFrom(skew.maxOffsetMs))
@@ -225,7 +226,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .title('$region hosts drifting from parity')
         .description('Hosts whose wrapper checksum, keychain path or search list differs from the region majority.')
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(${METRICS.parityDrift}${R})`))
+        .withTarget(prom(`max(${ALERT_METRICS.parityDrift}${R})`))
         .thresholds(redFrom(1))
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.Area)

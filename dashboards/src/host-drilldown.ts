@@ -6,8 +6,9 @@ import { BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
 import { QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
-import type { Policy } from '../../schemas/policy.js';
-import { METRICS } from '../../services/common/metric-names.js';
+import type { Policy } from '../../services/engine/policy.js';
+import { METRICS } from '../../services/platform/metric-names.js';
+import { ALERT_METRICS } from '../../services/engine/rules/index.js';
 import { dashedThresholds, lastValue, pos, prom, redFrom, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { regionVariable } from './fleet-overview.js';
@@ -64,7 +65,7 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
         .id(4)
         .title(`Clock offset (warn > ${skew.maxOffsetMs} ms)`)
         .datasource({ ...PROMETHEUS })
-        .withTarget(prom(`max(abs(${METRICS.clockOffset}${H}))`))
+        .withTarget(prom(`max(abs(${ALERT_METRICS.clockOffset}${H}))`))
         .unit('ms')
         .thresholds(redFrom(skew.maxOffsetMs))
         .graphMode(BigValueGraphMode.Area)

@@ -3,7 +3,7 @@
  * JSON under dashboards/json/, named by the dashboard uid.
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import type { Policy } from '../../schemas/policy.js';
+import type { Policy } from '../../services/engine/policy.js';
 import { fleetOverview } from './fleet-overview.js';
 import { hostDrilldown } from './host-drilldown.js';
 import { pipelineHealth } from './pipeline-health.js';

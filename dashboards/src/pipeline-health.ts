@@ -4,8 +4,8 @@
  */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
-import type { Policy } from '../../schemas/policy.js';
-import { METRICS } from '../../services/common/metric-names.js';
+import type { Policy } from '../../services/engine/policy.js';
+import { METRICS } from '../../services/platform/metric-names.js';
 import { pos, prom, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { regionVariable } from './fleet-overview.js';

@@ -1,11 +1,11 @@
 /**
  * The alert policy as the dashboards see it: alerts/policy.yaml through the shared loader
- * (services/common/policy-file.ts: schemas/policy.ts parsePolicy, errors as file:line: key: reason), or the policy
+ * (services/platform/policy-file.ts: schemas/policy.ts parsePolicy, errors as file:line: key: reason), or the policy
  * defaults when the file does not exist. Every threshold drawn on a panel comes from the object this returns.
  */
-import type { Policy } from '../../schemas/policy.js';
-import { DEFAULT_POLICY_PATH } from '../../services/alerting/policy-file.js';
-import { loadPolicyFile } from '../../services/common/policy-file.js';
+import type { Policy } from '../../services/engine/policy.js';
+import { DEFAULT_POLICY_PATH } from '../../services/engine/policy.js';
+import { loadPolicyFile } from '../../services/engine/policy.js';
 
 /** alerts/policy.yaml of the repository. */
 export const POLICY_PATH = DEFAULT_POLICY_PATH;

@@ -8,7 +8,8 @@
  * classification. Then one event is appended to the spool (fsync'd) before the wrapper returns. Nothing on this
  * path loads Kafka, OpenTelemetry or zod. A missing config or a broken spool never changes the tool's result.
  */
-import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { parseCommandArgs } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { runTool, toolKind, type ToolKind, type ToolRun } from './tool-run.js';
 
 const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] -- <tool> [args…]

@@ -2,7 +2,8 @@
  * `signwatch agent <sub>`: dispatches to the sub-subcommands, each imported lazily so that `agent exec` (run once
  * per signing call) loads only the wrapper's own small files — no Kafka client, OpenTelemetry, pino or zod.
  */
-import { UsageError, type CommandModule } from '../common/cli.js';
+import { type CommandModule } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 
 const SUBCOMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   exec: { summary: 'wrap codesign / productsign / notarytool / set-key-partition-list and record an event', run: async (a) => (await import('./exec-cmd.js')).runExec(a) },

@@ -4,7 +4,8 @@
  * a keychain or credential failure is final at once (retrying would hide an unlock problem) and reported with
  * its class. Invalid / Rejected are final answers, not failures to retry. The event carries the attempt count.
  */
-import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { parseCommandArgs } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { loadConfig } from './config.js';
 import { emitEvents, parseSinkSpec } from './emit.js';
 import { baseEvent, type WireEvent } from './events.js';

@@ -1,5 +1,6 @@
 /** `signwatch agent run`: parse options, build the sinks and the logger, run the daemon until a signal. */
-import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { parseCommandArgs } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { loadConfig } from './config.js';
 import { AgentDaemon } from './daemon.js';
 import { KafkaSink, NdjsonSink, type EventSink } from './sinks.js';

@@ -1,5 +1,6 @@
 /** `signwatch agent scan` and `signwatch agent clock`: one-shot versions of the daemon's periodic tasks. */
-import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { parseCommandArgs } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { probeClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { emitEvents, parseSinkSpec, spoolDir } from './emit.js';

@@ -6,6 +6,7 @@
  *   idempotent session: at least once, duplicates removed downstream by event id.
  * - NdjsonSink: appends lines to a file or stdout (debugging, tests).
  */
+import { CodedError } from '../platform/errors.js';
 import { appendFileSync, writeSync } from 'node:fs';
 import type { Kafka, Producer } from 'kafkajs';
 
@@ -20,15 +21,7 @@ export interface EventSink {
   close(): Promise<void>;
 }
 
-export class SinkError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly retryable = true,
-  ) {
-    super(message);
-  }
-}
+export class SinkError extends CodedError {}
 
 export interface KafkaSinkOptions {
   brokers: readonly string[];
@@ -84,13 +77,13 @@ export class KafkaSink implements EventSink {
           await p.send({ topic: this.opts.topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
         })(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new SinkError(`kafka: send timed out after ${timeoutMs} ms`, 'SW_KAFKA_TIMEOUT')), timeoutMs);
+          timer = setTimeout(() => reject(new SinkError('SW_KAFKA_TIMEOUT', `kafka: send timed out after ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
     } catch (e) {
       await this.reset();
       if (e instanceof SinkError) throw e;
-      throw new SinkError(`kafka: ${(e as Error).message}`, 'SW_KAFKA_SEND');
+      throw new SinkError('SW_KAFKA_SEND', `kafka: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
     }

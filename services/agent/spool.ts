@@ -14,6 +14,7 @@
  * - The daemon deletes an event only after the sink (Kafka, acks=all) acknowledged it: remove(names).
  * Errors are SpoolError (code, retryable); callers on the signing path catch them and never change the tool's result.
  */
+import { CodedError } from '../platform/errors.js';
 import {
   appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
   writeFileSync,
@@ -21,13 +22,9 @@ import {
 import { join } from 'node:path';
 import { newId } from './events.js';
 
-export class SpoolError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly retryable = true,
-  ) {
-    super(message);
+export class SpoolError extends CodedError {
+  constructor(message: string) {
+    super('SW_SPOOL_IO', message);
   }
 }
 
@@ -87,12 +84,12 @@ export class Spool {
     try {
       fd = openSync(tmpPath, 'wx', 0o600);
     } catch (e) {
-      if (errno(e) !== 'ENOENT') throw new SpoolError(`spool: cannot create ${tmpPath}: ${errno(e)}`, `SW_SPOOL_${errno(e)}`);
+      if (errno(e) !== 'ENOENT') throw new SpoolError(`spool: cannot create ${tmpPath}: ${errno(e)}`);
       try {
         this.ensureDirs();
         fd = openSync(tmpPath, 'wx', 0o600);
       } catch (e2) {
-        throw new SpoolError(`spool: cannot create ${tmpPath}: ${errno(e2)}`, `SW_SPOOL_${errno(e2)}`);
+        throw new SpoolError(`spool: cannot create ${tmpPath}: ${errno(e2)}`);
       }
     }
     let dropped: number;
@@ -109,7 +106,7 @@ export class Spool {
       } catch {
         /* already gone */
       }
-      throw new SpoolError(`spool: append failed: ${errno(e)}`, `SW_SPOOL_${errno(e)}`);
+      throw new SpoolError(`spool: append failed: ${errno(e)}`);
     }
     return { dropped };
   }
@@ -146,7 +143,7 @@ export class Spool {
       return readdirSync(this.q).filter((n) => n.endsWith('.json')).sort();
     } catch (e) {
       if (errno(e) === 'ENOENT') return [];
-      throw new SpoolError(`spool: cannot list ${this.q}: ${errno(e)}`, `SW_SPOOL_${errno(e)}`);
+      throw new SpoolError(`spool: cannot list ${this.q}: ${errno(e)}`);
     }
   }
 

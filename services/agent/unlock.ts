@@ -7,7 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { readSync } from 'node:fs';
-import { parseCommandArgs, UsageError } from '../common/cli.js';
+import { parseCommandArgs } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { loadConfig } from './config.js';
 import { emitEvents, parseSinkSpec } from './emit.js';
 import { baseEvent, type WireEvent } from './events.js';

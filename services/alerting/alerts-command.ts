@@ -2,14 +2,15 @@
  * `signwatch alerts generate|check`: regenerate the Prometheus rules, promtool tests, Alertmanager config,
  * Grafana provisioning and runbook blocks from the policy, or check that the committed files have not drifted.
  */
-import { parseCommandArgs, UsageError, type CommandModule } from '../common/cli.js';
-import { DEFAULT_POLICY_PATH, loadPolicy } from './policy-file.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
+import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ALERTS_DIR, checkDrift, writeFiles } from './generate/index.js';
 import { readFileSync } from 'node:fs';
 import { createNotifier, alertingLogger } from './notifier.js';
 import { PagerDutyChannel, TicketWebhookChannel, PAGERDUTY_EVENTS_URL, type Channel, type ChannelName } from './channels.js';
 import { alertTopicNotifier } from './alert-topic-notifier.js';
-import { createTelemetry } from '../common/telemetry.js';
+import { createTelemetry } from '../platform/telemetry.js';
 
 const HELP = `Usage: signwatch alerts <generate|check> [--policy FILE] [--out DIR]
        signwatch alerts notify [--brokers 127.0.0.1:9092] [--topic alerts.v1] [--group signwatch-notifier]

@@ -5,10 +5,11 @@
  *   override  open a frozen region for a while (token from SIGNWATCH_GATE_TOKEN or --token-file; logged)
  */
 import { readFileSync } from 'node:fs';
-import { parseCommandArgs, UsageError, type CommandModule } from '../common/cli.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { Region } from '../../schemas/events.js';
 import { parseDuration } from '../../schemas/duration.js';
-import { DEFAULT_POLICY_PATH, loadPolicy } from './policy-file.js';
+import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ReleaseGate, type GateState } from './release-gate.js';
 import { startGateServer } from './gate-server.js';
 import { alertTopicReader } from './alert-topic.js';

@@ -7,7 +7,9 @@
  *   GET    /healthz
  * Lifecycle: start() → listening; stop() idempotent.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { createHttpApp, sendError } from '../platform/http.js';
+import { formatIssues } from '../platform/validation.js';
 import { z } from 'zod';
 import { Region } from '../../schemas/events.js';
 import { DurationMs } from '../../schemas/duration.js';
@@ -28,26 +30,23 @@ const OverrideBody = z.strictObject({
 const bearer = (h: string | undefined): string | undefined => (h?.startsWith('Bearer ') ? h.slice(7) : undefined);
 
 export function gateApp(gate: ReleaseGate): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = createHttpApp({ badRequestCode: 'SW_GATE_BAD_INPUT', internalCode: 'SW_STORE' });
   app.get('/healthz', () => ({ ok: true }));
   app.get('/v1/release-gate', async (req, reply) => {
     const q = req.query as { region?: string };
     if (q.region === undefined) return { regions: gate.states() };
     const r = Region.safeParse(q.region);
-    if (!r.success) return reply.code(400).send({ code: 'SW_GATE_BAD_INPUT', error: `region: expected one of ${Region.options.join(', ')}` });
+    if (!r.success) return sendError(reply, 'SW_GATE_BAD_INPUT', `region: must be one of ${Region.options.join(', ')}`);
     return gate.state(r.data);
   });
-  const fail = (e: unknown, reply: { code: (n: number) => { send: (b: unknown) => unknown } }) => {
-    if (e instanceof GateError) {
-      const status = e.code === 'SW_GATE_BAD_INPUT' ? 400 : e.code === 'SW_GATE_NO_TOKEN' ? 403 : 401;
-      return reply.code(status).send({ code: e.code, error: e.message });
-    }
+  const fail = (e: unknown, reply: FastifyReply) => {
+    if (e instanceof GateError) return sendError(reply, e.code, e.message);
     throw e;
   };
   app.post('/v1/release-gate/override', async (req, reply) => {
     const b = OverrideBody.safeParse(req.body);
     if (!b.success) {
-      return reply.code(400).send({ code: 'SW_GATE_BAD_INPUT', error: b.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+      return sendError(reply, 'SW_GATE_BAD_INPUT', formatIssues(b.error, '', 20, '; '));
     }
     try {
       return gate.override(b.data.region, bearer(req.headers.authorization), { by: b.data.by, reason: b.data.reason, ttlMs: b.data.ttl });
@@ -58,7 +57,7 @@ export function gateApp(gate: ReleaseGate): FastifyInstance {
   app.delete('/v1/release-gate/override', async (req, reply) => {
     const q = req.query as { region?: string; by?: string };
     const r = Region.safeParse(q.region);
-    if (!r.success) return reply.code(400).send({ code: 'SW_GATE_BAD_INPUT', error: 'region: required' });
+    if (!r.success) return sendError(reply, 'SW_GATE_BAD_INPUT', 'region: required');
     try {
       return gate.clearOverride(r.data, bearer(req.headers.authorization), q.by ?? 'unknown');
     } catch (e) {

@@ -16,12 +16,13 @@
 import { z } from 'zod';
 import pino, { type Logger } from 'pino';
 import { metrics, type Counter, type Meter } from '@opentelemetry/api';
-import type { Policy, Severity } from '../../schemas/policy.js';
+import type { Policy, Severity } from '../engine/policy.js';
 import type { Transition } from '../engine/types.js';
-import { METRICS } from '../common/metric-names.js';
+import { METRICS } from '../platform/metric-names.js';
 import { Outbox, type OutboxRow } from './outbox.js';
 import { backoffDelay } from './backoff.js';
 import { NotifyError } from './errors.js';
+import { alertSeverity } from './links.js';
 import { pagerDutyEvent } from './pagerduty-event.js';
 import { ticketKey, ticketPayload } from './ticket-payload.js';
 import type { Channel, ChannelName } from './channels.js';
@@ -154,7 +155,7 @@ class OutboxNotifier implements Notifier {
   accept(t: Transition): boolean {
     if (this.stopped) throw new NotifyError('notifier is stopped', 'SW_NOTIFY_CONFIG', false);
     const tid = transitionId(t);
-    const severity = this.deps.policy.alerts[t.alert]?.severity ?? t.severity;
+    const severity = alertSeverity(this.deps.policy, t);
     const channels = this.cfg.routes[severity];
     const fresh = this.outbox.acceptOnce(tid, this.now(), (tx) => {
       for (const ch of channels) {

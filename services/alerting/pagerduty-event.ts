@@ -3,9 +3,9 @@
  * dedup_key = transition.dedupKey (signwatch/<alert>/<labels>): stable across restarts, shared by trigger and resolve.
  * The routing key is a secret: it is NOT part of the stored event; the channel adds it at send time.
  */
-import type { Policy, Severity } from '../../schemas/policy.js';
+import type { Policy, Severity } from '../engine/policy.js';
 import type { Transition } from '../engine/types.js';
-import { dashboardUrl, runbookUrl } from './links.js';
+import { alertSeverity, dashboardUrl, runbookUrl } from './links.js';
 
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -38,7 +38,7 @@ export function pagerDutyEvent(t: Transition, policy: Readonly<Policy>): PagerDu
   if (t.state === 'resolved') return { ...base, event_action: 'resolve' };
   const d = t.details;
   const cap = (xs: string[] | undefined) => (xs ?? []).slice(0, DETAILS_CAP);
-  const severity = SEVERITY[policy.alerts[t.alert]?.severity ?? t.severity];
+  const severity = SEVERITY[alertSeverity(policy, t)];
   return {
     ...base,
     event_action: 'trigger',

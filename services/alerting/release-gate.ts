@@ -10,7 +10,9 @@ import { appendFileSync } from 'node:fs';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { REGIONS, type Region } from '../../schemas/events.js';
-import type { Policy } from '../../schemas/policy.js';
+import { freezingAlerts } from '../engine/engine.js';
+import type { Policy } from '../engine/policy.js';
+import { CodedError } from '../platform/errors.js';
 import type { Transition } from '../engine/types.js';
 
 export interface GateReason {
@@ -40,15 +42,7 @@ export interface GateState {
   override: GateOverride | null;
 }
 
-export class GateError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'SW_GATE_UNAUTHORIZED' | 'SW_GATE_NO_TOKEN' | 'SW_GATE_BAD_INPUT',
-    readonly retryable = false,
-  ) {
-    super(message);
-  }
-}
+export class GateError extends CodedError {}
 
 export interface ReleaseGateOptions {
   /** The override token; overrides are refused when unset. Never logged. */
@@ -68,18 +62,20 @@ export class ReleaseGate {
   private readonly overrides = new Map<Region, GateOverride>();
   private readonly tokenHash: Buffer | undefined;
   private readonly now: () => number;
+  private readonly freezing: ReadonlySet<string>;
 
   constructor(
     private readonly policy: Readonly<Policy>,
     private readonly opts: ReleaseGateOptions = {},
   ) {
     this.tokenHash = opts.overrideToken ? sha(opts.overrideToken) : undefined;
+    this.freezing = freezingAlerts(policy);
     this.now = opts.now ?? Date.now;
   }
 
   /** Does this transition's alert freeze releases under the policy? */
   freezes(t: Transition): boolean {
-    return t.alert === 'codesign_keychain_failures' && this.policy.alerts.codesign_keychain_failures.freezeReleases;
+    return this.freezing.has(t.alert);
   }
 
   apply(t: Transition): void {
@@ -134,10 +130,10 @@ export class ReleaseGate {
   }
 
   private checkToken(token: string | undefined): void {
-    if (!this.tokenHash) throw new GateError('release gate: overrides are disabled (no override token configured)', 'SW_GATE_NO_TOKEN');
+    if (!this.tokenHash) throw new GateError('SW_GATE_NO_TOKEN', 'release gate: overrides are disabled (no override token configured)');
     if (!token || !timingSafeEqual(sha(token), this.tokenHash)) {
       this.opts.logger?.warn('release gate: override refused (bad token)');
-      throw new GateError('release gate: bad override token', 'SW_GATE_UNAUTHORIZED');
+      throw new GateError('SW_GATE_UNAUTHORIZED', 'release gate: bad override token');
     }
   }
 
@@ -149,7 +145,7 @@ export class ReleaseGate {
   /** Open a frozen region for `ttlMs` (default 1 h). Needs the token; logged. */
   override(region: Region, token: string | undefined, o: { by: string; reason: string; ttlMs?: number }): GateState {
     this.checkToken(token);
-    if (!o.by.trim() || !o.reason.trim()) throw new GateError('release gate: an override needs "by" and "reason"', 'SW_GATE_BAD_INPUT');
+    if (!o.by.trim() || !o.reason.trim()) throw new GateError('SW_GATE_BAD_INPUT', 'release gate: an override needs "by" and "reason"');
     const at = this.now();
     const ov: GateOverride = { by: o.by, reason: o.reason, at: new Date(at).toISOString(), until: new Date(at + (o.ttlMs ?? 3_600_000)).toISOString() };
     const before = this.isFrozen(region);

@@ -3,7 +3,7 @@
  * expiry, and example mappings to Jira's and GitHub's issue APIs. One ticket per certificate:
  * key = signwatch/cert_expiry/<sha1>, sent as the Idempotency-Key header and in the body; receivers upsert by key.
  */
-import type { Policy } from '../../schemas/policy.js';
+import type { Policy } from '../engine/policy.js';
 import type { Transition } from '../engine/types.js';
 import { dashboardUrl, runbookUrl } from './links.js';
 

@@ -2,7 +2,7 @@
  * The subcommands of `signwatch`, one line each. Modules are imported lazily so that a command loads only
  * what it needs (the agent's exec wrapper runs once per signing call and must start fast).
  */
-import type { CommandModule } from '../common/cli.js';
+import type { CommandModule } from '../platform/cli.js';
 
 export interface CommandEntry {
   summary: string;

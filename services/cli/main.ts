@@ -1,6 +1,7 @@
 /** `signwatch <command> [options]`: dispatch to a subcommand; `signwatch --help` lists them. */
 import { COMMANDS } from './commands.js';
-import { UsageError, RuntimeError } from '../common/cli.js';
+import { CodedError } from '../platform/errors.js';
+import { installEpipeHandler } from '../platform/stdout.js';
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -20,25 +21,23 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    process.stderr.write(`signwatch: unknown command '${name}'\n\n${usage()}`);
+    process.stderr.write(`signwatch: ${name}: unknown command\n\n${usage()}`);
     return 2;
   }
   const mod = await entry.load();
   return mod.run(rest);
 }
 
+installEpipeHandler();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError || e instanceof RuntimeError) {
+    if (e instanceof CodedError) {
+      // the message names the command, the bad input and why; the exit status is the catalogue's
       process.stderr.write(`${e.message}\n`);
       process.exitCode = e.exitCode;
-    } else if (e instanceof Error && typeof (e as Error & { code?: unknown }).code === 'string' && (e as Error & { code: string }).code.startsWith('SW_')) {
-      // coded configuration/policy errors (SW_*): the message names the bad key
-      process.stderr.write(`${e.message}\n`);
-      process.exitCode = 2;
     } else {
       process.stderr.write(`signwatch: ${(e as Error)?.stack ?? String(e)}\n`);
       process.exitCode = 1;

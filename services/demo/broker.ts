@@ -8,19 +8,12 @@
  * The scripts get the demo's environment (with its run marker, so a broker it started can be found by it).
  * Lifecycle: ensureBroker() → Broker; stop() is idempotent.
  */
+import { CodedError } from '../platform/errors.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export class BrokerError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-  }
-}
+export class BrokerError extends CodedError {}
 
 export interface Broker {
   readonly brokers: string[];
@@ -39,7 +32,7 @@ export function brokersFromEnv(env: NodeJS.ProcessEnv): string[] | undefined {
   if (!raw) return undefined;
   const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = list.find((b) => !BROKER_RE.test(b));
-  if (bad !== undefined || list.length === 0) throw new BrokerError(`KAFKA_BROKERS: '${bad ?? raw}' is not host:port (comma-separated list expected)`, 'SW_DEMO_BROKERS', false);
+  if (bad !== undefined || list.length === 0) throw new BrokerError('SW_DEMO_BROKERS', `KAFKA_BROKERS: '${bad ?? raw}' is not host:port (comma-separated list expected)`);
   return list;
 }
 
@@ -81,7 +74,7 @@ export async function ensureBroker(root: string, env: NodeJS.ProcessEnv, say: (l
   // interrupted or failed after the JVM was launched: stop what this start may have left (kafka.sh stop only
   // stops the broker whose pid file this checkout wrote, i.e. the one just started)
   if (rc !== 0) await runScript(root, 'stop', false, 90_000, env);
-  if (rc !== 0) throw new BrokerError(`Kafka: 'bash scripts/kafka.sh start' failed (exit ${rc}); see .cache/kafka/logs/ — or set KAFKA_BROKERS to use another cluster`, 'SW_DEMO_KAFKA_START', true);
+  if (rc !== 0) throw new BrokerError('SW_DEMO_KAFKA_START', `Kafka: 'bash scripts/kafka.sh start' failed (exit ${rc}); see .cache/kafka/logs/ — or set KAFKA_BROKERS to use another cluster`);
   let stopped: Promise<void> | undefined;
   return {
     brokers,

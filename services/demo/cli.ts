@@ -1,5 +1,6 @@
 /** `signwatch demo`: parse the options and run the whole pipeline locally (services/demo/demo.ts). */
-import { parseCommandArgs, UsageError, type CommandModule } from '../common/cli.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { brokersFromEnv, BrokerError } from './broker.js';
 import { runDemo } from './demo.js';
 

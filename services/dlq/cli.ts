@@ -13,11 +13,12 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { parseEventFast } from '../../schemas/validate.js';
-import { parseCommandArgs, RuntimeError, UsageError, type CommandModule } from '../common/cli.js';
-import { ConfigError, loadProcessorConfig, type ProcessorConfig } from '../common/config.js';
-import { createKafka } from '../common/kafka.js';
-import { createLogger } from '../common/logger.js';
-import { forEachLine } from '../common/lines.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { CodedError, UsageError } from '../platform/errors.js';
+import { ConfigError, loadProcessorConfig, type ProcessorConfig } from '../processor/config.js';
+import { createKafka } from '../platform/kafka.js';
+import { createLogger } from '../platform/logger.js';
+import { forEachLine } from '../platform/lines.js';
 import { DLQ_HEADERS } from '../processor/topology.js';
 
 const HELP = `Usage: signwatch dlq export [options]
@@ -166,7 +167,7 @@ async function replayDlq(cfg: Readonly<ProcessorConfig>, input: Readable, name: 
     flush();
     await Promise.all(pendingSends);
   } catch (e) {
-    throw new RuntimeError(`signwatch dlq replay: ${(e as Error).message}`, 'SW_DLQ_REPLAY', 1);
+    throw new CodedError('SW_DLQ_REPLAY', `signwatch dlq replay: ${(e as Error).message}`);
   } finally {
     await producer?.disconnect().catch(() => undefined);
     log.flush();
@@ -202,7 +203,7 @@ export const run: CommandModule['run'] = async (argv) => {
       return await exportDlq(cfg, max, timeout);
     } catch (e) {
       if (e instanceof UsageError) throw e;
-      throw new RuntimeError(`signwatch dlq export: ${(e as Error).message}`, 'SW_DLQ_EXPORT', 1);
+      throw new CodedError('SW_DLQ_EXPORT', `signwatch dlq export: ${(e as Error).message}`);
     }
   }
   if (a.positionals.length !== 1) throw new UsageError(`signwatch dlq replay: expected exactly one input (FILE or -), got ${a.positionals.length}`);
@@ -212,7 +213,7 @@ export const run: CommandModule['run'] = async (argv) => {
     input = createReadStream(file);
     await new Promise<void>((resolve, reject) => {
       input.once('open', () => resolve());
-      input.once('error', (e) => reject(new RuntimeError(`signwatch dlq replay: cannot read ${file}: ${e.message}`, 'SW_INPUT_UNREADABLE', 1)));
+      input.once('error', (e) => reject(new CodedError('SW_INPUT_UNREADABLE', `signwatch dlq replay: cannot read ${file}: ${e.message}`)));
     });
   }
   return replayDlq(cfg, input, file === '-' ? 'stdin' : file, v['dry-run'] === true);

@@ -12,15 +12,13 @@
  * It is expired when ts < region clock − hourlyRetention: too old even for the aggregates (the store keeps it).
  */
 import { REGIONS, type EventType, type Region, type SignEvent } from '../../schemas/events.js';
-import type { Policy } from '../../schemas/policy.js';
+import { alertConfig, type Policy } from './policy.js';
 import { Dedup } from './dedup.js';
 import { HourlyAggregator } from './hourly.js';
-import type { Rule, RuleFactory } from './rule.js';
-import { KeychainFailures } from './rules/keychain-failures.js';
-import { UnlockLatency } from './rules/unlock-latency.js';
-import { CertExpiry } from './rules/cert-expiry.js';
-import { RULES } from './topology.js';
-import { toIso, toMs, DAY } from './time.js';
+import type { Rule } from './rule.js';
+import type { AnyRuleDefinition } from './rules/definition.js';
+import { RULES, type Registry } from './rules/index.js';
+import { toIso, toMs } from './time.js';
 import type { AlertEngine, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
 
 interface RegionState {
@@ -33,13 +31,35 @@ interface RegionState {
 }
 
 export interface EngineOptions {
-  rules?: readonly RuleFactory[];
+  /** The alert registry (default: every built-in alert); the policy must have been parsed with the same one. */
+  rules?: Registry;
+}
+
+/** The enabled definitions of a registry under a policy. */
+export function enabledRules(policy: Readonly<Policy>, rules: Registry = RULES): AnyRuleDefinition[] {
+  return rules.filter((d) => alertConfig(policy, d.name).enabled);
+}
+
+/** The alerts whose firing freezes a region's releases under the policy (each definition's `freezes`). */
+export function freezingAlerts(policy: Readonly<Policy>, rules: Registry = RULES): ReadonlySet<string> {
+  return new Set(enabledRules(policy, rules).filter((d) => d.freezes(alertConfig(policy, d.name))).map((d) => d.name));
+}
+
+/**
+ * The longest stretch of event time the engine's state depends on, besides dedup of ids (bounded by retention):
+ * a rebuild that re-reads this much before the committed position restores the same state.
+ */
+export function stateHorizon(policy: Readonly<Policy>, rules: Registry = RULES): number {
+  let longest = 0;
+  for (const d of enabledRules(policy, rules)) longest = Math.max(longest, d.horizon(alertConfig(policy, d.name)));
+  return policy.hourlyRetention + policy.allowedLateness + longest;
 }
 
 class Engine implements AlertEngine {
   private readonly regions = new Map<Region, RegionState>();
   private readonly out: Transition[] = [];
   private readonly emitHourly: (a: HourlyAggregate) => void;
+  private readonly defs: AnyRuleDefinition[];
   readonly stats: EngineStats = { accepted: 0, duplicate: 0, late: 0, expired: 0, transitions: 0 };
 
   constructor(
@@ -47,11 +67,12 @@ class Engine implements AlertEngine {
     private readonly sink: Sink,
     opts: EngineOptions,
   ) {
-    const factories = (opts.rules ?? RULES).filter((f) => policy.alerts[f.alert].enabled);
+    const defs = enabledRules(policy, opts.rules);
+    this.defs = defs;
     for (const region of REGIONS) {
-      const rules = factories.map((f) => f.create(region, policy));
+      const rules: Rule[] = defs.map((d) => d.create(region, alertConfig(policy, d.name), policy) as Rule);
       const byType = new Map<EventType, Rule[]>();
-      factories.forEach((f, i) => {
+      defs.forEach((f, i) => {
         for (const t of f.types) {
           const list = byType.get(t) ?? [];
           list.push(rules[i]!);
@@ -140,33 +161,13 @@ class Engine implements AlertEngine {
   snapshot(): RegionSnapshot[] {
     const snaps: RegionSnapshot[] = [];
     for (const r of this.regions.values()) {
-      const s: RegionSnapshot = {
-        region: r.region,
-        clock: Number.isFinite(r.clock) ? toIso(r.clock) : null,
-        keychainFailures: 0,
-        unlockP95: null,
-        unlockSamples: 0,
-        firing: [],
-        certs: [],
-      };
-      for (const rule of r.rules) {
+      const s: RegionSnapshot = { region: r.region, clock: Number.isFinite(r.clock) ? toIso(r.clock) : null, firing: [], gauges: [] };
+      r.rules.forEach((rule, i) => {
         for (const f of rule.firing()) s.firing.push({ alert: f.alert, labels: f.labels, since: toIso(f.since), value: f.value });
-        if (rule instanceof KeychainFailures) s.keychainFailures = rule.count;
-        else if (rule instanceof UnlockLatency) {
-          s.unlockP95 = rule.p95;
-          s.unlockSamples = rule.samples;
-        } else if (rule instanceof CertExpiry) {
-          for (const c of rule.certs.values()) {
-            s.certs.push({
-              sha1: c.sha1,
-              subject: c.subject,
-              notAfter: toIso(c.notAfter),
-              daysToExpiry: Number.isFinite(r.clock) ? Math.round(((c.notAfter - r.clock) / DAY) * 1000) / 1000 : 0,
-              hosts: [...c.hosts.keys()].sort(),
-            });
-          }
+        for (const g of this.defs[i]!.gauges) {
+          for (const reading of g.read(rule)) s.gauges.push({ name: g.name, labels: { region: r.region, ...reading.labels }, value: reading.value });
         }
-      }
+      });
       snaps.push(s);
     }
     return snaps;

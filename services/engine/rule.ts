@@ -1,5 +1,6 @@
 /**
- * An alert rule: one file per rule in services/engine/rules/, one instance per region, wired in topology.ts.
+ * An alert rule: the logic of one alert folder (services/engine/rules/<alert>/rule.ts), one instance per region,
+ * created by the folder's RuleDefinition (rules/definition.ts) and listed in the registry (rules/index.ts).
  *
  * Lifecycle (driven by the engine, synchronously, for one region):
  *   observe(event, ts)  — an accepted, on-time event of a type the rule declared (late events never reach rules);
@@ -9,28 +10,24 @@
  * Conditions must be causal (the state at t depends only on events with ts ≤ t), so evaluating breakpoints before an
  * in-order event at ts > breakpoint is the same as evaluating them with it.
  */
-import type { EventType, Region, SignEvent } from '../../schemas/events.js';
-import type { AlertName, Policy, Severity } from '../../schemas/policy.js';
+import type { Region, SignEvent } from '../../schemas/events.js';
+import type { Severity } from '../../schemas/alert.js';
+import { CodedError } from '../platform/errors.js';
 import { toIso } from './time.js';
 import type { AlertDetails, Transition } from './types.js';
 import { SlidingWindow, type WindowHooks } from './window.js';
 
-export interface RuleFactory {
-  readonly alert: AlertName;
-  /** Event types the rule observes. */
-  readonly types: readonly EventType[];
-  create(region: Region, policy: Readonly<Policy>): Rule;
-}
-
 export interface FiringInfo {
-  alert: AlertName;
+  alert: string;
   labels: Record<string, string>;
   since: number;
   value: number;
 }
 
 export interface Rule {
-  readonly alert: AlertName;
+  readonly alert: string;
+  /** The rule's own clock: the last instant it was advanced to. */
+  readonly clock: number;
   observe(event: SignEvent, ts: number): void;
   advance(to: number, out: Transition[]): void;
   firing(): FiringInfo[];
@@ -84,11 +81,15 @@ export abstract class BaseRule implements Rule {
   protected readonly severity: Severity;
 
   constructor(
-    readonly alert: AlertName,
+    readonly alert: string,
     protected readonly region: Region,
     severity: Severity,
   ) {
     this.severity = severity;
+  }
+
+  get clock(): number {
+    return this.pos;
   }
 
   abstract observe(event: SignEvent, ts: number): void;
@@ -115,7 +116,7 @@ export abstract class BaseRule implements Rule {
         this.next = b;
         break;
       }
-      if (b <= this.pos) throw new Error(`SW_ENGINE_STALLED: rule ${this.alert} reported breakpoint ${b} ≤ its clock ${this.pos}`);
+      if (b <= this.pos) throw new CodedError('SW_ENGINE_STALLED', `rule ${this.alert} reported breakpoint ${b} ≤ its clock ${this.pos}`);
       this.pos = b;
       this.evaluate(b, out);
     }
@@ -215,7 +216,7 @@ export const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 export abstract class WindowedRule<T extends SignEvent> extends BaseRule {
   protected readonly window: SlidingWindow<T>;
 
-  constructor(alert: AlertName, region: Region, severity: Severity, width: number, hooks?: WindowHooks<T>) {
+  constructor(alert: string, region: Region, severity: Severity, width: number, hooks?: WindowHooks<T>) {
     super(alert, region, severity);
     this.window = new SlidingWindow<T>(width, hooks);
   }

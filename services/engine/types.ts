@@ -4,7 +4,7 @@
  * `signwatch replay` (NDJSON) drive the same implementation and plug in their own Sink.
  */
 import type { Region, SignEvent } from '../../schemas/events.js';
-import type { AlertName, Severity } from '../../schemas/policy.js';
+import type { Severity } from '../../schemas/alert.js';
 
 export type AlertState = 'firing' | 'resolved';
 
@@ -20,7 +20,8 @@ export interface AlertDetails {
 
 export interface Transition {
   kind: 'transition';
-  alert: AlertName;
+  /** The alert's name (its folder in services/engine/rules/). */
+  alert: string;
   /** Always includes `region`; plus `host` or `sha1` for per-host / per-certificate alerts. */
   labels: Record<string, string>;
   state: AlertState;
@@ -86,11 +87,9 @@ export interface EngineStats {
 export interface RegionSnapshot {
   region: Region;
   clock: string | null;
-  keychainFailures: number;
-  unlockP95: number | null;
-  unlockSamples: number;
-  firing: { alert: AlertName; labels: Record<string, string>; since: string; value: number }[];
-  certs: { sha1: string; subject: string; notAfter: string; daysToExpiry: number; hosts: string[] }[];
+  firing: { alert: string; labels: Record<string, string>; since: string; value: number }[];
+  /** Every reading of every rule gauge of the region (rules/<alert>/index.ts `gauges`); labels include `region`. */
+  gauges: { name: string; labels: Record<string, string>; value: number }[];
 }
 
 /**

@@ -1,8 +1,9 @@
 /** `signwatch processor`: the live pipeline (Kafka → engine → alert / hourly / dead-letter topics, /metrics). */
-import { parseCommandArgs, RuntimeError, UsageError, type CommandModule } from '../common/cli.js';
-import { ConfigError, loadProcessorConfig } from '../common/config.js';
-import { createLogger } from '../common/logger.js';
-import { loadPolicyFile } from '../common/policy-file.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { CodedError, UsageError } from '../platform/errors.js';
+import { ConfigError, loadProcessorConfig } from '../processor/config.js';
+import { createLogger } from '../platform/logger.js';
+import { loadPolicyFile } from '../engine/policy.js';
 import { createProcessor } from './processor.js';
 
 const HELP = `Usage: signwatch processor [options]
@@ -90,7 +91,7 @@ export const run: CommandModule['run'] = async (argv) => {
     await processor.start();
   } catch (e) {
     log.flush();
-    throw new RuntimeError(`signwatch processor: ${(e as Error).message}`, (e as { code?: string }).code ?? 'SW_PROCESSOR_START', 1);
+    throw new CodedError(e instanceof CodedError ? e.code : 'SW_PROCESSOR_START', `signwatch processor: ${(e as Error).message}`, { cause: e });
   }
   await stopped;
   await processor.stop();

@@ -1,5 +1,5 @@
 /**
- * The processor's metrics (names from services/common/metric-names.ts, so dashboards and rules cannot drift):
+ * The processor's metrics (names from services/platform/metric-names.ts, so dashboards and rules cannot drift):
  * exact alert inputs per region from the engines' snapshots, pipeline counters (in / invalid / duplicate / late /
  * expired / dead-lettered / transitions), consumer lag, and the per-host series the dashboards split by.
  * Counters count live records only: records re-read while rebuilding state after a restart were counted by the
@@ -7,8 +7,10 @@
  */
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import type { SignEvent } from '../../schemas/events.js';
-import type { Policy } from '../../schemas/policy.js';
-import { METRICS } from '../common/metric-names.js';
+import { alertConfig, type Policy } from '../engine/policy.js';
+import { METRICS } from '../platform/metric-names.js';
+import { enabledRules, freezingAlerts } from '../engine/engine.js';
+import { RULES, type Registry } from '../engine/rules/index.js';
 import type { OfferOutcome, RegionSnapshot, Transition } from '../engine/types.js';
 
 /** Low-cardinality reason label of a rejected record. */
@@ -41,7 +43,6 @@ export class ProcessorMetrics {
   private readonly lag = new Map<string, { topic: string; partition: number; lag: number }>();
   /** Counter increments gathered per batch and added once per label set (OTel add() per event is costly). */
   private readonly pendingCounts = new Map<string, { counter: Counter; attrs: Attributes; n: number }>();
-  private readonly clockOffset = new Map<string, HostGauge>();
   private readonly spoolDepth = new Map<string, HostGauge>();
   private readonly lastHeartbeat = new Map<string, HostGauge>();
 
@@ -50,6 +51,7 @@ export class ProcessorMetrics {
     policy: Readonly<Policy>,
     snapshots: () => RegionSnapshot[],
     private readonly now: () => number = Date.now,
+    rules: Registry = RULES,
   ) {
     this.eventsIn = meter.createCounter(METRICS.eventsIn, { description: 'Valid events consumed, by region and type' });
     this.invalid = meter.createCounter(METRICS.eventsInvalid, { description: 'Records rejected by validation (oversized, not JSON, schema)' });
@@ -66,28 +68,23 @@ export class ProcessorMetrics {
       advice: { explicitBucketBoundaries: [50, 100, 200, 400, 800, 1600, 3200, 6400] },
     });
 
-    const regionGauge = (name: string, description: string, pick: (s: RegionSnapshot) => number | null) =>
-      meter.createObservableGauge(name, { description }).addCallback((obs) => {
-        for (const s of snapshots()) {
-          const v = pick(s);
-          if (v !== null) obs.observe(v, { region: s.region });
-        }
-      });
-    regionGauge(METRICS.keychainFailures, 'Keychain-class codesign failures in the trailing hour (exact)', (s) => s.keychainFailures);
-    regionGauge(METRICS.unlockP95, 'p95 unlock latency over the trailing hour', (s) => s.unlockP95);
-    regionGauge(METRICS.unlockSamples, 'Unlock samples in the trailing hour', (s) => s.unlockSamples);
-    const freeze = policy.alerts.codesign_keychain_failures.freezeReleases;
-    regionGauge(METRICS.releaseFrozen, '1 while releases are frozen for the region', (s) =>
-      freeze && s.firing.some((f) => f.alert === 'codesign_keychain_failures') ? 1 : 0,
-    );
-    regionGauge(METRICS.parityDrift, 'Hosts whose configuration differs from the region majority', (s) => s.firing.filter((f) => f.alert === 'parity_drift').length);
-    meter.createObservableGauge(METRICS.certDaysToExpiry, { description: 'Days until notAfter, per certificate' }).addCallback((obs) => {
-      for (const s of snapshots()) for (const c of s.certs) obs.observe(c.daysToExpiry, { region: s.region, sha1: c.sha1, subject: c.subject });
+    // every alert's own gauges (rules/<alert>/index.ts), read from the engines' snapshots
+    const defs = enabledRules(policy, rules);
+    for (const d of defs) {
+      for (const g of d.gauges) {
+        meter.createObservableGauge(g.name, { description: g.description }).addCallback((obs) => {
+          for (const s of snapshots()) for (const r of s.gauges) if (r.name === g.name) obs.observe(r.value, r.labels);
+        });
+      }
+    }
+    const freezing = freezingAlerts(policy, rules);
+    meter.createObservableGauge(METRICS.releaseFrozen, { description: '1 while releases are frozen for the region' }).addCallback((obs) => {
+      for (const s of snapshots()) obs.observe(s.firing.some((f) => freezing.has(f.alert)) ? 1 : 0, { region: s.region });
     });
     meter.createObservableGauge(METRICS.alertFiring, { description: '1 while the alert fires' }).addCallback((obs) => {
       for (const s of snapshots()) {
         for (const f of s.firing) {
-          obs.observe(1, { ...f.labels, alert: f.alert, region: s.region, severity: policy.alerts[f.alert].severity });
+          obs.observe(1, { ...f.labels, alert: f.alert, region: s.region, severity: alertConfig(policy, f.alert).severity });
         }
       }
     });
@@ -98,7 +95,6 @@ export class ProcessorMetrics {
       meter.createObservableGauge(name, { description }).addCallback((obs) => {
         for (const g of map.values()) obs.observe(value(g), { region: g.region, host: g.host });
       });
-    hostGauge(METRICS.clockOffset, 'Latest sntp offset of the host', this.clockOffset, (g) => g.value);
     hostGauge(METRICS.spoolDepth, 'Events waiting in the agent spool (from heartbeats)', this.spoolDepth, (g) => g.value);
     hostGauge(METRICS.heartbeatAge, 'Seconds since the host last sent a heartbeat (event time)', this.lastHeartbeat, (g) =>
       Math.max(0, Math.round((this.now() - g.value) / 100) / 10),
@@ -113,8 +109,6 @@ export class ProcessorMetrics {
       const prev = this.lastHeartbeat.get(key);
       if (!prev || prev.value < ts) this.lastHeartbeat.set(key, { region: e.region, host: e.host, value: ts });
       if (e.spoolDepth !== undefined) this.spoolDepth.set(key, { region: e.region, host: e.host, value: e.spoolDepth });
-    } else if (e.type === 'clock') {
-      this.clockOffset.set(key, { region: e.region, host: e.host, value: e.offsetMs });
     }
     if (!live) return;
     switch (outcome) {

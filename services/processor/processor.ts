@@ -19,11 +19,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
-import type { Policy } from '../../schemas/policy.js';
-import type { ProcessorConfig } from '../common/config.js';
-import { createKafka, ensureTopics, KafkaError, Partitioners } from '../common/kafka.js';
-import type { Logger } from '../common/logger.js';
-import { createTelemetry, type Telemetry } from '../common/telemetry.js';
+import type { Policy } from '../engine/policy.js';
+import type { ProcessorConfig } from '../processor/config.js';
+import { createKafka, ensureTopics, KafkaError, Partitioners } from '../platform/kafka.js';
+import type { Logger } from '../platform/logger.js';
+import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
+import { stateHorizon } from '../engine/engine.js';
 import type { RegionSnapshot } from '../engine/types.js';
 import { openStore, redactSpec } from '../query/open-store.js';
 import type { EventStore, StoreInput } from '../query/store.js';
@@ -62,16 +63,6 @@ interface PartitionState {
 
 interface OffsetMetadata {
   tick?: number | null;
-}
-
-/** The longest stretch of the past the engine's state depends on (besides dedup of ids, bounded by retention). */
-export function stateHorizon(policy: Readonly<Policy>): number {
-  const a = policy.alerts;
-  return (
-    policy.hourlyRetention +
-    policy.allowedLateness +
-    Math.max(a.codesign_keychain_failures.window, a.unlock_latency_p95.window, a.cert_expiry.staleAfter, a.acl_outside_window.holdFor, a.parity_drift.staleAfter, a.distribution_key_on_compile_host.staleAfter)
-  );
 }
 
 export function createProcessor(config: Readonly<ProcessorConfig>, policy: Readonly<Policy>, log: Logger): Processor {
@@ -498,7 +489,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       } catch (e) {
         await stop();
         if (e instanceof KafkaError) throw e;
-        throw new KafkaError(`processor start failed: ${(e as Error).message}`, 'SW_PROCESSOR_START', true, { cause: e });
+        throw new KafkaError('SW_PROCESSOR_START', `processor start failed: ${(e as Error).message}`, { cause: e });
       }
     },
     stop,

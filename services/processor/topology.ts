@@ -23,11 +23,11 @@
  * committed by the previous owner) are discarded. Adding a sink = one more branch in `sink` below.
  */
 import type { Region } from '../../schemas/events.js';
-import type { Policy } from '../../schemas/policy.js';
+import type { Policy } from '../engine/policy.js';
 import { parseEventFast } from '../../schemas/validate.js';
 import { createEngine } from '../engine/engine.js';
 import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../platform/logger.js';
 import type { StoreInput } from '../query/store.js';
 import type { ProcessorMetrics } from './metrics.js';
 

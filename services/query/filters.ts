@@ -9,7 +9,8 @@
  * literally, commas included.
  */
 import { z } from 'zod';
-import { DateTime, Duration } from 'luxon';
+import { DateTime } from 'luxon';
+import { parseDuration } from '../platform/duration.js';
 import { EVENT_TYPES, EventId, REGIONS, type EventType, type Region } from '../../schemas/events.js';
 import { COUNT_KEYS, DEFAULT_LIMIT, MAX_LIMIT, type Context, type CountKey, type QueryFilters } from './store.js';
 
@@ -21,14 +22,9 @@ export interface QueryRequest {
   order: 'asc' | 'desc';
 }
 
-const RELATIVE = /^(\d{1,9})(ms|s|m|h|d|w)$/;
-const UNIT: Record<string, string> = { ms: 'milliseconds', s: 'seconds', m: 'minutes', h: 'hours', d: 'days', w: 'weeks' };
-
-/** "2h" → 7 200 000 (luxon Duration); undefined if not a relative time. */
+/** "2h" → 7 200 000: the platform's duration grammar; undefined if not a relative time. */
 export function parseRelative(text: string): number | undefined {
-  const m = RELATIVE.exec(text);
-  if (!m) return undefined;
-  return Duration.fromObject({ [UNIT[m[2]!]!]: Number(m[1]) }).toMillis();
+  return parseDuration(text);
 }
 
 /** RFC 3339 (an offset or Z; without one, UTC), `now`, or relative to now ("2h" = 2 hours ago). */

@@ -17,11 +17,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { createHttpApp, sendError } from '../platform/http.js';
+import { parseConfig } from '../platform/validation.js';
 import { parseQuery, type RawQuery } from './filters.js';
 import { countJson } from './format.js';
-import { StoreError, type EventStore } from './store.js';
+import type { EventStore } from './store.js';
 
 export const QueryServerConfig = z
   .strictObject({
@@ -43,20 +45,9 @@ export function isLoopback(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
-export class ConfigError extends Error {
-  readonly code = 'SW_QUERY_SERVER_CONFIG';
-  readonly retryable = false;
-}
-
 /** Defaults + strict schema + frozen; errors name the key. */
 export function parseServerConfig(input: unknown): QueryServerConfig {
-  const r = QueryServerConfig.safeParse(input);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    const key = i.code === 'unrecognized_keys' ? i.keys[0] : i.path.join('.');
-    throw new ConfigError(`query server config: ${key}: ${i.code === 'unrecognized_keys' ? 'unknown key' : i.message}`);
-  }
-  return Object.freeze(r.data);
+  return parseConfig(QueryServerConfig, input, 'query server config', 'SW_QUERY_SERVER_CONFIG');
 }
 
 function digest(s: string): Buffer {
@@ -87,26 +78,18 @@ export class QueryServer {
   /** Build the fastify instance (also usable with `inject` in tests, without listening). */
   build(): FastifyInstance {
     if (this.app) return this.app;
-    const app = Fastify({ logger: false, requestTimeout: this.config.requestTimeoutMs });
+    const app = createHttpApp({ requestTimeoutMs: this.config.requestTimeoutMs, badRequestCode: 'SW_QUERY_BAD_REQUEST', internalCode: 'SW_QUERY_INTERNAL' });
     app.addHook('onRequest', async (req, reply) => {
       if (req.url === '/healthz' || !this.tokenDigest) return;
       const h = req.headers.authorization;
       const m = typeof h === 'string' ? /^Bearer (.+)$/.exec(h) : null;
       if (!m || !timingSafeEqual(digest(m[1]!), this.tokenDigest)) {
-        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'SW_QUERY_UNAUTHORIZED', message: 'a valid bearer token is required' });
+        await sendError(reply.header('www-authenticate', 'Bearer'), 'SW_QUERY_UNAUTHORIZED', 'a valid bearer token is required');
       }
     });
     app.get('/healthz', (_req, reply) => reply.send({ ok: true }));
     app.get('/v1/events', (req, reply) => this.events(req, reply));
     app.get('/v1/counts', (req, reply) => this.counts(req, reply));
-    app.setErrorHandler(async (err, _req, reply) => {
-      if (err instanceof StoreError) {
-        await reply.code(err.retryable ? 503 : 500).send({ error: err.code, message: 'store error', retryable: err.retryable });
-        return;
-      }
-      const status = (err as { statusCode?: number }).statusCode ?? 500;
-      await reply.code(status).send({ error: status < 500 ? 'SW_QUERY_BAD_REQUEST' : 'SW_QUERY_INTERNAL', message: status < 500 ? (err as Error).message : 'internal error' });
-    });
     this.app = app;
     return app;
   }
@@ -114,7 +97,7 @@ export class QueryServer {
   private parse(req: FastifyRequest, reply: FastifyReply) {
     const q = parseQuery(toRaw(req.query), this.now(), 'param');
     if (!q.ok) {
-      void reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: q.message, key: q.key });
+      void sendError(reply, 'SW_QUERY_BAD_REQUEST', q.message, { key: q.key });
       return undefined;
     }
     return q.request;
@@ -123,11 +106,11 @@ export class QueryServer {
   private async events(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const r = this.parse(req, reply);
     if (!r) return reply;
-    if (r.countBy) return reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: 'count-by: use /v1/counts', key: 'count-by' });
+    if (r.countBy) return sendError(reply, 'SW_QUERY_BAD_REQUEST', 'count-by: use /v1/counts', { key: 'count-by' });
     let body: string;
     if (r.around) {
       const a = await this.store.around(r.around.id, r.filters, r.around.before, r.around.after);
-      if (!a) return reply.code(404).send({ error: 'SW_QUERY_NOT_FOUND', message: `around: no event with id ${r.around.id}`, key: 'around' });
+      if (!a) return sendError(reply, 'SW_QUERY_NOT_FOUND', `around: no event with id ${r.around.id}`, { key: 'around' });
       body = `{"anchor":${JSON.stringify(a.anchor.id)},"count":${a.events.length},"events":[${a.events.map((e) => e.raw).join(',')}]}`;
     } else {
       const events = await this.store.query(r.filters, { limit: r.limit, order: r.order });
@@ -139,8 +122,8 @@ export class QueryServer {
   private async counts(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const r = this.parse(req, reply);
     if (!r) return reply;
-    if (!r.countBy) return reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: 'count-by: required (e.g. hour,region)', key: 'count-by' });
-    if (r.around) return reply.code(400).send({ error: 'SW_QUERY_BAD_REQUEST', message: 'around: not available on /v1/counts', key: 'around' });
+    if (!r.countBy) return sendError(reply, 'SW_QUERY_BAD_REQUEST', 'count-by: required (e.g. hour,region)', { key: 'count-by' });
+    if (r.around) return sendError(reply, 'SW_QUERY_BAD_REQUEST', 'around: not available on /v1/counts', { key: 'around' });
     const rows = await this.store.countBy(r.filters, r.countBy);
     const keys = r.countBy;
     return reply.send({ keys, rows: rows.map((x) => countJson(keys, x)) });

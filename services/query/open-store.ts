@@ -20,9 +20,9 @@ export function createStore(spec: string, opts: StoreSpecOptions = {}): EventSto
     return new PostgresEventStore(spec, { ...(opts.retentionMs !== undefined ? { retentionMs: opts.retentionMs } : {}) });
   }
   const path = spec.startsWith('sqlite:') ? spec.slice('sqlite:'.length) : spec;
-  if (!path) throw new StoreError('store: "sqlite:" needs a path (sqlite:/var/lib/signwatch/events.db)', 'SW_STORE_BAD_SPEC', false);
+  if (!path) throw new StoreError('SW_STORE_BAD_SPEC', 'store: "sqlite:" needs a path (sqlite:/var/lib/signwatch/events.db)');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    throw new StoreError(`store: unsupported store "${spec.split(':')[0]}" (use sqlite:PATH or postgres://…)`, 'SW_STORE_BAD_SPEC', false);
+    throw new StoreError('SW_STORE_BAD_SPEC', `store: unsupported store "${spec.split(':')[0]}" (use sqlite:PATH or postgres://…)`);
   }
   return new SqliteEventStore(path, opts);
 }

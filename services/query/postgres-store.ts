@@ -157,7 +157,7 @@ function wrap(e: unknown, what: string): StoreError {
   if (e instanceof StoreError) return e;
   const raw = (e as { code?: unknown }).code;
   const code = typeof raw === 'string' ? raw : '';
-  return new StoreError(`postgres store: ${what}: ${(e as Error).message}`, code ? `SW_STORE_PG_${code}` : 'SW_STORE_PG', isRetryable(code), { cause: e });
+  return new StoreError('SW_STORE_DB', `postgres store: ${what}: ${(e as Error).message}${code ? ` (${code})` : ''}`, { retryable: isRetryable(code), cause: e });
 }
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -186,7 +186,7 @@ export class PostgresEventStore implements EventStore {
     u.searchParams.delete('schema');
     this.schema = opts.schema ?? fromUrl ?? 'signwatch';
     if (!SCHEMA_RE.test(this.schema)) {
-      throw new StoreError(`postgres store: schema "${this.schema}" must match ${SCHEMA_RE.source}`, 'SW_STORE_BAD_SCHEMA', false);
+      throw new StoreError('SW_STORE_BAD_SCHEMA', `postgres store: schema "${this.schema}" must match ${SCHEMA_RE.source}`);
     }
     this.connectionString = u.toString();
     this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
@@ -194,7 +194,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   open(): Promise<void> {
-    if (this.closed) return Promise.reject(new StoreError('postgres store: open() after close()', 'SW_STORE_CLOSED', false));
+    if (this.closed) return Promise.reject(new StoreError('SW_STORE_CLOSED', 'postgres store: open() after close()'));
     this.opening ??= this.doOpen();
     return this.opening;
   }
@@ -220,7 +220,7 @@ export class PostgresEventStore implements EventStore {
         const current = r.rows[0]?.v ?? 0;
         const latest = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
         if (current > latest) {
-          throw new StoreError(`postgres store: schema version ${current} is newer than this signwatch (${latest})`, 'SW_STORE_SCHEMA_TOO_NEW', false);
+          throw new StoreError('SW_STORE_SCHEMA_TOO_NEW', `postgres store: schema version ${current} is newer than this signwatch (${latest})`);
         }
         for (const m of POSTGRES_MIGRATIONS) {
           if (m.version <= current) continue;
@@ -243,7 +243,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private need(): pg.Pool {
-    if (!this.pool) throw new StoreError('postgres store: not open (call open() first)', 'SW_STORE_NOT_OPEN', false);
+    if (!this.pool) throw new StoreError('SW_STORE_NOT_OPEN', 'postgres store: not open (call open() first)');
     return this.pool;
   }
 

@@ -1,5 +1,6 @@
 /** `signwatch query`: postmortem questions to the event store. See --help and docs/query.md. */
-import { parseCommandArgs, RuntimeError, UsageError, type CommandModule } from '../common/cli.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { CodedError, UsageError } from '../platform/errors.js';
 import { parseQuery, parseRelative, type RawQuery } from './filters.js';
 import { followHeader, formatCounts, formatEvents, formatFollow, OUTPUT_FORMATS, type OutputFormat } from './format.js';
 import { DEFAULT_STORE, createStore, redactSpec, specHasPassword } from './open-store.js';
@@ -95,8 +96,7 @@ export async function openForCommand(spec: string, command: string, mustExist: b
     return store;
   } catch (e) {
     await store.close();
-    const code = e instanceof StoreError ? e.code : 'SW_STORE';
-    throw new RuntimeError(`signwatch ${command}: store ${redactSpec(spec)}: ${(e as Error).message}`, code);
+    throw new CodedError(e instanceof StoreError ? e.code : 'SW_STORE', `signwatch ${command}: store ${redactSpec(spec)}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -137,7 +137,7 @@ export async function runQuery(argv: string[]): Promise<number> {
     }
     if (req.around) {
       const r = await store.around(req.around.id, req.filters, req.around.before, req.around.after);
-      if (!r) throw new RuntimeError(`signwatch query: --around: no event with id ${req.around.id} in the store`, 'SW_QUERY_NOT_FOUND');
+      if (!r) throw new CodedError('SW_QUERY_NOT_FOUND', `signwatch query: --around: no event with id ${req.around.id} in the store`);
       await write(formatEvents(r.events, format, r.anchor.id));
       return 0;
     }

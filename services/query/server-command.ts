@@ -1,7 +1,9 @@
 /** `signwatch query-server`: the query HTTP API over the configured store (see http.ts). */
 import { readFileSync } from 'node:fs';
-import { parseCommandArgs, RuntimeError, UsageError, type CommandModule } from '../common/cli.js';
-import { ConfigError, QueryServer, parseServerConfig } from './http.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { CodedError, UsageError } from '../platform/errors.js';
+import { ConfigError } from '../platform/errors.js';
+import { QueryServer, parseServerConfig } from './http.js';
 import { DEFAULT_STORE } from './open-store.js';
 import { openForCommand, resolveStoreSpec } from './query-command.js';
 
@@ -53,7 +55,7 @@ export async function runServer(argv: string[]): Promise<number> {
     try {
       url = await server.start();
     } catch (e) {
-      throw new RuntimeError(`signwatch query-server: cannot listen on ${listen}: ${(e as Error).message}`, 'SW_QUERY_LISTEN');
+      throw new CodedError('SW_QUERY_LISTEN', `signwatch query-server: cannot listen on ${listen}: ${(e as Error).message}`);
     }
     process.stderr.write(`signwatch query-server: listening on ${url}${config.token ? ' (bearer token required)' : ''}\n`);
     await new Promise<void>((resolve) => {

@@ -179,7 +179,7 @@ function wrap(e: unknown, what: string): StoreError {
   const raw = (e as { code?: unknown }).code;
   const code = typeof raw === 'string' ? raw : '';
   const retryable = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_IOERR';
-  return new StoreError(`sqlite store: ${what}: ${(e as Error).message}`, code.startsWith('SQLITE_') ? `SW_STORE_${code}` : 'SW_STORE_SQLITE', retryable, { cause: e });
+  return new StoreError('SW_STORE_DB', `sqlite store: ${what}: ${(e as Error).message}${code ? ` (${code})` : ''}`, { retryable, cause: e });
 }
 
 /** Writes the 14 insert parameters of `input` at `out[at…]`; returns its columns for the rollup. */
@@ -337,9 +337,9 @@ export class SqliteEventStore implements EventStore {
 
   open(): Promise<void> {
     if (this.db) return Promise.resolve();
-    if (this.closed) return Promise.reject(new StoreError('sqlite store: open() after close()', 'SW_STORE_CLOSED', false));
+    if (this.closed) return Promise.reject(new StoreError('SW_STORE_CLOSED', 'sqlite store: open() after close()'));
     if (this.opts.mustExist && this.path !== ':memory:' && !existsSync(this.path)) {
-      return Promise.reject(new StoreError(`sqlite store: ${this.path} does not exist`, 'SW_STORE_NOT_FOUND', false));
+      return Promise.reject(new StoreError('SW_STORE_NOT_FOUND', `sqlite store: ${this.path} does not exist`));
     }
     try {
       const db = new Database(this.path);
@@ -380,7 +380,7 @@ export class SqliteEventStore implements EventStore {
       const current = SqliteEventStore.schemaVersion(db);
       const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
       if (current > latest) {
-        throw new StoreError(`sqlite store: schema version ${current} is newer than this signwatch (${latest})`, 'SW_STORE_SCHEMA_TOO_NEW', false);
+        throw new StoreError('SW_STORE_SCHEMA_TOO_NEW', `sqlite store: schema version ${current} is newer than this signwatch (${latest})`);
       }
       for (const m of SQLITE_MIGRATIONS) {
         if (m.version <= current) continue;
@@ -440,7 +440,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   private need(): Database.Database {
-    if (!this.db) throw new StoreError('sqlite store: not open (call open() first)', 'SW_STORE_NOT_OPEN', false);
+    if (!this.db) throw new StoreError('SW_STORE_NOT_OPEN', 'sqlite store: not open (call open() first)');
     return this.db;
   }
 

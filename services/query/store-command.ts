@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseEvent } from '../../schemas/events.js';
 import { parseDuration } from '../../schemas/duration.js';
-import { parseCommandArgs, RuntimeError, UsageError, type CommandModule } from '../common/cli.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { CodedError, UsageError } from '../platform/errors.js';
 import { DEFAULT_STORE } from './open-store.js';
 import { openForCommand, resolveStoreSpec } from './query-command.js';
 import type { EventStore, StoreInput } from './store.js';
@@ -102,7 +103,7 @@ async function runImport(file: string, v: { store?: string; batch?: string; stri
   try {
     await opened;
   } catch (e) {
-    throw new RuntimeError(`signwatch store import: cannot read ${file}: ${(e as Error).message}`, 'SW_IMPORT_UNREADABLE');
+    throw new CodedError('SW_IMPORT_UNREADABLE', `signwatch store import: cannot read ${file}: ${(e as Error).message}`);
   }
   const store = await openForCommand(spec, 'store import', false);
   const tty = process.stderr.isTTY && !v.quiet;
@@ -117,8 +118,8 @@ async function runImport(file: string, v: { store?: string; batch?: string; stri
         : undefined,
     });
   } catch (e) {
-    if (e instanceof Error && 'retryable' in e) throw new RuntimeError(`signwatch store import: ${e.message}`, 'SW_IMPORT_STORE');
-    throw new RuntimeError(`signwatch store import: cannot read ${file}: ${(e as Error).message}`, 'SW_IMPORT_UNREADABLE');
+    if (e instanceof Error && 'retryable' in e) throw new CodedError('SW_IMPORT_STORE', `signwatch store import: ${e.message}`);
+    throw new CodedError('SW_IMPORT_UNREADABLE', `signwatch store import: cannot read ${file}: ${(e as Error).message}`);
   } finally {
     await store.close();
   }
@@ -167,7 +168,7 @@ export async function runStore(argv: string[]): Promise<number> {
     await store.open();
   } catch (e) {
     await store.close();
-    throw new RuntimeError(`signwatch store sweep: ${(e as Error).message}`, 'SW_STORE');
+    throw new CodedError('SW_STORE', `signwatch store sweep: ${(e as Error).message}`);
   }
   try {
     let total = 0;

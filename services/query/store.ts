@@ -35,7 +35,7 @@
  * `x' OR 1=1; --` or an error code `%_` matches only itself. Order is (ts, id) ascending unless `order: 'desc'`.
  * Time ranges are half-open: since <= ts < until.
  */
-import { CodedError } from '../common/errors.js';
+import { CodedError } from '../platform/errors.js';
 import { toMs } from '../engine/time.js';
 import type { EventType, Region, SignEvent } from '../../schemas/events.js';
 
@@ -152,12 +152,7 @@ export const DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 100_000;
 
 /** Coded store errors: retries look only at `retryable`. */
-export class StoreError extends CodedError {
-  constructor(message: string, code: string, retryable: boolean, options?: { cause?: unknown }) {
-    super(message, code, retryable, options);
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends CodedError {}
 
 /** The columns every implementation extracts from an event (the rest stays in `raw`). */
 export interface EventColumns {

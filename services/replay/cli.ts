@@ -1,8 +1,9 @@
 /** `signwatch replay FILE|-`: alert transitions (or hourly aggregates) from NDJSON events. */
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { parseCommandArgs, RuntimeError, UsageError, type CommandModule } from '../common/cli.js';
-import { loadPolicyFile } from '../common/policy-file.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { CodedError, UsageError } from '../platform/errors.js';
+import { loadPolicyFile } from '../engine/policy.js';
 import { toMs } from '../engine/time.js';
 import { replay } from './replay.js';
 
@@ -42,7 +43,7 @@ export const run: CommandModule['run'] = async (argv) => {
     try {
       total = statSync(file).size;
     } catch (e) {
-      throw new RuntimeError(`signwatch replay: cannot read ${file}: ${(e as Error).message}`, 'SW_INPUT_UNREADABLE', 1);
+      throw new CodedError('SW_INPUT_UNREADABLE', `signwatch replay: cannot read ${file}: ${(e as Error).message}`);
     }
     input = createReadStream(file, { highWaterMark: 1 << 20 });
   }
@@ -91,7 +92,7 @@ export const run: CommandModule['run'] = async (argv) => {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
-      throw new RuntimeError(`signwatch replay: cannot read ${file}: ${err.message}`, 'SW_INPUT_UNREADABLE', 1);
+      throw new CodedError('SW_INPUT_UNREADABLE', `signwatch replay: cannot read ${file}: ${err.message}`);
     }
     throw e;
   }

@@ -5,10 +5,10 @@
  */
 import type { Readable } from 'node:stream';
 import { parseEventFast as parseEvent } from '../../schemas/validate.js';
-import type { Policy } from '../../schemas/policy.js';
+import type { Policy } from '../engine/policy.js';
 import { createEngine } from '../engine/engine.js';
 import type { HourlyAggregate, Sink, Transition } from '../engine/types.js';
-import { forEachLine } from '../common/lines.js';
+import { forEachLine } from '../platform/lines.js';
 
 export interface ReplaySummary {
   read: number;

@@ -2,7 +2,8 @@
 import { createWriteStream } from 'node:fs';
 import { REGIONS, type Region } from '../../schemas/events.js';
 import { parseDuration } from '../../schemas/duration.js';
-import { parseCommandArgs, UsageError, type CommandModule } from '../common/cli.js';
+import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { UsageError } from '../platform/errors.js';
 import { toMs } from '../engine/time.js';
 import { demoIncidents, simulate, type Incident } from './simulate.js';
 

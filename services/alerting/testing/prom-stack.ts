@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Policy } from '../../../schemas/policy.js';
+import type { Policy } from '../../engine/policy.js';
 import { ruleSpecs } from '../generate/rule-specs.js';
 import { prometheusRules } from '../generate/prometheus.js';
 import { alertmanagerConfig, type AlertmanagerOptions } from '../generate/alertmanager.js';

@@ -14,7 +14,7 @@ import { PagerDutyChannel } from '../../../services/alerting/channels.js';
 import { alertTopicNotifier } from '../../../services/alerting/alert-topic-notifier.js';
 import { alertTopicReader } from '../../../services/alerting/alert-topic.js';
 import { ReleaseGate } from '../../../services/alerting/release-gate.js';
-import { defaultPolicy } from '../../../schemas/policy.js';
+import { defaultPolicy } from '../../../services/engine/policy.js';
 import type { Transition } from '../../../services/engine/types.js';
 import { ROUTING_KEY, transition } from '../../unit/alerting/transitions.js';
 

@@ -14,7 +14,7 @@ import { createNotifier } from '../../../services/alerting/notifier.js';
 import { PagerDutyChannel } from '../../../services/alerting/channels.js';
 import { alertTopicNotifier } from '../../../services/alerting/alert-topic-notifier.js';
 import { ReleaseGate } from '../../../services/alerting/release-gate.js';
-import { loadPolicy } from '../../../services/alerting/policy-file.js';
+import { loadPolicy } from '../../../services/engine/policy.js';
 
 const BROKERS = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const ROUTING_KEY = 'R0UTINGKEY00000000000000000000AA';

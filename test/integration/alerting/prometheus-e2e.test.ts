@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
 import { startPromStack, startStaticExporter } from '../../../services/alerting/testing/prom-stack.js';
-import { loadPolicy } from '../../../services/alerting/policy-file.js';
-import { METRICS } from '../../../services/common/metric-names.js';
+import { loadPolicy } from '../../../services/engine/policy.js';
+import { ALERT_METRICS } from '../../../services/engine/rules/index.js';
 
 const ROUTING_KEY = 'R0UTINGKEY00000000000000000000AA';
 
@@ -17,9 +17,9 @@ void test('Prometheus + Alertmanager route the generated rules to PagerDuty (pag
   const U = policy.alerts.unlock_latency_p95;
   // quiet baseline
   for (const region of ['HK', 'JP', 'SG']) {
-    exporter.set(METRICS.keychainFailures, { region }, 0);
-    exporter.set(METRICS.unlockP95, { region }, 100);
-    exporter.set(METRICS.unlockSamples, { region }, 20);
+    exporter.set(ALERT_METRICS.keychainFailures, { region }, 0);
+    exporter.set(ALERT_METRICS.unlockP95, { region }, 100);
+    exporter.set(ALERT_METRICS.unlockSamples, { region }, 20);
   }
   const stack = await startPromStack({
     policy,
@@ -35,10 +35,10 @@ void test('Prometheus + Alertmanager route the generated rules to PagerDuty (pag
   try {
     // JP: keychain failures over the threshold (page) and slow unlocks (warning, inhibited by the JP page);
     // SG: slow unlocks only (warning goes to chat); a certificate close to expiry (ticket)
-    exporter.set(METRICS.keychainFailures, { region: 'JP' }, T + 1);
-    exporter.set(METRICS.unlockP95, { region: 'JP' }, U.thresholdMs + 100);
-    exporter.set(METRICS.unlockP95, { region: 'SG' }, U.thresholdMs + 100);
-    exporter.set(METRICS.certDaysToExpiry, { region: 'US', sha1: 'ab'.repeat(20), subject: 'Apple Distribution: Demo' }, policy.alerts.cert_expiry.days - 5);
+    exporter.set(ALERT_METRICS.keychainFailures, { region: 'JP' }, T + 1);
+    exporter.set(ALERT_METRICS.unlockP95, { region: 'JP' }, U.thresholdMs + 100);
+    exporter.set(ALERT_METRICS.unlockP95, { region: 'SG' }, U.thresholdMs + 100);
+    exporter.set(ALERT_METRICS.certDaysToExpiry, { region: 'US', sha1: 'ab'.repeat(20), subject: 'Apple Distribution: Demo' }, policy.alerts.cert_expiry.days - 5);
 
     await pd.waitFor((f) => f.events.some((e) => e.body.event_action === 'trigger'), 60_000);
     const trig = pd.events.find((e) => e.body.event_action === 'trigger')!.body as {
@@ -64,7 +64,7 @@ void test('Prometheus + Alertmanager route the generated rules to PagerDuty (pag
     assert.equal(ticket.commonLabels.alertname, 'cert_expiry');
 
     // the count drops back to the threshold: the page resolves with the same dedup key
-    exporter.set(METRICS.keychainFailures, { region: 'JP' }, T);
+    exporter.set(ALERT_METRICS.keychainFailures, { region: 'JP' }, T);
     await pd.waitFor((f) => f.events.some((e) => e.body.event_action === 'resolve'), 60_000);
     const res = pd.events.find((e) => e.body.event_action === 'resolve')!.body;
     assert.equal(res.dedup_key, trig.dedup_key);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, copyFileSync, readFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { loadPolicy } from '../../../services/alerting/policy-file.js';
+import { loadPolicy } from '../../../services/engine/policy.js';
 import { ALERTS_DIR, ruleSpecs } from '../../../services/alerting/generate/index.js';
 import { prometheusRules } from '../../../services/alerting/generate/prometheus.js';
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REGIONS } from '../../../schemas/events.js';
-import { METRICS } from '../../../services/common/metric-names.js';
+import { METRICS } from '../../../services/platform/metric-names.js';
 import { demoIncidents, simulate } from '../../../services/simulate/simulate.js';
 import { JSON_DIR } from '../../../dashboards/src/cli.js';
 import { buildDashboards } from '../../../dashboards/src/index.js';

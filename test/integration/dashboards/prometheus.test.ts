@@ -13,7 +13,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { join } from 'node:path';
 import { REGIONS } from '../../../schemas/events.js';
-import { METRICS } from '../../../services/common/metric-names.js';
+import { METRICS } from '../../../services/platform/metric-names.js';
+import { ALERT_METRICS } from '../../../services/engine/rules/index.js';
 import { JSON_DIR } from '../../../dashboards/src/cli.js';
 import { buildDashboards } from '../../../dashboards/src/index.js';
 import { loadDashboardPolicy } from '../../../dashboards/src/policy.js';
@@ -93,8 +94,8 @@ void test('every dashboard PromQL expression returns series from a real Promethe
   // the numbers are the engine's: the region stat panels show exactly the exported values
   const gauges = fleet.metrics.gaugeSamples();
   for (const r of regions) {
-    const want = gauges.find((g) => g.name === METRICS.keychainFailures && g.labels.region === r)?.value;
-    const got = await prom.query(`max(${METRICS.keychainFailures}{region="${r}"})`, now);
+    const want = gauges.find((g) => g.name === ALERT_METRICS.keychainFailures && g.labels.region === r)?.value;
+    const got = await prom.query(`max(${ALERT_METRICS.keychainFailures}{region="${r}"})`, now);
     assert.equal(Number(got[0]?.value?.[1]), want, `keychain failures ${r}`);
   }
   const firing = gauges.filter((g) => g.name === METRICS.alertFiring && g.value === 1).length;

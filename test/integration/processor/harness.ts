@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import kafkajs, { type Admin, type IHeaders, type Producer } from 'kafkajs';
 import { stringify } from 'yaml';
-import { defaultPolicy } from '../../../schemas/policy.js';
+import { defaultPolicy } from '../../../services/engine/policy.js';
 import { replay } from '../../../services/replay/replay.js';
 import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';
 

@@ -4,7 +4,7 @@ import { backoffDelay, parseRetryAfter } from '../../../services/alerting/backof
 import { pagerDutyEvent } from '../../../services/alerting/pagerduty-event.js';
 import { validateEvent } from '../../../services/alerting/fake-pagerduty.js';
 import { githubIssue, jiraIssue, ticketPayload } from '../../../services/alerting/ticket-payload.js';
-import { defaultPolicy } from '../../../schemas/policy.js';
+import { defaultPolicy } from '../../../services/engine/policy.js';
 import { ROUTING_KEY, transition } from './transitions.js';
 
 void test('backoff: exponential, capped, jittered within [cap/2, cap]', () => {

@@ -4,10 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, cpSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ALERT_NAMES, parsePolicy } from '../../../schemas/policy.js';
-import { DEFAULT_POLICY_PATH, loadPolicy, PolicyFileError } from '../../../services/alerting/policy-file.js';
+import { ALERT_NAMES, parsePolicy } from '../../../services/engine/policy.js';
+import { DEFAULT_POLICY_PATH, loadPolicy } from '../../../services/engine/policy.js';
+import { ConfigError } from '../../../services/platform/errors.js';
 import { ALERTS_DIR, checkDrift, generateFiles, ruleSpecs, writeFiles } from '../../../services/alerting/generate/index.js';
-import { METRICS } from '../../../services/common/metric-names.js';
+import { METRICS } from '../../../services/platform/metric-names.js';
+import { ALERT_METRICS } from '../../../services/engine/rules/index.js';
 
 void test('the committed generated alert files match alerts/policy.yaml (no drift)', () => {
   const drift = checkDrift(loadPolicy(), ALERTS_DIR);
@@ -29,12 +31,12 @@ void test('loadPolicy names the file, the key and the line', () => {
   try {
     const f = join(dir, 'p.yaml');
     writeFileSync(f, 'version: 1\nalerts:\n  unlock_latency_p95:\n    thresholdMs: fast\n');
-    assert.throws(() => loadPolicy(f), (e: unknown) => e instanceof PolicyFileError && e.code === 'SW_POLICY_INVALID' && e.message.includes(`${f}:4: alerts.unlock_latency_p95.thresholdMs`));
+    assert.throws(() => loadPolicy(f), (e: unknown) => e instanceof ConfigError && e.code === 'SW_POLICY_INVALID' && e.message.includes(`${f}:4: alerts.unlock_latency_p95.thresholdMs`));
     writeFileSync(f, 'alerts:\n  cert_expiry:\n    dayz: 3\n');
-    assert.throws(() => loadPolicy(f), (e: unknown) => e instanceof PolicyFileError && /alerts\.cert_expiry/.test(e.message) && e.message.includes('dayz'));
+    assert.throws(() => loadPolicy(f), (e: unknown) => e instanceof ConfigError && /alerts\.cert_expiry/.test(e.message) && e.message.includes('dayz'));
     writeFileSync(f, 'alerts: [\n');
-    assert.throws(() => loadPolicy(f), (e: unknown) => e instanceof PolicyFileError && e.code === 'SW_POLICY_YAML' && e.message.startsWith(f));
-    assert.throws(() => loadPolicy(join(dir, 'missing.yaml')), (e: unknown) => e instanceof PolicyFileError && e.code === 'SW_POLICY_UNREADABLE');
+    assert.throws(() => loadPolicy(f), (e: unknown) => e instanceof ConfigError && e.code === 'SW_POLICY_YAML' && e.message.startsWith(f));
+    assert.throws(() => loadPolicy(join(dir, 'missing.yaml')), (e: unknown) => e instanceof ConfigError && e.code === 'SW_POLICY_UNREADABLE');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -53,7 +55,7 @@ void test('a policy change shows up as drift, and regenerating fixes it', () => 
     writeFiles(changed, dir);
     assert.deepEqual(checkDrift(changed, dir), []);
     const rules = parse(readFileSync(join(dir, 'prometheus/signwatch.rules.yml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
-    assert.equal(rules.groups[0]!.rules.find((r) => r.alert === 'codesign_keychain_failures')!.expr, `${METRICS.keychainFailures} > 4`);
+    assert.equal(rules.groups[0]!.rules.find((r) => r.alert === 'codesign_keychain_failures')!.expr, `${ALERT_METRICS.keychainFailures} > 4`);
     // hand-written runbook text survives regeneration
     assert.match(readFileSync(join(dir, 'runbooks/codesign_keychain_failures.md'), 'utf8'), /## First checks/);
   } finally {
@@ -65,14 +67,8 @@ void test('every alert has a rule over the processor gauges, a runbook, and link
   const policy = loadPolicy();
   const specs = ruleSpecs(policy);
   assert.deepEqual(specs.map((s) => s.alert).sort(), [...ALERT_NAMES].sort());
-  const files = generateFiles(policy, (rel) => {
-    try {
-      return readFileSync(join(ALERTS_DIR, rel), 'utf8');
-    } catch {
-      return undefined;
-    }
-  });
-  const metricNames = new Set<string>(Object.values(METRICS));
+  const files = generateFiles(policy);
+  const metricNames = new Set<string>([...Object.values(METRICS), ...Object.values(ALERT_METRICS)]);
   for (const s of specs) {
     const used = s.base.match(/signwatch_[a-z0-9_]+/g) ?? [];
     assert.ok(used.length > 0 && used.every((m) => metricNames.has(m)), `${s.alert} uses only exported metrics: ${used.join(', ')}`);

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { startFakePagerDuty, type FakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
 import { createNotifier, type Notifier } from '../../../services/alerting/notifier.js';
 import { PagerDutyChannel, TicketWebhookChannel } from '../../../services/alerting/channels.js';
-import { defaultPolicy } from '../../../schemas/policy.js';
+import { defaultPolicy } from '../../../services/engine/policy.js';
 import { ROUTING_KEY, transition } from './transitions.js';
 
 const policy = defaultPolicy();
@@ -196,7 +196,7 @@ void test('one ticket per certificate: open once across regions, resolve when th
 });
 
 void test('deliveries and retries are counted on the meter the host process serves on /metrics', async () => {
-  const { createTelemetry } = await import('../../../services/common/telemetry.js');
+  const { createTelemetry } = await import('../../../services/platform/telemetry.js');
   const telemetry = createTelemetry({ serviceName: 'notifier-test', host: '127.0.0.1', port: 0, serve: false });
   await withFake(async (pd, dir) => {
     pd.inject({ kind: 'status', status: 500 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { ReleaseGate, GateError } from '../../../services/alerting/release-gate.js';
 import { startGateServer } from '../../../services/alerting/gate-server.js';
-import { defaultPolicy, parsePolicy } from '../../../schemas/policy.js';
+import { defaultPolicy, parsePolicy } from '../../../services/engine/policy.js';
 import { transition } from './transitions.js';
 
 const policy = defaultPolicy();

@@ -1,6 +1,6 @@
 /** Transition fixtures for the alerting tests (shaped exactly like services/engine/types.ts Transition). */
 import type { Transition } from '../../../services/engine/types.js';
-import type { AlertName, Severity } from '../../../schemas/policy.js';
+import type { AlertName, Severity } from '../../../services/engine/policy.js';
 
 export function dedupKey(alert: string, labels: Record<string, string>): string {
   return `signwatch/${alert}/${Object.keys(labels)

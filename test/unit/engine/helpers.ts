@@ -1,6 +1,6 @@
 /** Test doubles beside the engine contract: event builders on a fake timeline and an in-memory sink. */
 import type { Region, SignEvent } from '../../../schemas/events.js';
-import { defaultPolicy, parsePolicy } from '../../../schemas/policy.js';
+import { defaultPolicy, parsePolicy } from '../../../services/engine/policy.js';
 import { createEngine, MemorySink } from '../../../services/engine/engine.js';
 import { ulidAt, rng } from '../../../services/simulate/simulate.js';
 import { toIso } from '../../../services/engine/time.js';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { SignEvent } from '../../../schemas/events.js';
-import { parsePolicy } from '../../../schemas/policy.js';
+import { parsePolicy } from '../../../services/engine/policy.js';
 import { createEngine, MemorySink } from '../../../services/engine/engine.js';
 import { DDSketch } from '@datadog/sketches-js';
 import { SKETCH_RELATIVE_ACCURACY } from '../../../services/engine/hourly.js';

@@ -4,8 +4,8 @@
  * test requires the engine to produce exactly the same transitions.
  */
 import type { SignEvent, Region } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { nearestRank } from '../../../services/engine/rules/unlock-latency.js';
+import type { Policy } from '../../../services/engine/policy.js';
+import { nearestRank } from '../../../services/engine/rules/unlock_latency_p95/rule.js';
 import { dedupKey } from '../../../services/engine/rule.js';
 
 const DAY = 86_400_000;

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ConfigError, loadProcessorConfig, parseProcessorConfig, resolveSaslPassword } from '../../../services/common/config.js';
-import { saslOptions, tlsOptions } from '../../../services/common/kafka.js';
-import { createLogger } from '../../../services/common/logger.js';
-import { stateHorizon } from '../../../services/processor/processor.js';
-import { defaultPolicy } from '../../../schemas/policy.js';
+import { ConfigError, loadProcessorConfig, parseProcessorConfig, resolveSaslPassword } from '../../../services/processor/config.js';
+import { saslOptions, tlsOptions } from '../../../services/platform/kafka.js';
+import { createLogger } from '../../../services/platform/logger.js';
+import { stateHorizon } from '../../../services/engine/engine.js';
+import { defaultPolicy } from '../../../services/engine/policy.js';
 
 void test('defaults: local broker, the four v1 topics, wall clock, metrics on 127.0.0.1:9464; frozen', () => {
   const c = parseProcessorConfig({});
@@ -52,10 +52,11 @@ void test('config file + overrides: flags win over the file; a bad file names it
     assert.equal(c.clock, 'event');
     assert.equal(c.metrics.port, 0);
     writeFileSync(f, 'groupId: [unclosed\n');
-    assert.throws(() => loadProcessorConfig(f), /not valid YAML/);
-    writeFileSync(f, 'metrics: { port: -1 }\n');
-    assert.throws(() => loadProcessorConfig(f), new RegExp(`${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: metrics\\.port`));
-    assert.throws(() => loadProcessorConfig(join(dir, 'missing.yaml')), /cannot read config/);
+    const esc = f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    assert.throws(() => loadProcessorConfig(f), new RegExp(`${esc}:\\d+: invalid YAML`));
+    writeFileSync(f, 'groupId: g\nmetrics: { port: -1 }\n');
+    assert.throws(() => loadProcessorConfig(f), new RegExp(`${esc}:2: metrics\\.port`), 'file:line: key');
+    assert.throws(() => loadProcessorConfig(join(dir, 'missing.yaml')), /missing\.yaml: cannot read processor config: ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { defaultPolicy, parsePolicy } from '../../../schemas/policy.js';
-import { createLogger } from '../../../services/common/logger.js';
-import { createTelemetry } from '../../../services/common/telemetry.js';
+import { defaultPolicy, parsePolicy } from '../../../services/engine/policy.js';
+import { createLogger } from '../../../services/platform/logger.js';
+import { createTelemetry } from '../../../services/platform/telemetry.js';
 import { ProcessorMetrics, reasonLabel } from '../../../services/processor/metrics.js';
 import { createPipeline, DLQ_HEADERS, hourlyKey, type OutRecord, type PartitionPipeline, type SourceRecord } from '../../../services/processor/topology.js';
 import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';

@@ -71,8 +71,8 @@ void test('GET /v1/events and /v1/counts answer like the CLI, with the same vali
     ] as const) {
       const bad = await app.inject({ url });
       assert.equal(bad.statusCode, 400, url);
-      const b = bad.json<{ error: string; key: string; message: string }>();
-      assert.equal(b.error, 'SW_QUERY_BAD_REQUEST');
+      const b = bad.json<{ code: string; key: string; message: string }>();
+      assert.equal(b.code, 'SW_QUERY_BAD_REQUEST');
       assert.equal(b.key, key, url);
       assert.ok(b.message.startsWith(`${key}: `), b.message);
     }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseEvent, validateEvent, EVENT_TYPES } from '../../../schemas/events.js';
 import { fastValidate, parseEventFast } from '../../../schemas/validate.js';
-import { parsePolicy, PolicyError } from '../../../schemas/policy.js';
+import { parsePolicy, PolicyError } from '../../../services/engine/policy.js';
 import { schemaFiles } from '../../../scripts/generate.js';
 import { simulate } from '../../../services/simulate/simulate.js';
 

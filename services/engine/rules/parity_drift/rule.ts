@@ -4,10 +4,10 @@
  * from the region's strict majority fingerprint fires; value = number of differing fields. With no strict majority
  * nothing fires (the region has no baseline to drift from).
  */
-import type { HeartbeatEvent, Region, SignEvent } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { BaseRule, DetailsBuilder, type RuleFactory } from '../rule.js';
-import type { Transition } from '../types.js';
+import type { HeartbeatEvent, Region, SignEvent } from '../../../../schemas/events.js';
+import type { Config } from './policy.js';
+import { BaseRule, DetailsBuilder } from '../../rule.js';
+import type { Transition } from '../../types.js';
 
 const FIELDS = ['wrapperSha256', 'keychain', 'searchList', 'teamIds'] as const;
 type Field = (typeof FIELDS)[number];
@@ -27,12 +27,12 @@ interface HostState {
   fp: string;
 }
 
-class ParityDrift extends BaseRule {
+export class ParityDrift extends BaseRule {
   private readonly hosts = new Map<string, HostState>();
 
   constructor(
     region: Region,
-    private readonly cfg: Policy['alerts']['parity_drift'],
+    private readonly cfg: Config,
   ) {
     super('parity_drift', region, cfg.severity);
   }
@@ -99,10 +99,3 @@ class ParityDrift extends BaseRule {
     }
   }
 }
-
-export const parityDrift: RuleFactory = {
-  alert: 'parity_drift',
-  types: ['heartbeat'],
-  create: (region, policy) => new ParityDrift(region, policy.alerts.parity_drift),
-};
-export { ParityDrift };

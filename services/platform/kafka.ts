@@ -2,12 +2,11 @@
  * The Kafka client of every signwatch service (kafkajs): connection settings from the validated config
  * (brokers, client id, TLS, SASL PLAIN / SCRAM), kafkajs logs routed to pino, and topic creation at start-up.
  */
-import { CodedError } from './errors.js';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type Admin, type ITopicConfig, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import type { ProcessorConfig } from './config.js';
-import { ConfigError, resolveSaslPassword } from './config.js';
+import { CodedError, ConfigError } from './errors.js';
+import { resolveSaslPassword, type KafkaConnectionConfig, type SaslConfig, type TlsConfig } from './kafka-config.js';
 import type { Logger } from './logger.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -24,7 +23,7 @@ function readPem(key: string, path: string): string {
   }
 }
 
-export function tlsOptions(tls: ProcessorConfig['kafka']['tls']): boolean | ConnectionOptions {
+export function tlsOptions(tls: TlsConfig): boolean | ConnectionOptions {
   if (typeof tls === 'boolean') return tls;
   const o: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
   if (tls.caFile) o.ca = [readPem('kafka.tls.caFile', tls.caFile)];
@@ -34,7 +33,7 @@ export function tlsOptions(tls: ProcessorConfig['kafka']['tls']): boolean | Conn
   return o;
 }
 
-export function saslOptions(sasl: ProcessorConfig['kafka']['sasl'], env: NodeJS.ProcessEnv = process.env): SASLOptions | undefined {
+export function saslOptions(sasl: SaslConfig | undefined, env: NodeJS.ProcessEnv = process.env): SASLOptions | undefined {
   if (!sasl) return undefined;
   const password = resolveSaslPassword(sasl, env);
   return { mechanism: sasl.mechanism, username: sasl.username, password };
@@ -48,7 +47,7 @@ const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /** The kafkajs client for a service. */
-export function createKafka(cfg: ProcessorConfig['kafka'], log: Logger, clientIdSuffix = ''): InstanceType<typeof Kafka> {
+export function createKafka(cfg: KafkaConnectionConfig, log: Logger, clientIdSuffix = ''): InstanceType<typeof Kafka> {
   const kcfg: KafkaConfig = {
     clientId: cfg.clientId + clientIdSuffix,
     brokers: [...cfg.brokers],
@@ -100,7 +99,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], lo
       // another instance may have created them at the same moment
       const err = e as { type?: string; message?: string };
       if (err.type !== 'TOPIC_ALREADY_EXISTS') {
-        throw new KafkaError(`cannot create topics ${missing.map((m) => m.name).join(', ')}: ${err.message ?? String(e)}`, 'SW_KAFKA_TOPICS', true, { cause: e });
+        throw new KafkaError('SW_KAFKA_TOPICS', `cannot create topics ${missing.map((m) => m.name).join(', ')}: ${err.message ?? String(e)}`, { cause: e });
       }
     }
     log.info({ topics: missing.map((m) => `${m.name}(${m.partitions})`) }, 'created topics');

@@ -3,16 +3,16 @@
  * maintenance window is suspicious. Fires while the host has at least one undeclared ACL change in the trailing
  * holdFor; resolves holdFor after the last one.
  */
-import type { AclEvent, Region, SignEvent } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { DetailsBuilder, WindowedRule, type RuleFactory } from '../rule.js';
-import type { Transition } from '../types.js';
+import type { AclEvent, Region, SignEvent } from '../../../../schemas/events.js';
+import type { Config } from './policy.js';
+import { DetailsBuilder, WindowedRule } from '../../rule.js';
+import type { Transition } from '../../types.js';
 
-class AclOutsideWindow extends WindowedRule<AclEvent> {
+export class AclOutsideWindow extends WindowedRule<AclEvent> {
   private readonly counts: Map<string, number>;
   private readonly changed: Set<string>;
 
-  constructor(region: Region, cfg: Policy['alerts']['acl_outside_window']) {
+  constructor(region: Region, cfg: Config) {
     const counts = new Map<string, number>();
     const changed = new Set<string>();
     const bump = (e: AclEvent, d: number) => {
@@ -58,9 +58,3 @@ class AclOutsideWindow extends WindowedRule<AclEvent> {
     this.changed.clear();
   }
 }
-
-export const aclOutsideWindow: RuleFactory = {
-  alert: 'acl_outside_window',
-  types: ['acl'],
-  create: (region, policy) => new AclOutsideWindow(region, policy.alerts.acl_outside_window),
-};

@@ -4,10 +4,10 @@
  * stops holding. Exact, not sketched, so that the page sits exactly on the policy's threshold; the hourly aggregates
  * use a mergeable DDSketch instead.
  */
-import type { Region, SignEvent, UnlockEvent } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { DetailsBuilder, WindowedRule, type RuleFactory } from '../rule.js';
-import type { Transition } from '../types.js';
+import type { Region, SignEvent, UnlockEvent } from '../../../../schemas/events.js';
+import type { Config } from './policy.js';
+import { DetailsBuilder, WindowedRule } from '../../rule.js';
+import type { Transition } from '../../types.js';
 
 function lowerBound(a: number[], x: number): number {
   let lo = 0;
@@ -28,13 +28,13 @@ export function nearestRank(sorted: readonly number[], q: number): number | null
   return sorted[Math.min(rank, n) - 1]!;
 }
 
-class UnlockLatency extends WindowedRule<UnlockEvent> {
+export class UnlockLatency extends WindowedRule<UnlockEvent> {
   private readonly sorted: number[];
   private readonly labels: Record<string, string>;
 
   constructor(
     region: Region,
-    private readonly cfg: Policy['alerts']['unlock_latency_p95'],
+    private readonly cfg: Config,
   ) {
     const sorted: number[] = [];
     super('unlock_latency_p95', region, cfg.severity, cfg.window, {
@@ -85,10 +85,3 @@ class UnlockLatency extends WindowedRule<UnlockEvent> {
     );
   }
 }
-
-export const unlockLatency: RuleFactory = {
-  alert: 'unlock_latency_p95',
-  types: ['unlock'],
-  create: (region, policy) => new UnlockLatency(region, policy.alerts.unlock_latency_p95),
-};
-export { UnlockLatency };

@@ -2,18 +2,18 @@
  * clock_skew{region, host}: fires when the host's latest sntp probe shows |offset| > maxOffsetMs (skew breaks
  * notarization timestamps); resolves on the next probe within the limit.
  */
-import type { Region, SignEvent } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { BaseRule, DetailsBuilder, type RuleFactory } from '../rule.js';
-import type { Transition } from '../types.js';
+import type { Region, SignEvent } from '../../../../schemas/events.js';
+import type { Config } from './policy.js';
+import { BaseRule, DetailsBuilder } from '../../rule.js';
+import type { Transition } from '../../types.js';
 
-class ClockSkew extends BaseRule {
+export class ClockSkew extends BaseRule {
   readonly latest = new Map<string, { ts: number; offsetMs: number; server: string }>();
   private readonly changed = new Set<string>();
 
   constructor(
     region: Region,
-    private readonly cfg: Policy['alerts']['clock_skew'],
+    private readonly cfg: Config,
   ) {
     super('clock_skew', region, cfg.severity);
   }
@@ -52,9 +52,3 @@ class ClockSkew extends BaseRule {
     this.changed.clear();
   }
 }
-
-export const clockSkew: RuleFactory = {
-  alert: 'clock_skew',
-  types: ['clock'],
-  create: (region, policy) => new ClockSkew(region, policy.alerts.clock_skew),
-};

@@ -4,11 +4,11 @@
  * Breakpoints: notAfter − days + 1 ms (first instant of "< days") and lastSeen + staleAfter.
  * Per region so that results do not depend on how regions are spread over partitions; tickets are keyed by sha1 alone.
  */
-import type { Region, SignEvent } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { BaseRule, DetailsBuilder, round3, type RuleFactory } from '../rule.js';
-import { DAY, toIso, toMs } from '../time.js';
-import type { Transition } from '../types.js';
+import type { Region, SignEvent } from '../../../../schemas/events.js';
+import type { Config } from './policy.js';
+import { BaseRule, DetailsBuilder, round3 } from '../../rule.js';
+import { DAY, toIso, toMs } from '../../time.js';
+import type { Transition } from '../../types.js';
 
 interface Cert {
   sha1: string;
@@ -20,13 +20,13 @@ interface Cert {
   hosts: Map<string, string>; // host → keychain
 }
 
-class CertExpiry extends BaseRule {
+export class CertExpiry extends BaseRule {
   readonly certs = new Map<string, Cert>();
   private readonly horizon: number;
 
   constructor(
     region: Region,
-    private readonly cfg: Policy['alerts']['cert_expiry'],
+    private readonly cfg: Config,
   ) {
     super('cert_expiry', region, cfg.severity);
     this.horizon = cfg.days * DAY;
@@ -92,10 +92,3 @@ class CertExpiry extends BaseRule {
     }
   }
 }
-
-export const certExpiry: RuleFactory = {
-  alert: 'cert_expiry',
-  types: ['cert'],
-  create: (region, policy) => new CertExpiry(region, policy.alerts.cert_expiry),
-};
-export { CertExpiry };

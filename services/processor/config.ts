@@ -6,15 +6,15 @@
  * variable whose *name* is configured (`passwordEnv`, default SIGNWATCH_KAFKA_PASSWORD). The resolved password is
  * kept out of logs by the logger's redaction paths.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DurationMs } from '../../schemas/duration.js';
+import { loadConfigFile } from '../platform/config-file.js';
+import { ConfigError } from '../platform/errors.js';
+import { KafkaConnection } from '../platform/kafka-config.js';
+import { parseConfig } from '../platform/validation.js';
 
-export class ConfigError extends Error {
-  readonly code = 'SW_CONFIG_INVALID';
-  readonly retryable = false;
-}
+export { ConfigError } from '../platform/errors.js';
+export { resolveSaslPassword } from '../platform/kafka-config.js';
 
 const TopicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be 1-249 characters of [a-zA-Z0-9._-]');
 
@@ -26,40 +26,8 @@ const Topic = (name: string, partitions: number) =>
     })
     .prefault({});
 
-const Tls = z.union([
-  z.boolean(),
-  z.strictObject({
-    /** PEM files; paths, not contents, so that the config file holds no key material. */
-    caFile: z.string().min(1).optional(),
-    certFile: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
-    servername: z.string().min(1).optional(),
-    rejectUnauthorized: z.boolean().default(true),
-  }),
-]);
-
-const Sasl = z
-  .strictObject({
-    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-    username: z.string().min(1),
-    /** Read the password from this file (trailing newline trimmed). */
-    passwordFile: z.string().min(1).optional(),
-    /** Or from this environment variable. */
-    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SIGNWATCH_KAFKA_PASSWORD'),
-  })
-  .strict();
-
 export const ProcessorConfig = z.strictObject({
-  kafka: z
-    .strictObject({
-      brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).min(1).default(['127.0.0.1:9092']),
-      clientId: z.string().min(1).max(128).default('signwatch-processor'),
-      tls: Tls.default(false),
-      sasl: Sasl.optional(),
-      connectionTimeout: DurationMs.default(3000),
-      requestTimeout: DurationMs.default(30_000),
-    })
-    .prefault({}),
+  kafka: KafkaConnection('signwatch-processor'),
   topics: z
     .strictObject({
       /** Created at start-up when missing (with these partition counts); existing topics are left as they are. */
@@ -142,67 +110,18 @@ export const ProcessorConfig = z.strictObject({
 
 export type ProcessorConfig = z.infer<typeof ProcessorConfig>;
 
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 /** Validate and freeze; every problem is reported with its key path. */
 export function parseProcessorConfig(input: unknown, source = 'processor config'): Readonly<ProcessorConfig> {
-  const r = ProcessorConfig.safeParse(input ?? {});
-  if (!r.success) {
-    throw new ConfigError(r.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
-  }
-  const c = r.data;
+  return checkTopics(parseConfig(ProcessorConfig, input, source), source);
+}
+
+function checkTopics(c: Readonly<ProcessorConfig>, source: string): Readonly<ProcessorConfig> {
   const names = [c.topics.events.name, c.topics.dlq.name, c.topics.alerts.name, c.topics.hourly.name];
   if (new Set(names).size !== names.length) throw new ConfigError(`${source}: topics: the events, dlq, alerts and hourly topics must be distinct`);
-  return deepFreeze(c);
+  return c;
 }
 
-/** Read a YAML or JSON config file, apply overrides (dotted keys, already typed), validate. */
+/** Read a YAML or JSON config file (file:line: key: reason on errors), apply overrides (dotted keys, already typed), validate. */
 export function loadProcessorConfig(path: string | undefined, overrides: Record<string, unknown> = {}): Readonly<ProcessorConfig> {
-  let doc: unknown = {};
-  if (path !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
-    }
-    try {
-      doc = parseYaml(text) ?? {};
-    } catch (e) {
-      throw new ConfigError(`config ${path} is not valid YAML: ${(e as Error).message}`);
-    }
-    if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config ${path}: (root): must be a mapping`);
-  }
-  const merged = structuredClone(doc) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) continue;
-    const parts = key.split('.');
-    let o = merged;
-    for (const p of parts.slice(0, -1)) {
-      if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};
-      o = o[p] as Record<string, unknown>;
-    }
-    o[parts[parts.length - 1]!] = value;
-  }
-  return parseProcessorConfig(merged, path ?? 'processor config');
-}
-
-/** The SASL password, from the configured file or environment variable. Never logged. */
-export function resolveSaslPassword(sasl: NonNullable<ProcessorConfig['kafka']['sasl']>, env: NodeJS.ProcessEnv = process.env): string {
-  if (sasl.passwordFile !== undefined) {
-    try {
-      return readFileSync(sasl.passwordFile, 'utf8').replace(/\r?\n$/, '');
-    } catch (e) {
-      throw new ConfigError(`kafka.sasl.passwordFile: cannot read ${sasl.passwordFile}: ${(e as Error).message}`);
-    }
-  }
-  const v = env[sasl.passwordEnv];
-  if (v === undefined || v === '') throw new ConfigError(`kafka.sasl: no password: set kafka.sasl.passwordFile or the environment variable ${sasl.passwordEnv}`);
-  return v;
+  return checkTopics(loadConfigFile(ProcessorConfig, path, 'processor config', overrides), path ?? 'processor config');
 }

@@ -1,16 +1,12 @@
 /**
- * Every metric signwatch exports, in one place: dashboards, generated Prometheus rules and the processor's
- * telemetry all import these names, so they cannot drift. Convention: signwatch_<name>_<unit>[_total].
- * Counters are declared without `_total`; the OpenTelemetry Prometheus exporter appends it.
+ * The pipeline's metrics, in one place: dashboards, generated Prometheus rules and the processor's telemetry all
+ * import these names, so they cannot drift. Each alert's own gauges are named in its folder
+ * (services/engine/rules/<alert>/index.ts; ALERT_METRICS in rules/index.ts lists them).
+ * Convention: signwatch_<name>_<unit>[_total]. Counters are declared without `_total`; the OpenTelemetry
+ * Prometheus exporter appends it.
  */
 export const METRICS = {
-  // exact alert inputs (gauges, per region unless noted)
-  keychainFailures: 'signwatch_keychain_failures_trailing_hour', // {region}
-  unlockP95: 'signwatch_unlock_p95_trailing_hour_ms', // {region}
-  unlockSamples: 'signwatch_unlock_samples_trailing_hour', // {region}
-  certDaysToExpiry: 'signwatch_cert_days_to_expiry_days', // {region, sha1, subject}
-  clockOffset: 'signwatch_clock_offset_ms', // {region, host}
-  parityDrift: 'signwatch_parity_drift_hosts', // {region}
+  // every alert (gauges)
   alertFiring: 'signwatch_alert_firing', // {alert, region, severity, ...} 1 while firing
   releaseFrozen: 'signwatch_release_frozen', // {region} 1 while frozen
   // pipeline counters (exported with _total)

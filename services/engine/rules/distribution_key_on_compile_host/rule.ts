@@ -3,19 +3,19 @@
  * a compile-pool host reported (within staleAfter) a certificate whose kind starts with one of the policy's
  * distribution kinds; value = number of such certificates; resolves when none was reported within staleAfter.
  */
-import type { Region, SignEvent } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { BaseRule, DetailsBuilder, type RuleFactory } from '../rule.js';
-import type { Transition } from '../types.js';
+import type { Region, SignEvent } from '../../../../schemas/events.js';
+import type { Config } from './policy.js';
+import { BaseRule, DetailsBuilder } from '../../rule.js';
+import type { Transition } from '../../types.js';
 
-class DistributionKey extends BaseRule {
+export class DistributionKey extends BaseRule {
   /** host → sha1 → { lastSeen, subject, keychain } */
   private readonly hosts = new Map<string, Map<string, { ts: number; subject: string; keychain: string }>>();
   private readonly changed = new Set<string>();
 
   constructor(
     region: Region,
-    private readonly cfg: Policy['alerts']['distribution_key_on_compile_host'],
+    private readonly cfg: Config,
   ) {
     super('distribution_key_on_compile_host', region, cfg.severity);
   }
@@ -79,9 +79,3 @@ class DistributionKey extends BaseRule {
     this.changed.clear();
   }
 }
-
-export const distributionKey: RuleFactory = {
-  alert: 'distribution_key_on_compile_host',
-  types: ['cert'],
-  create: (region, policy) => new DistributionKey(region, policy.alerts.distribution_key_on_compile_host),
-};

@@ -3,17 +3,17 @@
  * trailing window (t − window, t] is > threshold (the third failure fires it, at its own time); resolves at the
  * first instant the count is ≤ threshold again (oldest counted failure + window).
  */
-import type { CodesignEvent, Region, SignEvent } from '../../../schemas/events.js';
-import type { Policy } from '../../../schemas/policy.js';
-import { DetailsBuilder, WindowedRule, type RuleFactory } from '../rule.js';
-import type { Transition } from '../types.js';
+import type { CodesignEvent, Region, SignEvent } from '../../../../schemas/events.js';
+import type { Config } from './policy.js';
+import { DetailsBuilder, WindowedRule } from '../../rule.js';
+import type { Transition } from '../../types.js';
 
-class KeychainFailures extends WindowedRule<CodesignEvent> {
+export class KeychainFailures extends WindowedRule<CodesignEvent> {
   private readonly labels: Record<string, string>;
 
   constructor(
     region: Region,
-    private readonly cfg: Policy['alerts']['codesign_keychain_failures'],
+    private readonly cfg: Config,
   ) {
     super('codesign_keychain_failures', region, cfg.severity, cfg.window);
     this.labels = { region };
@@ -55,10 +55,3 @@ class KeychainFailures extends WindowedRule<CodesignEvent> {
     return this.window.count;
   }
 }
-
-export const keychainFailures: RuleFactory = {
-  alert: 'codesign_keychain_failures',
-  types: ['codesign'],
-  create: (region, policy) => new KeychainFailures(region, policy.alerts.codesign_keychain_failures),
-};
-export { KeychainFailures };

@@ -1,0 +1,55 @@
+/** cert_expiry{region, sha1}: one rotation ticket per certificate. See rule.ts for the exact semantics. */
+import { formatDuration } from '../../../../schemas/duration.js';
+import { defineRule, goFloat, promSelector } from '../definition.js';
+import { DAY } from '../../time.js';
+import { policy } from './policy.js';
+import { CertExpiry } from './rule.js';
+
+export const METRIC = 'signwatch_cert_days_to_expiry_days';
+
+export default defineRule({
+  name: 'cert_expiry',
+  meaning: 'a signing certificate some host still reports expires in less than the policy days',
+  policy,
+  types: ['cert'],
+  labels: ['sha1'],
+  create: (region, cfg) => new CertExpiry(region, cfg),
+  horizon: (cfg) => cfg.staleAfter,
+  freezes: () => false,
+  gauges: [
+    {
+      name: METRIC,
+      description: 'Days until notAfter, per certificate',
+      *read(r) {
+        const t = r.clock;
+        for (const c of r.certs.values()) {
+          yield { labels: { sha1: c.sha1, subject: c.subject }, value: Number.isFinite(t) ? Math.round(((c.notAfter - t) / DAY) * 1000) / 1000 : 0 };
+        }
+      },
+    },
+  ],
+  alertRule(p, ctx) {
+    const sum = (subject: string, sha1: string, v: string) => `certificate "${subject}" (${sha1}) expires in ${v} days (ticket when < ${p.days}): rotate it`;
+    const quiet = '1111111111111111111111111111111111111111';
+    const due = '2222222222222222222222222222222222222222';
+    return {
+      alert: 'cert_expiry',
+      severity: p.severity,
+      runbookUrl: ctx.runbookUrl,
+      base: `min by (sha1, subject) (${METRIC})`,
+      op: '<',
+      threshold: p.days,
+      keyLabels: ['sha1', 'subject'],
+      summary: sum('{{ $labels.subject }}', '{{ $labels.sha1 }}', '{{ $value }}'),
+      description: `Days from now to the certificate's notAfter, lowest over the regions that reported it in the last ${formatDuration(p.staleAfter)}. One ticket per certificate (key signwatch/cert_expiry/<sha1>).`,
+      dashboardUrl: ctx.fleetDashboardUrl,
+      series: [
+        { series: promSelector(METRIC, { region: 'HK', sha1: quiet, subject: 'Apple Distribution: Quiet' }), value: p.days },
+        { series: promSelector(METRIC, { region: 'HK', sha1: due, subject: 'Apple Distribution: Due' }), value: p.days + 5 },
+        { series: promSelector(METRIC, { region: 'JP', sha1: due, subject: 'Apple Distribution: Due' }), value: p.days - 1 },
+      ],
+      fire: [{ labels: { sha1: due, subject: 'Apple Distribution: Due' }, summary: sum('Apple Distribution: Due', due, goFloat(p.days - 1)) }],
+    };
+  },
+  runbookRows: () => [['Ticket key', '`signwatch/cert_expiry/<sha1>`: one ticket per certificate, whatever the regions']],
+});

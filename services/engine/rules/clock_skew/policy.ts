@@ -1,0 +1,13 @@
+/** Policy block `alerts.clock_skew` (NTP discipline: skew breaks notarization timestamps). */
+import { z } from 'zod';
+import { alertBase } from '../../../../schemas/alert.js';
+
+export const policy = z
+  .strictObject({
+    ...alertBase('warning'),
+    /** |sntp offset| above this on a host's latest probe fires (notarization timestamps break). */
+    maxOffsetMs: z.number().positive().default(1000),
+  })
+  .prefault({});
+
+export type Config = z.output<typeof policy>;

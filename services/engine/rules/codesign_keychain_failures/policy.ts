@@ -1,0 +1,16 @@
+/** Policy block `alerts.codesign_keychain_failures` (source article: "> 2 in the trailing hour, per region → page; freeze releases"). */
+import { z } from 'zod';
+import { alertBase } from '../../../../schemas/alert.js';
+import { DurationMs } from '../../../../schemas/duration.js';
+
+export const policy = z
+  .strictObject({
+    ...alertBase('critical'),
+    /** Fires when the count of keychain-class codesign failures in the trailing window is > threshold. */
+    threshold: z.number().int().nonnegative().default(2),
+    window: DurationMs.default(3_600_000),
+    freezeReleases: z.boolean().default(true),
+  })
+  .prefault({});
+
+export type Config = z.output<typeof policy>;

@@ -1,0 +1,27 @@
+/**
+ * The alert registry: one line per alert folder. Everything alert-specific derives from this list (see
+ * definition.ts): the policy schema, the engine's rules, the state horizon, gauges, generated rules and runbooks.
+ * Order is the tie-break for transitions at the same instant.
+ */
+import type { AnyRuleDefinition } from './definition.js';
+import codesignKeychainFailures, { METRIC as KEYCHAIN_FAILURES } from './codesign_keychain_failures/index.js';
+import unlockLatencyP95, { METRIC_P95, METRIC_SAMPLES } from './unlock_latency_p95/index.js';
+import certExpiry, { METRIC as CERT_DAYS } from './cert_expiry/index.js';
+import clockSkew, { METRIC as CLOCK_OFFSET } from './clock_skew/index.js';
+import aclOutsideWindow from './acl_outside_window/index.js';
+import parityDrift, { METRIC as PARITY_DRIFT } from './parity_drift/index.js';
+import distributionKeyOnCompileHost from './distribution_key_on_compile_host/index.js';
+
+export const RULES = [codesignKeychainFailures, unlockLatencyP95, certExpiry, clockSkew, aclOutsideWindow, parityDrift, distributionKeyOnCompileHost] as const;
+
+export type Registry = readonly AnyRuleDefinition[];
+
+/** The alerts' gauge names, for dashboards and tests (each is declared in its alert's folder). */
+export const ALERT_METRICS = {
+  keychainFailures: KEYCHAIN_FAILURES, // {region}
+  unlockP95: METRIC_P95, // {region}
+  unlockSamples: METRIC_SAMPLES, // {region}
+  certDaysToExpiry: CERT_DAYS, // {region, sha1, subject}
+  clockOffset: CLOCK_OFFSET, // {region, host}
+  parityDrift: PARITY_DRIFT, // {region}
+} as const;
