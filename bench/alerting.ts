@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import pino from 'pino';
+import { createLogger } from '../services/platform/logger.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../services/alerting/fake-pagerduty.js';
 import { createNotifier } from '../services/alerting/notifier.js';
 import { PagerDutyChannel } from '../services/alerting/channels.js';
@@ -37,7 +37,7 @@ import type { Transition } from '../services/engine/types.js';
 import { keychainFailure, startProcessorProcess } from '../services/alerting/testing/processor-proc.js';
 
 const ROUTING_KEY = 'R0UTINGKEY00000000000000000000AA';
-const silent = pino({ level: 'silent' });
+const silent = createLogger({ name: 'bench', level: 'silent' });
 const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
 
 interface Stats {

@@ -7,6 +7,7 @@
  * none removed or renamed without a v2 topic.
  */
 import { z } from 'zod';
+import { formatIssues } from '../services/platform/validation.js';
 
 export const REGIONS = ['HK', 'JP', 'KR', 'SG', 'US'] as const;
 export const Region = z.enum(REGIONS);
@@ -160,10 +161,7 @@ export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notariz
 
 /** A validation failure in words a person can act on: "line 12: region: Invalid option…". */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
+  return formatIssues(error, '', 5, '; ');
 }
 
 export type ParseResult = { ok: true; event: SignEvent } | { ok: false; reason: string };

@@ -7,7 +7,7 @@
  * no human), then the timers; stop() is idempotent, works without start(), stops the timers, lets the current
  * batch finish (bounded) and closes the sinks. Logs are structured JSON (pino) on stdout, secrets redacted.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../platform/logger.js';
 import { probeClock } from './clock.js';
 import type { AgentConfig } from './config.js';
 import { emitEvents, spoolDir } from './emit.js';

@@ -4,6 +4,7 @@
  * a keychain or credential failure is final at once (retrying would hide an unlock problem) and reported with
  * its class. Invalid / Rejected are final answers, not failures to retry. The event carries the attempt count.
  */
+import { backoffDelay } from '../platform/backoff.js';
 import { parseCommandArgs } from '../platform/cli.js';
 import { UsageError } from '../platform/errors.js';
 import { loadConfig } from './config.js';
@@ -32,11 +33,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-/** Delay before attempt n+1 (n ≥ 1): half fixed, half random ("equal jitter") of min(max, base·2^(n-1)). */
-export function backoffMs(attempt: number, p: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
+/** Delay before attempt n+1 (n ≥ 1): the platform's backoff with this policy's base and cap. */
+export const backoffMs = (attempt: number, p: RetryPolicy, random: () => number = Math.random): number => backoffDelay(attempt, { baseMs: p.baseDelayMs, maxMs: p.maxDelayMs }, random);
 
 export interface NotarizeOutcome {
   outcome: NotaryOutcome;

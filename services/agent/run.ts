@@ -37,12 +37,8 @@ export async function runDaemon(argv: string[], env: NodeJS.ProcessEnv = process
     else if (spec.startsWith('ndjson:') && spec.length > 7) sinks.push(new NdjsonSink(spec.slice(7)));
     else throw new UsageError(`signwatch agent run: --sink: expected kafka, ndjson:PATH or -, got '${spec}'`);
   }
-  const { pino } = await import('pino');
-  const log = pino({
-    name: 'signwatch-agent',
-    base: { host: cfg.host, region: cfg.region },
-    redact: { paths: ['password', '*.password', 'secret', '*.secret', 'env'], censor: '***' },
-  }, pino.destination({ dest: parsed.values.sink?.some((s) => s === '-' || s === 'ndjson:-') ? 2 : 1, sync: true }));
+  const { createLogger } = await import('../platform/logger.js');
+  const log = createLogger({ name: 'signwatch-agent', base: { host: cfg.host, region: cfg.region }, fd: parsed.values.sink?.some((s) => s === '-' || s === 'ndjson:-') ? 2 : 1, sync: true });
   const daemon = new AgentDaemon({ cfg, sinks, log });
   if (parsed.values.once) {
     await daemon.start();

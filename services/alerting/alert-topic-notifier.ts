@@ -6,7 +6,7 @@
  * Lifecycle: start() resolves when the consumer runs; stop() idempotent (disconnects, then stops the notifier).
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Logger } from '../platform/logger.js';
 import type { Notifier } from './notifier.js';
 import type { Transition } from '../engine/types.js';
 import { decodeTransition } from './alert-topic.js';

@@ -24,7 +24,7 @@ export class PagerDutyChannel implements Channel {
     private readonly url: string = PAGERDUTY_EVENTS_URL,
     private readonly timeoutMs = 10_000,
   ) {
-    if (!routingKey) throw new NotifyError('pagerduty: routing key is empty (set SIGNWATCH_PD_ROUTING_KEY or a key file)', 'SW_NOTIFY_CONFIG', false);
+    if (!routingKey) throw new NotifyError('SW_NOTIFY_CONFIG', 'pagerduty: routing key is empty (set SIGNWATCH_PD_ROUTING_KEY or a key file)');
     this.#routingKey = routingKey;
   }
   async send(payload: unknown): Promise<void> {

@@ -1,21 +1,28 @@
-/** Coded notification errors: retries look only at `retryable` (and `retryAfterMs` for 429). */
-export type NotifyErrorCode =
-  | 'SW_NOTIFY_NETWORK' // connection refused/reset, DNS: retry
-  | 'SW_NOTIFY_TIMEOUT' // no answer within timeoutMs: retry
-  | 'SW_NOTIFY_SERVER' // 5xx: retry
-  | 'SW_NOTIFY_RATE_LIMITED' // 429: retry after Retry-After
-  | 'SW_NOTIFY_REJECTED' // 400 / other 4xx: permanent, never retried (body logged)
-  | 'SW_NOTIFY_CONFIG'; // bad notifier configuration: permanent
+/**
+ * Notification errors: a catalogue code (services/platform/errors.ts: SW_NOTIFY_NETWORK, _TIMEOUT, _SERVER (5xx),
+ * _RATE_LIMITED (429, retried after Retry-After), _REJECTED (4xx, never retried), _CONFIG), plus what the receiver
+ * answered. Retries look only at `retryable` and `retryAfterMs`.
+ */
+import { CodedError, type ErrorCode } from '../platform/errors.js';
 
-export class NotifyError extends Error {
-  constructor(
-    message: string,
-    readonly code: NotifyErrorCode,
-    readonly retryable: boolean,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-    readonly body?: string,
-  ) {
-    super(message);
+export type NotifyErrorCode = Extract<ErrorCode, `SW_NOTIFY_${string}`>;
+
+export interface NotifyErrorDetails {
+  status?: number;
+  retryAfterMs?: number;
+  /** The receiver's answer, redacted and capped (never the request). */
+  body?: string;
+}
+
+export class NotifyError extends CodedError {
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly body: string | undefined;
+
+  constructor(code: NotifyErrorCode, message: string, details: NotifyErrorDetails = {}) {
+    super(code, message);
+    this.status = details.status;
+    this.retryAfterMs = details.retryAfterMs;
+    this.body = details.body;
   }
 }

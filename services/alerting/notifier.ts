@@ -14,13 +14,15 @@
  * outbox; works without start). Pending rows left by a previous process are delivered after start().
  */
 import { z } from 'zod';
-import pino, { type Logger } from 'pino';
+import { ConfigError } from '../platform/errors.js';
+import { createLogger, type Logger } from '../platform/logger.js';
+import { parseConfig } from '../platform/validation.js';
 import { metrics, type Counter, type Meter } from '@opentelemetry/api';
 import type { Policy, Severity } from '../engine/policy.js';
 import type { Transition } from '../engine/types.js';
 import { METRICS } from '../platform/metric-names.js';
 import { Outbox, type OutboxRow } from './outbox.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../platform/backoff.js';
 import { NotifyError } from './errors.js';
 import { alertSeverity } from './links.js';
 import { pagerDutyEvent } from './pagerduty-event.js';
@@ -58,17 +60,8 @@ export const NotifierConfig = z.strictObject({
 });
 export type NotifierConfig = z.infer<typeof NotifierConfig>;
 
-export class NotifierConfigError extends Error {
-  readonly code = 'SW_NOTIFIER_CONFIG';
-  readonly retryable = false;
-}
-
 export function parseNotifierConfig(input: unknown, source = 'notifier'): Readonly<NotifierConfig> {
-  const r = NotifierConfig.safeParse(input);
-  if (!r.success) {
-    throw new NotifierConfigError(r.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
-  }
-  return Object.freeze(r.data);
+  return parseConfig(NotifierConfig, input, source, 'SW_NOTIFY_CONFIG');
 }
 
 export interface NotifierStats {
@@ -103,8 +96,7 @@ export interface NotifierDeps {
 
 export const transitionId = (t: Transition): string => `${t.dedupKey}|${t.state}|${t.at}`;
 
-export const alertingLogger = (): Logger =>
-  pino({ name: 'signwatch-alerting', redact: ['routing_key', '*.routing_key', 'routingKey', 'token', 'headers.authorization'] });
+export const alertingLogger = (): Logger => createLogger({ name: 'signwatch-alerting' });
 
 export function createNotifier(config: unknown, deps: NotifierDeps): Notifier {
   const cfg = parseNotifierConfig(config);
@@ -138,7 +130,7 @@ class OutboxNotifier implements Notifier {
     this.random = deps.random ?? Math.random;
     for (const sev of Object.keys(cfg.routes) as Severity[]) {
       for (const ch of cfg.routes[sev]) {
-        if (!deps.channels[ch]) throw new NotifierConfigError(`notifier: routes.${sev}: channel '${ch}' is not configured`);
+        if (!deps.channels[ch]) throw new ConfigError(`notifier: routes.${sev}: channel '${ch}' is not configured`, { code: 'SW_NOTIFY_CONFIG' });
       }
     }
   }
@@ -153,7 +145,7 @@ class OutboxNotifier implements Notifier {
   }
 
   accept(t: Transition): boolean {
-    if (this.stopped) throw new NotifyError('notifier is stopped', 'SW_NOTIFY_CONFIG', false);
+    if (this.stopped) throw new NotifyError('SW_NOTIFY_CONFIG', 'notifier is stopped');
     const tid = transitionId(t);
     const severity = alertSeverity(this.deps.policy, t);
     const channels = this.cfg.routes[severity];
@@ -222,14 +214,14 @@ class OutboxNotifier implements Notifier {
     const channel = this.deps.channels[row.channel as ChannelName];
     const attempts = row.attempts + 1;
     try {
-      if (!channel) throw new NotifyError(`channel '${row.channel}' is not configured`, 'SW_NOTIFY_CONFIG', false);
+      if (!channel) throw new NotifyError('SW_NOTIFY_CONFIG', `channel '${row.channel}' is not configured`);
       await channel.send(JSON.parse(row.payload));
       this.outbox.markDelivered(row.seq, attempts, this.now());
       this.stats.delivered++;
       this.sent.add(1, { channel: row.channel, outcome: 'delivered' });
       this.log.info({ channel: row.channel, id: row.id, attempts }, 'notification delivered');
     } catch (e) {
-      const err = e instanceof NotifyError ? e : new NotifyError((e as Error).message, 'SW_NOTIFY_NETWORK', true);
+      const err = e instanceof NotifyError ? e : new NotifyError('SW_NOTIFY_NETWORK', (e as Error).message);
       const now = this.now();
       if (!this.outboxOpen()) return;
       if (!err.retryable || now - row.created_at >= this.cfg.retry.maxAgeMs) {

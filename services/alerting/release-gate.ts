@@ -8,7 +8,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../platform/logger.js';
 import { REGIONS, type Region } from '../../schemas/events.js';
 import { freezingAlerts } from '../engine/engine.js';
 import type { Policy } from '../engine/policy.js';

@@ -17,7 +17,6 @@ import { randomBytes } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
-import pino from 'pino';
 import { parseProcessorConfig } from '../processor/config.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { loadPolicyFile } from '../engine/policy.js';
@@ -33,7 +32,7 @@ import { KafkaSink } from '../agent/sinks.js';
 import type { Transition } from '../engine/types.js';
 import { REGIONS } from '../../schemas/events.js';
 import { ensureBroker, type Broker } from './broker.js';
-import { createStoreWriter } from './store-writer.js';
+import { createStoreWriter } from '../query/store-writer.js';
 import { DemoAgentHost } from './agent-host.js';
 import { createFleet, DEFAULTS } from './fleet.js';
 import { DemoView } from './view.js';
@@ -111,7 +110,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const childEnv: NodeJS.ProcessEnv = { ...o.env, [marker.env]: marker.value };
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   const say = (s: string) => o.out.write(`${s}\n`);
-  const log: Logger = createLogger({ name: 'signwatch-demo', level: 'info', destination: pino.destination({ dest: join(runDir, 'demo.log'), sync: false, mkdir: true }) });
+  const log: Logger = createLogger({ name: 'signwatch-demo', level: 'info', file: join(runDir, 'demo.log') });
 
   // ---- lifecycle: every started thing registers its stop; shutdown() runs them in reverse order, once
   const stops: { name: string; stop: () => Promise<unknown> }[] = [];
@@ -305,10 +304,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const v = new DemoView(o.out, !o.once && o.out.isTTY === true, header, simStart);
     view = v;
     const writer = createStoreWriter({
-      brokers: b.brokers,
+      kafka: config.kafka,
       topic: topics.events,
       groupId: groups.store,
       store,
+      log: log.child({ component: 'store-writer' }),
       onEvent: (e) => {
         stored++;
         v.onEvent(e);

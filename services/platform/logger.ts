@@ -1,7 +1,7 @@
 /**
- * Structured logs (pino, JSON lines on stderr by default). Secrets are redacted wherever they appear under the
- * usual keys, and components log with child loggers that carry their correlation fields (partition, offset,
- * correlationId, invocationId, keychain, dedupKey).
+ * The one logger factory: structured logs (pino, JSON lines on stderr by default). Secrets are redacted wherever
+ * they appear under the keys below (one list for every component), and components log with child loggers that carry
+ * their correlation fields (partition, offset, correlationId, invocationId, keychain, dedupKey).
  */
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
@@ -22,6 +22,11 @@ export const REDACT_PATHS = [
   'headers.authorization',
   'routingKey',
   '*.routingKey',
+  'routing_key',
+  '*.routing_key',
+  '*.*.routing_key',
+  'env',
+  '*.env',
 ];
 
 export interface LoggerOptions {
@@ -29,6 +34,14 @@ export interface LoggerOptions {
   level?: LevelWithSilent;
   /** Defaults to stderr (stdout stays free for command output). */
   destination?: DestinationStream;
+  /** A file descriptor instead of `destination` (1 for launchd's StandardOutPath). */
+  fd?: number;
+  /** Append to this file (created with its folders, mode 0600) instead of a descriptor. */
+  file?: string;
+  /** Write synchronously (short-lived commands and daemons whose logs must survive a crash). */
+  sync?: boolean;
+  /** Fields on every line (the agent's host and region). */
+  base?: Record<string, unknown>;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -37,9 +50,9 @@ export function createLogger(opts: LoggerOptions): Logger {
       name: opts.name,
       level: opts.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      base: { pid: process.pid },
+      base: { pid: process.pid, ...opts.base },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    opts.destination ?? pino.destination({ fd: 2, sync: false }),
+    opts.destination ?? (opts.file !== undefined ? pino.destination({ dest: opts.file, sync: opts.sync ?? false, mkdir: true, mode: 0o600 }) : pino.destination({ fd: opts.fd ?? 2, sync: opts.sync ?? false })),
   );
 }

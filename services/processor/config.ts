@@ -80,9 +80,10 @@ export const ProcessorConfig = z.strictObject({
   commitInterval: DurationMs.default(1000),
   maxEventBytes: z.number().int().min(256).max(1_048_576).default(64 * 1024),
   /**
-   * Event store sink (optional): every valid live event is written to the store, idempotently by id, before the
-   * batch's Kafka transaction commits. `spec`: sqlite:PATH or postgres://… (a password belongs in the environment
-   * variable named by specEnv, or in PGPASSWORD, never in the file or argv).
+   * Event store (optional): the processor also runs the store writer (services/query/store-writer.ts), which reads
+   * the events topic in its own consumer group (`<groupId>.store`) and writes every valid event, idempotently by id.
+   * `spec`: sqlite:PATH or postgres://… (a password belongs in the environment variable named by specEnv, or in
+   * PGPASSWORD, never in the file or argv).
    */
   store: z
     .strictObject({

@@ -27,7 +27,8 @@ import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
 import { stateHorizon } from '../engine/engine.js';
 import type { RegionSnapshot } from '../engine/types.js';
 import { openStore, redactSpec } from '../query/open-store.js';
-import type { EventStore, StoreInput } from '../query/store.js';
+import type { EventStore } from '../query/store.js';
+import { createStoreWriter, type StoreWriter } from '../query/store-writer.js';
 import { ProcessorMetrics } from './metrics.js';
 import { createPipeline, type OutRecord, type PartitionPipeline } from './topology.js';
 
@@ -77,21 +78,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   let admin: Admin | undefined;
   let store: EventStore | undefined;
 
-  /** Write to the event store, retrying what the store says is retryable (busy database, lost connection). */
-  const storeBatch = async (batch: StoreInput[]) => {
-    if (!store || batch.length === 0) return;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await store.insertBatch(batch);
-        return;
-      } catch (e) {
-        const retryable = (e as { retryable?: boolean }).retryable === true;
-        if (!retryable || attempt >= 5 || stopping) throw e;
-        log.warn({ err: e, attempt }, 'event store write failed; retrying');
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-      }
-    }
-  };
+  let storeWriter: StoreWriter | undefined;
   let consumer: Consumer | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let joined = false;
@@ -291,7 +278,6 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         return;
       }
       const out: OutRecord[] = [];
-      const toStore: StoreInput[] | undefined = store ? [] : undefined;
       try {
         for (const m of batch.messages) {
           const off = Number(m.offset);
@@ -304,7 +290,6 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
             { topic: batch.topic, partition: p, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null },
             state.live,
             out,
-            toStore,
           );
           state.position = off + 1;
         }
@@ -314,8 +299,6 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         metrics.setLag(eventsTopic, p, lag);
         state.caughtUp = lag === 0;
         metrics.flush();
-        // the store first (idempotent by id): a crash after it and before the commit only re-inserts known ids
-        if (toStore) await storeBatch(toStore);
         await commit(state, out, false);
         payload.resolveOffset(batch.lastOffset());
       } catch (e) {
@@ -438,6 +421,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       const spec = config.store.spec ?? process.env[config.store.specEnv] ?? 'sqlite:signwatch-events.db';
       store = await openStore(spec, { retentionMs: config.store.retention });
       log.info({ store: redactSpec(spec) }, 'event store open');
+      // its own consumer group: the store never delays a transaction (nor a page)
+      storeWriter = createStoreWriter({ kafka: config.kafka, topic: eventsTopic, groupId: `${config.groupId}.store`, store, log: log.child({ component: 'store-writer' }), maxEventBytes: config.maxEventBytes });
     }
     admin = kafka.admin();
     await admin.connect();
@@ -457,6 +442,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       );
     }
     await runConsumer();
+    if (storeWriter) await storeWriter.start();
     ticker = setInterval(tick, config.tickInterval);
     ticker.unref();
     log.info({ brokers: config.kafka.brokers, groupId: config.groupId, events: eventsTopic, clock: config.clock, metricsPort }, 'processor started');
@@ -475,6 +461,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         await dispose(st, 'stopping');
       }
       if (admin) await admin.disconnect().catch(() => {});
+      if (storeWriter) await storeWriter.stop();
       if (store) await store.close().catch((e: unknown) => log.warn({ err: e }, 'event store close failed'));
       await telemetry.stop();
       log.info('processor stopped');

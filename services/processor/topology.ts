@@ -11,7 +11,8 @@
  *                  alert transitions topic                 hourly aggregates topic       /metrics (counters,
  *                  (key = dedupKey)                        (key = region/host/hour)       per-region gauges)
  *
- * and, when configured, the event store (every valid event, idempotent by id; written before the transaction).
+ * The event store is not written here: its writer (services/query/store-writer.ts) reads the events topic in its own
+ * consumer group, so a slow store never delays a page.
  *
  * plus `tick(now)` (wall mode, idle partitions) that moves the engine's clock so quiet regions resolve.
  * Wall mode runs the engine clock `clockDelay` behind the broker/wall clock, so that an event read within that
@@ -28,7 +29,6 @@ import { parseEventFast } from '../../schemas/validate.js';
 import { createEngine } from '../engine/engine.js';
 import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
 import type { Logger } from '../platform/logger.js';
-import type { StoreInput } from '../query/store.js';
 import type { ProcessorMetrics } from './metrics.js';
 
 /** One record read from the events topic. */
@@ -64,10 +64,9 @@ export interface TopologyOptions {
 
 export interface PartitionPipeline {
   /**
-   * Process one record; appends its outputs to `out` when live, discards them when rebuilding. With `toStore`,
-   * a valid live event is also appended there for the event store (duplicates too: the store skips known ids).
+   * Process one record; appends its outputs to `out` when live, discards them when rebuilding.
    */
-  record(r: SourceRecord, live: boolean, out: OutRecord[], toStore?: StoreInput[]): void;
+  record(r: SourceRecord, live: boolean, out: OutRecord[]): void;
   /** Move the engine clock to `nowMs` (wall mode). */
   tick(nowMs: number, live: boolean, out: OutRecord[]): void;
   /** Snapshots of the regions this partition has seen. */
@@ -143,7 +142,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
 
   return {
     engine,
-    record(r, live, out, toStore) {
+    record(r, live, out) {
       // validate
       if (r.value === null || r.value.length === 0) return deadLetter(r, 'empty: record has no value', live, out);
       if (r.value.length > opts.maxEventBytes) return deadLetter(r, `oversized: ${r.value.length} bytes > ${opts.maxEventBytes}`, live, out);
@@ -151,7 +150,6 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       const parsed = parseEventFast(text, opts.maxEventBytes);
       if (!parsed.ok) return deadLetter(r, parsed.reason, live, out);
       const event = parsed.event;
-      if (live && toStore) toStore.push({ event, raw: text });
       seen.add(event.region);
       target = live ? out : null;
       try {

@@ -1,4 +1,8 @@
-/** Retry timing: exponential backoff with jitter, and HTTP Retry-After parsing. Pure functions. */
+/**
+ * The one retry timing of signwatch (notifier deliveries, notarytool retries, the processor's store writes and
+ * consumer restarts, the agent's shipping): exponential backoff with "equal jitter", and HTTP Retry-After parsing.
+ * Pure functions, no dependency (the agent imports this file).
+ */
 
 export interface BackoffOptions {
   /** Delay cap of the first retry. */
@@ -23,4 +27,23 @@ export function parseRetryAfter(header: string | null | undefined, nowMs: number
   if (/^\d+(\.\d+)?$/.test(h)) return Math.round(Number(h) * 1000);
   const t = Date.parse(h);
   return Number.isNaN(t) ? undefined : Math.max(0, t - nowMs);
+}
+
+/** Attempts of `fn` until it succeeds, `isRetryable(err)` says no, or `attempts` is reached; waits backoffDelay between. */
+export async function retry<T>(
+  fn: (attempt: number) => Promise<T>,
+  o: BackoffOptions & { attempts: number; isRetryable: (e: unknown) => boolean; onRetry?: (e: unknown, attempt: number, delayMs: number) => void },
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  random: () => number = Math.random,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      if (attempt >= o.attempts || !o.isRetryable(e)) throw e;
+      const d = backoffDelay(attempt, o, random);
+      o.onRetry?.(e, attempt, d);
+      await sleep(d);
+    }
+  }
 }

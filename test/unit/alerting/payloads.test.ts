@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, parseRetryAfter } from '../../../services/alerting/backoff.js';
+import { backoffDelay, parseRetryAfter } from '../../../services/platform/backoff.js';
 import { pagerDutyEvent } from '../../../services/alerting/pagerduty-event.js';
 import { validateEvent } from '../../../services/alerting/fake-pagerduty.js';
 import { githubIssue, jiraIssue, ticketPayload } from '../../../services/alerting/ticket-payload.js';
