@@ -19,7 +19,7 @@ import type { Admin } from 'kafkajs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'signwatch');
-const FAKE_BIN = join(ROOT, 'test', 'fixtures', 'fake-macos', 'bin');
+const FAKE_BIN = join(ROOT, 'services', 'demo', 'fake-macos', 'bin');
 const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 40);
 
 function pct(xs: number[], p: number): number {
@@ -173,7 +173,7 @@ export async function run(): Promise<string> {
   const maxRss = Math.max(...rss.rssMb);
   return `## agent
 
-Command: \`BENCH_ONLY=agent npm run bench\` (fake macOS tools from test/fixtures/fake-macos first on PATH).
+Command: \`BENCH_ONLY=agent npm run bench\` (fake macOS tools from services/demo/fake-macos first on PATH).
 
 Added latency of \`signwatch agent exec -- codesign …\` over running codesign directly (interleaved runs, ms):
 

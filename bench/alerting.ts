@@ -30,11 +30,11 @@ import { startFakePagerDuty, type FakePagerDuty } from '../services/alerting/fak
 import { createNotifier } from '../services/alerting/notifier.js';
 import { PagerDutyChannel } from '../services/alerting/channels.js';
 import { alertTopicNotifier } from '../services/alerting/alert-topic-notifier.js';
-import { startPromStack, startStaticExporter } from '../services/alerting/testing/prom-stack.js';
+import { startPromStack, startStaticExporter } from '../test/harness/prom-stack.js';
 import { loadPolicy } from '../services/engine/policy.js';
 import { ALERT_METRICS } from '../services/engine/rules/index.js';
 import type { Transition } from '../services/engine/types.js';
-import { keychainFailure, startProcessorProcess } from '../services/alerting/testing/processor-proc.js';
+import { keychainFailure, startProcessorProcess } from '../test/harness/processor-proc.js';
 
 const ROUTING_KEY = 'R0UTINGKEY00000000000000000000AA';
 const silent = createLogger({ name: 'bench', level: 'silent' });

@@ -8,8 +8,6 @@ import type { ParseResult, SignEvent } from './events.js';
 import { parseEvent, validateEvent as zodValidate } from './events.js';
 import { eventJsonSchema } from './json-schema.js';
 
-export type FastValidator = (json: unknown) => ParseResult;
-
 let compiled: ((json: unknown) => boolean) | undefined;
 
 function compile(): (json: unknown) => boolean {

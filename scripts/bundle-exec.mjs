@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await build({
   stdin: {
-    contents: "const { runExec } = require('./dist/services/agent/exec-cmd.js'); module.exports = runExec;",
+    contents: "const { runExec } = require('./dist/services/agent/commands/exec.js'); module.exports = runExec;",
     resolveDir: root,
     sourcefile: 'agent-exec-entry.cjs',
   },

@@ -1,12 +1,12 @@
 /**
- * `signwatch agent clock`: run `sntp <server>` (measure only, never set the clock) and turn the offset into a
- * `clock` event. Failures (timeout, DNS, Kiss-of-death, clock select failed) produce no event — there is no
+ * The clock probe (used by the daemon and by `signwatch agent clock`, commands/scan.ts): run `sntp <server>`
+ * (measure only, never set the clock) and turn the offset into a `clock` event. Failures (timeout, DNS, Kiss-of-death, clock select failed) produce no event — there is no
  * offset to report — and a coded result the daemon logs and counts.
  */
 import type { AgentConfig } from './config.js';
 import { baseEvent, type WireEvent } from './events.js';
 import { runCapture } from './scan.js';
-import { parseSntp, type SntpResult } from './sntp.js';
+import { parseSntp, type SntpResult } from './macos/sntp.js';
 
 export interface ClockProbe {
   result: SntpResult;

@@ -1,26 +1,27 @@
 /**
- * `signwatch agent run`: the per-host daemon (a launchd LaunchAgent, see `agent install --print-plist`).
+ * The per-host daemon behind `signwatch agent run` (commands/run.ts; a launchd LaunchAgent, see
+ * `agent install --print-plist`).
  * Every `intervals.scanSec` it scans keychains (cert events + state for the wrapper), every `clockSec` it probes
  * sntp, every `heartbeatSec` it sends a heartbeat (parity fingerprint, spool depth and drops); all of it goes
- * through the spool, which the ship loop drains to the sinks every `shipMs` (Kafka by default).
+ * through the spool, which the ship loop drains to the ship targets every `shipMs` (Kafka by default).
  * Lifecycle: start() runs the first scan, clock probe and heartbeat at once (a rebooted host reports again with
  * no human), then the timers; stop() is idempotent, works without start(), stops the timers, lets the current
- * batch finish (bounded) and closes the sinks. Logs are structured JSON (pino) on stdout, secrets redacted.
+ * batch finish (bounded) and closes the ship targets. Logs are structured JSON (pino) on stdout, secrets redacted.
  */
 import type { Logger } from '../platform/logger.js';
 import { probeClock } from './clock.js';
 import type { AgentConfig } from './config.js';
-import { emitEvents, spoolDir } from './emit.js';
+import { emitEvents, spoolDir } from './spool/emit.js';
 import type { WireEvent } from './events.js';
 import { heartbeatEvent, snapshotHost, stateFrom, type HostSnapshot } from './scan.js';
-import { Shipper } from './shipper.js';
-import type { EventSink } from './sinks.js';
-import { Spool } from './spool.js';
+import { Shipper } from './spool/shipper.js';
+import type { ShipTarget } from './spool/ship-targets.js';
+import { Spool } from './spool/spool.js';
 import { readState, writeState } from './state.js';
 
 export interface DaemonOptions {
   cfg: AgentConfig;
-  sinks: readonly EventSink[];
+  sinks: readonly ShipTarget[];
   log: Logger;
 }
 

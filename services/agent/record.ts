@@ -5,13 +5,13 @@
  * overlaps the tool's run.
  */
 import { spawnSync } from 'node:child_process';
-import { classifyCodesignStderr, parseCodesignArgs } from './codesign.js';
+import { classifyCodesignStderr, parseCodesignArgs } from './macos/codesign.js';
 import { inMaintenanceWindow, type AgentConfig } from './config.js';
-import { emitEvents, logAgentError, type SinkSpec } from './emit.js';
+import { emitEvents, logAgentError, type SinkSpec } from './spool/emit.js';
 import { baseEvent, type WireEvent } from './events.js';
 import type { ToolKind, ToolRun } from './tool-run.js';
-import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from './notary.js';
-import { parseKeychainList, parseSetKeyPartitionListArgs } from './security.js';
+import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from './macos/notarytool.js';
+import { parseKeychainList, parseSetKeyPartitionListArgs } from './macos/security.js';
 import { identityFor, readState, writeState, type HostState } from './state.js';
 
 /** Keep events inside the wire contract's bounds whatever the tool was given. */

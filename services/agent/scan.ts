@@ -1,5 +1,6 @@
 /**
- * `signwatch agent scan`: what is in the keychains, as events.
+ * The keychain scan (used by the daemon and by `signwatch agent scan`, commands/scan.ts): what is in the
+ * keychains, as events.
  *   security list-keychains                    → the search list (heartbeat.searchList, state for exec)
  *   security find-identity -v -p codesigning   → valid signing identities (heartbeat.identities, team IDs)
  *   security find-certificate -a -p <keychain> → one `cert` event per Apple signing certificate (node:crypto X509)
@@ -13,8 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from './config.js';
 import { baseEvent, type WireEvent } from './events.js';
-import { readCertificate, SIGNING_KINDS } from './cert.js';
-import { parseFindIdentity, parseKeychainList, splitPems, type Identity } from './security.js';
+import { readCertificate, SIGNING_KINDS } from './macos/cert.js';
+import { parseFindIdentity, parseKeychainList, splitPems, type Identity } from './macos/security.js';
 import type { HostState } from './state.js';
 
 export interface ToolOutput {

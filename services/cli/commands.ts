@@ -10,7 +10,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
-  agent: { summary: 'host agent: exec wrapper, unlock helper, scanner, clock probe, notarize, daemon', load: () => import('../agent/module.js') },
+  agent: { summary: 'host agent: exec wrapper, unlock helper, scanner, clock probe, notarize, daemon', load: () => import('../agent/commands/index.js') },
   replay: { summary: 'run the alert engine over NDJSON events; print transitions or hourly aggregates', load: () => import('../replay/cli.js') },
   simulate: { summary: 'generate realistic, seeded fleet traffic as NDJSON (with incidents)', load: () => import('../simulate/cli.js') },
   dashboards: { summary: 'generate / check the bundled Grafana dashboards (dashboards/json) and their JSON Schema', load: () => import('../../dashboards/src/cli.js') },

@@ -1,9 +1,9 @@
 /**
  * One simulated Mac signing host of the demo that runs the REAL agent code path of `signwatch agent exec`:
- * the wrapped tool is the fake `codesign` of test/fixtures/fake-macos (found on PATH, replaying a recorded real
+ * the wrapped tool is the fake `codesign` of services/demo/fake-macos (found on PATH, replaying a recorded real
  * capture such as errSecInternalComponent on stderr with exit status 1), and the agent's own functions turn the
  * run into an event (toolKind → eventForRun: argument parsing, stderr classification, event building), append it
- * to the host's durable spool (emitEvents) and ship the spool to Kafka (Shipper + KafkaSink, acks=all).
+ * to the host's durable spool (emitEvents) and ship the spool to Kafka (Shipper + KafkaTarget, acks=all).
  *
  * The one difference from `signwatch agent exec`: the event time is the demo's compressed simulated clock
  * instead of Date.now() (eventForRun takes `now`), so the keychain lock plays out in seconds of wall time.
@@ -15,12 +15,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseConfig, type AgentConfig } from '../agent/config.js';
-import { emitEvents, spoolDir } from '../agent/emit.js';
+import { emitEvents, spoolDir } from '../agent/spool/emit.js';
 import type { WireEvent } from '../agent/events.js';
-import { eventForRun, toolKind, type ToolRun } from '../agent/exec.js';
-import { Shipper } from '../agent/shipper.js';
-import type { EventSink } from '../agent/sinks.js';
-import { Spool } from '../agent/spool.js';
+import { eventForRun } from '../agent/record.js';
+import { toolKind, type ToolRun } from '../agent/tool-run.js';
+import { Shipper } from '../agent/spool/shipper.js';
+import type { ShipTarget } from '../agent/spool/ship-targets.js';
+import { Spool } from '../agent/spool/spool.js';
 import { readState, writeState } from '../agent/state.js';
 import type { Region } from '../../schemas/events.js';
 
@@ -32,10 +33,10 @@ export interface AgentHostOptions {
   region: Region;
   /** The host's agent data directory (state.json, spool/). */
   dataDir: string;
-  /** test/fixtures/fake-macos/bin: put first on PATH so that `codesign` is the fake one. */
+  /** services/demo/fake-macos/bin: put first on PATH so that `codesign` is the fake one. */
   fakeBin: string;
   /** Kafka sink shared by the demo's hosts (the daemon's ship loop target). */
-  sink: EventSink;
+  sink: ShipTarget;
   /** SHA-1 of the signing identity (from the host's scan). */
   identity: string;
   /** Extra environment for the spawned tools (the demo's run marker). */

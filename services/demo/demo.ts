@@ -28,7 +28,7 @@ import { PagerDutyChannel, TicketWebhookChannel } from '../alerting/channels.js'
 import { alertTopicNotifier } from '../alerting/alert-topic-notifier.js';
 import { ReleaseGate } from '../alerting/release-gate.js';
 import { startGateServer } from '../alerting/gate-server.js';
-import { KafkaSink } from '../agent/sinks.js';
+import { KafkaTarget } from '../agent/spool/ship-targets.js';
 import type { Transition } from '../engine/types.js';
 import { REGIONS } from '../../schemas/events.js';
 import { ensureBroker, type Broker } from './broker.js';
@@ -289,11 +289,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     };
 
     // ---- the fleet: HK agents through the real agent code, and background traffic
-    const sink = new KafkaSink({ brokers: b.brokers, topic: topics.events, clientId: 'signwatch-demo-agent', sendTimeoutMs: 30_000 });
+    const sink = new KafkaTarget({ brokers: b.brokers, topic: topics.events, clientId: 'signwatch-demo-agent', sendTimeoutMs: 30_000 });
     stops.push({ name: 'agent-sink', stop: () => sink.close() });
     for (let i = 1; i <= 2; i++) {
       const host = `mini-hk-${String(i).padStart(2, '0')}`;
-      agents.push(new DemoAgentHost({ host, region: 'HK', dataDir: join(runDir, 'agents', host), fakeBin: join(ROOT, 'test', 'fixtures', 'fake-macos', 'bin'), sink, identity: i === 1 ? '3F1A9C2D4E5B6A7988123C4D5E6F708192A3B4C5' : '7E2B8D1C3F4A5B6C7D8E9F0A1B2C3D4E5F607182', env: childEnv }));
+      agents.push(new DemoAgentHost({ host, region: 'HK', dataDir: join(runDir, 'agents', host), fakeBin: join(ROOT, 'services', 'demo', 'fake-macos', 'bin'), sink, identity: i === 1 ? '3F1A9C2D4E5B6A7988123C4D5E6F708192A3B4C5' : '7E2B8D1C3F4A5B6C7D8E9F0A1B2C3D4E5F607182', env: childEnv }));
     }
     const header = [
       `signwatch demo · run ${runId} · Kafka ${b.brokers.join(',')} (${b.origin === 'started' ? 'started by the demo' : b.origin === 'env' ? 'KAFKA_BROKERS' : 'already running'})`,

@@ -18,7 +18,7 @@ import { HourlyAggregator } from './hourly.js';
 import type { Rule } from './rule.js';
 import type { AnyRuleDefinition } from './rules/definition.js';
 import { RULES, type Registry } from './rules/index.js';
-import { toIso, toMs } from './time.js';
+import { TimestampParser, toIso, toMs } from './time.js';
 import type { AlertEngine, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
 
 interface RegionState {
@@ -60,6 +60,7 @@ class Engine implements AlertEngine {
   private readonly out: Transition[] = [];
   private readonly emitHourly: (a: HourlyAggregate) => void;
   private readonly defs: AnyRuleDefinition[];
+  private readonly time = new TimestampParser();
   readonly stats: EngineStats = { accepted: 0, duplicate: 0, late: 0, expired: 0, transitions: 0 };
 
   constructor(
@@ -93,7 +94,7 @@ class Engine implements AlertEngine {
 
   offer(event: SignEvent): OfferOutcome {
     const r = this.regions.get(event.region)!;
-    const ts = toMs(event.ts);
+    const ts = this.time.toMs(event.ts);
     // older than what the engine remembers at all (ids and hourly buckets): expired, whether or not a duplicate
     if (ts < r.clock - this.policy.hourlyRetention) {
       this.stats.expired++;

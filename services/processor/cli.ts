@@ -1,7 +1,7 @@
 /** `signwatch processor`: the live pipeline (Kafka → engine → alert / hourly / dead-letter topics, /metrics). */
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { CodedError, UsageError } from '../platform/errors.js';
-import { ConfigError, loadProcessorConfig } from '../processor/config.js';
+import { ConfigError, loadProcessorConfig } from './config.js';
 import { createLogger } from '../platform/logger.js';
 import { loadPolicyFile } from '../engine/policy.js';
 import { createProcessor } from './processor.js';

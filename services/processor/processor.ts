@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Policy } from '../engine/policy.js';
-import type { ProcessorConfig } from '../processor/config.js';
+import type { ProcessorConfig } from './config.js';
 import { createKafka, ensureTopics, KafkaError, Partitioners } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
 import { createTelemetry, type Telemetry } from '../platform/telemetry.js';

@@ -25,6 +25,7 @@ import {
   type StoredEvent,
   type SweepOptions,
 } from './store.js';
+import { TimestampParser } from '../engine/time.js';
 import { WalCheckpointer } from './sqlite-checkpointer.js';
 import { HOUR_MS, mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect, rowToEvent as toEvent, type EventRow as Row } from './sql.js';
 
@@ -183,8 +184,14 @@ function wrap(e: unknown, what: string): StoreError {
 }
 
 /** Writes the 14 insert parameters of `input` at `out[at…]`; returns its columns for the rollup. */
-function bindEvent(out: unknown[], at: number, { event, raw }: StoreInput): EventColumns {
-  const c = extractColumns(event);
+/** Per-store memory of the binding hot path (the last hour parsed, the last partition list). */
+interface BindCaches {
+  time: TimestampParser;
+  lists: StringListJson;
+}
+
+function bindEvent(out: unknown[], at: number, { event, raw }: StoreInput, caches: BindCaches): EventColumns {
+  const c = extractColumns(event, caches.time);
   out[at] = c.id;
   out[at + 1] = c.ts;
   out[at + 2] = c.type;
@@ -197,7 +204,7 @@ function bindEvent(out: unknown[], at: number, { event, raw }: StoreInput): Even
   out[at + 9] = c.keychain;
   out[at + 10] = c.correlationId;
   out[at + 11] = c.invocationId;
-  out[at + 12] = c.partitionIds ? stringList(c.partitionIds) : null;
+  out[at + 12] = c.partitionIds ? caches.lists.json(c.partitionIds) : null;
   out[at + 13] = raw;
   return c;
 }
@@ -206,22 +213,26 @@ function bindEvent(out: unknown[], at: number, { event, raw }: StoreInput): Even
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-let lastList: readonly string[] = [];
-let lastJson = '[]';
-
 /**
- * JSON.stringify for an array of strings, for partition ID lists: a host sends the same list again and again, so
- * the last one is remembered; plain strings are joined by hand; anything to escape goes to JSON.stringify.
+ * JSON.stringify for arrays of strings, for partition ID lists: a host sends the same list again and again, so
+ * the last one is remembered (one per store: its memory is the store's); plain strings are joined by hand;
+ * anything to escape goes to JSON.stringify.
  */
-export function stringList(list: readonly string[]): string {
-  if (list.length === lastList.length) {
-    let same = true;
-    for (let i = 0; i < list.length && same; i++) same = list[i] === lastList[i];
-    if (same) return lastJson;
+export class StringListJson {
+  private last: readonly string[] = [];
+  private lastJson = '[]';
+
+  json(list: readonly string[]): string {
+    const last = this.last;
+    if (list.length === last.length) {
+      let same = true;
+      for (let i = 0; i < list.length && same; i++) same = list[i] === last[i];
+      if (same) return this.lastJson;
+    }
+    this.lastJson = joinStrings(list);
+    this.last = list.slice();
+    return this.lastJson;
   }
-  lastJson = joinStrings(list);
-  lastList = list.slice();
-  return lastJson;
 }
 
 function joinStrings(list: readonly string[]): string {
@@ -325,6 +336,7 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private readonly opts: SqliteStoreOptions;
   private insertTx: Database.Transaction<(events: readonly StoreInput[]) => number> | undefined;
+  private readonly caches: BindCaches = { time: new TimestampParser(), lists: new StringListJson() };
   private checkpointer: WalCheckpointer | undefined;
 
   constructor(
@@ -426,11 +438,11 @@ export class SqliteEventStore implements EventStore {
       };
       let i = 0;
       for (; i + CHUNK <= events.length; i += CHUNK) {
-        for (let k = 0; k < CHUNK; k++) rows[k] = bindEvent(manyArgs, k * 14, events[i + k]!);
+        for (let k = 0; k < CHUNK; k++) rows[k] = bindEvent(manyArgs, k * 14, events[i + k]!, this.caches);
         insert(many, manyArgs, CHUNK);
       }
       for (; i < events.length; i++) {
-        rows[0] = bindEvent(oneArgs, 0, events[i]!);
+        rows[0] = bindEvent(oneArgs, 0, events[i]!, this.caches);
         insert(one, oneArgs, 1);
       }
       hosts.run(tally.hostRows());

@@ -36,7 +36,7 @@
  * Time ranges are half-open: since <= ts < until.
  */
 import { CodedError } from '../platform/errors.js';
-import { toMs } from '../engine/time.js';
+import { toMs, type TimestampParser } from '../engine/time.js';
 import type { EventType, Region, SignEvent } from '../../schemas/events.js';
 
 /** One event to store: the validated event and its JSON text. */
@@ -179,11 +179,12 @@ interface OptionalFields {
   error?: { code?: string; class?: string };
 }
 
-export function extractColumns(e: SignEvent): EventColumns {
+/** The columns of an event; `time` is the caller's parser (a store's ingest path keeps one). */
+export function extractColumns(e: SignEvent, time?: TimestampParser): EventColumns {
   const any = e as unknown as OptionalFields;
   return {
     id: e.id,
-    ts: toMs(e.ts),
+    ts: time ? time.toMs(e.ts) : toMs(e.ts),
     type: e.type,
     region: e.region,
     host: e.host,

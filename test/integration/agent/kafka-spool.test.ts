@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { ulid } from 'ulid';
-import { entryCount } from '../../../services/agent/spool.js';
+import { entryCount } from '../../../services/agent/spool/spool.js';
 import { BIN, cli, ROOT, sandbox } from '../../unit/agent/helpers.js';
 
 const { Kafka, logLevel } = kafkajs;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
-import { freePort } from '../../../services/alerting/testing/prom-stack.js';
+import { freePort } from '../../harness/prom-stack.js';
 import { ROUTING_KEY, transition } from '../../unit/alerting/transitions.js';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
-import { startPromStack, startStaticExporter } from '../../../services/alerting/testing/prom-stack.js';
+import { startPromStack, startStaticExporter } from '../../harness/prom-stack.js';
 import { loadPolicy } from '../../../services/engine/policy.js';
 import { ALERT_METRICS } from '../../../services/engine/rules/index.js';
 

@@ -9,21 +9,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateEvent } from '../../../schemas/events.js';
-import { NdjsonSink } from '../../../services/agent/sinks.js';
+import { NdjsonTarget } from '../../../services/agent/spool/ship-targets.js';
 import { DEMO_KEYCHAIN, DemoAgentHost } from '../../../services/demo/agent-host.js';
 import { brokersFromEnv, BrokerError } from '../../../services/demo/broker.js';
 import { LOCK_FIXTURES, lockSchedule, type KeychainLock } from '../../../services/demo/fleet.js';
 import { DemoView } from '../../../services/demo/view.js';
 import type { Transition } from '../../../services/engine/types.js';
 
-const FAKE_BIN = resolve('test/fixtures/fake-macos/bin');
+const FAKE_BIN = resolve('services/demo/fake-macos/bin');
 const SHA1 = '3F1A9C2D4E5B6A7988123C4D5E6F708192A3B4C5';
 
 void test('demo host: a locked keychain goes through the agent code (fake codesign → classified event → spool → shipper)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sw-demo-host-'));
   try {
     const out = join(dir, 'shipped.ndjson');
-    const host = new DemoAgentHost({ host: 'mini-hk-01', region: 'HK', dataDir: join(dir, 'agent'), fakeBin: FAKE_BIN, sink: new NdjsonSink(out), identity: SHA1, env: { ...process.env } });
+    const host = new DemoAgentHost({ host: 'mini-hk-01', region: 'HK', dataDir: join(dir, 'agent'), fakeBin: FAKE_BIN, sink: new NdjsonTarget(out), identity: SHA1, env: { ...process.env } });
     const at = Date.parse('2026-11-26T02:10:00.000Z');
     const fail = await host.codesign({ at, fixture: LOCK_FIXTURES[0], correlationId: 'ci-4100', app: 'App1' });
     const ok = await host.codesign({ at: at + 60_000, fixture: undefined, correlationId: 'ci-4101', app: 'App2' });

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyCodesignStderr, parseCodesignArgs } from '../../../services/agent/codesign.js';
+import { classifyCodesignStderr, parseCodesignArgs } from '../../../services/agent/macos/codesign.js';
 import { validateEvent } from '../../../schemas/events.js';
 import { cli, fixture, fixtureNames, sandbox, spooled } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
-import { Spool } from '../../../services/agent/spool.js';
+import { Spool } from '../../../services/agent/spool/spool.js';
 import { newId } from '../../../services/agent/events.js';
 import { BIN, cli, ndjson, sandbox, spooled } from './helpers.js';
 

@@ -206,7 +206,7 @@ function staticImports(file: string, seen = new Set<string>()): Set<string> {
 
 void test('the exec start-up path loads no Kafka client, OpenTelemetry, pino or zod', () => {
   const dist = join(ROOT, 'dist', 'services');
-  const graph = new Set(['cli/main.js', 'agent/module.js', 'agent/exec-cmd.js', 'agent/record.js'].flatMap((f) => [...staticImports(join(dist, f))]));
+  const graph = new Set(['cli/main.js', 'agent/commands/index.js', 'agent/commands/exec.js', 'agent/record.js'].flatMap((f) => [...staticImports(join(dist, f))]));
   const packages = [...graph].filter((s) => !s.startsWith('/') && !s.startsWith('node:'));
   assert.deepEqual(packages.sort(), ['ulid']);
   assert.ok(![...graph].some((s) => /kafkajs|opentelemetry|pino|zod/.test(s)));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const BIN = join(ROOT, 'bin', 'signwatch');
-export const FAKE_DIR = join(ROOT, 'test', 'fixtures', 'fake-macos');
+export const FAKE_DIR = join(ROOT, 'services', 'demo', 'fake-macos');
 export const FAKE_BIN = join(FAKE_DIR, 'bin');
 export const FIXTURES = join(FAKE_DIR, 'fixtures');
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
-import { backoffMs, notarizeWithRetry } from '../../../services/agent/notarize.js';
+import { backoffMs, notarizeWithRetry } from '../../../services/agent/commands/notarize.js';
 import { cli, fixture, ndjson, sandbox } from './helpers.js';
 
 const policy = { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 5000 };

@@ -1,12 +1,12 @@
-/** security / notarytool / sntp parsers, one test per recorded capture (test/fixtures/fake-macos/fixtures). */
+/** security / notarytool / sntp parsers, one test per recorded capture (services/demo/fake-macos/fixtures). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   parseFindIdentity, parseKeychainList, parsePartitionIds, parseSecurityStderr, parseSetKeyPartitionListArgs,
-} from '../../../services/agent/security.js';
-import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from '../../../services/agent/notary.js';
-import { parseSntp } from '../../../services/agent/sntp.js';
-import { exitByteOf } from '../../../services/agent/secbase.js';
+} from '../../../services/agent/macos/security.js';
+import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from '../../../services/agent/macos/notarytool.js';
+import { parseSntp } from '../../../services/agent/macos/sntp.js';
+import { exitByteOf } from '../../../services/agent/macos/secbase.js';
 import { fixture, fixtureNames } from './helpers.js';
 
 void test('find-identity: Travis capture without -v (two sections, deduplicated, all valid)', () => {

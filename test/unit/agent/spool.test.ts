@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Spool } from '../../../services/agent/spool.js';
+import { Spool } from '../../../services/agent/spool/spool.js';
 import { newId } from '../../../services/agent/events.js';
 import { ROOT } from './helpers.js';
 

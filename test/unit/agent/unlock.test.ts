@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
-import { quoteForSecurity } from '../../../services/agent/unlock.js';
+import { quoteForSecurity } from '../../../services/agent/commands/unlock.js';
 import { cliAsync, fixture, sandbox, spooled } from './helpers.js';
 
 // spaces, quotes, a backslash, shell and regex metacharacters: everything security -i's split_line must keep

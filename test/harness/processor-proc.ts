@@ -14,7 +14,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { ulid } from 'ulid';
 import { freePort } from './prom-stack.js';
 
-const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../services/cli/main.js', import.meta.url));
 
 export interface ProcessorProc {
   readonly topics: { events: string; alerts: string; hourly: string; dlq: string };

@@ -14,13 +14,13 @@
  * - The daemon deletes an event only after the sink (Kafka, acks=all) acknowledged it: remove(names).
  * Errors are SpoolError (code, retryable); callers on the signing path catch them and never change the tool's result.
  */
-import { CodedError } from '../platform/errors.js';
+import { CodedError } from '../../platform/errors.js';
 import {
   appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { newId } from './events.js';
+import { newId } from '../events.js';
 
 export class SpoolError extends CodedError {
   constructor(message: string) {

@@ -4,14 +4,14 @@
  * a keychain or credential failure is final at once (retrying would hide an unlock problem) and reported with
  * its class. Invalid / Rejected are final answers, not failures to retry. The event carries the attempt count.
  */
-import { backoffDelay } from '../platform/backoff.js';
-import { parseCommandArgs } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
-import { loadConfig } from './config.js';
-import { emitEvents, parseSinkSpec } from './emit.js';
-import { baseEvent, type WireEvent } from './events.js';
-import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput, type NotaryErrorClass, type NotaryOutcome } from './notary.js';
-import { runCapture, type ToolOutput } from './scan.js';
+import { backoffDelay } from '../../platform/backoff.js';
+import { parseCommandArgs } from '../../platform/cli.js';
+import { UsageError } from '../../platform/errors.js';
+import { loadConfig } from '../config.js';
+import { emitEvents, parseSinkSpec } from '../spool/emit.js';
+import { baseEvent, type WireEvent } from '../events.js';
+import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput, type NotaryErrorClass, type NotaryOutcome } from '../macos/notarytool.js';
+import { runCapture, type ToolOutput } from '../scan.js';
 
 const HELP = `Usage: signwatch agent notarize [--keychain-profile NAME] [--config PATH] [--sink ndjson:PATH|-] FILE [-- notarytool args…]
 

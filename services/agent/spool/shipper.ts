@@ -3,7 +3,7 @@
  * acknowledged it (Kafka: acks=all). A crash between the acknowledgement and the delete re-sends the batch
  * (at least once). Unparseable spool files are moved aside and counted, never allowed to block the queue.
  */
-import type { EventSink, OutMessage } from './sinks.js';
+import type { ShipTarget, OutMessage } from './ship-targets.js';
 import type { Spool } from './spool.js';
 
 export interface ShipStats {
@@ -19,7 +19,7 @@ export class Shipper {
 
   constructor(
     private readonly spool: Spool,
-    private readonly sinks: readonly EventSink[],
+    private readonly sinks: readonly ShipTarget[],
     private readonly batchSize = 500,
   ) {}
 

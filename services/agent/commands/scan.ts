@@ -1,12 +1,12 @@
 /** `signwatch agent scan` and `signwatch agent clock`: one-shot versions of the daemon's periodic tasks. */
-import { parseCommandArgs } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
-import { probeClock } from './clock.js';
-import { loadConfig } from './config.js';
-import { emitEvents, parseSinkSpec, spoolDir } from './emit.js';
-import { heartbeatEvent, snapshotHost, stateFrom } from './scan.js';
-import { Spool } from './spool.js';
-import { readState, writeState } from './state.js';
+import { parseCommandArgs } from '../../platform/cli.js';
+import { UsageError } from '../../platform/errors.js';
+import { probeClock } from '../clock.js';
+import { loadConfig } from '../config.js';
+import { emitEvents, parseSinkSpec, spoolDir } from '../spool/emit.js';
+import { heartbeatEvent, snapshotHost, stateFrom } from '../scan.js';
+import { Spool } from '../spool/spool.js';
+import { readState, writeState } from '../state.js';
 
 const SCAN_HELP = `Usage: signwatch agent scan [--config PATH] [--sink ndjson:PATH|-]
 

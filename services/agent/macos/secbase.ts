@@ -34,14 +34,9 @@ export const SEC_STATUSES: readonly SecStatus[] = [
 ];
 
 const BY_TEXT = new Map(SEC_STATUSES.map((s) => [s.text, s]));
-const BY_STATUS = new Map(SEC_STATUSES.map((s) => [s.status, s]));
 
 export function statusByText(text: string): SecStatus | undefined {
   return BY_TEXT.get(text.trim());
-}
-
-export function statusByCode(status: number): SecStatus | undefined {
-  return BY_STATUS.get(status);
 }
 
 /** The shell sees the low 8 bits of an OSStatus returned as the exit status: -25293 → 51. */

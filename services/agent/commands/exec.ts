@@ -8,9 +8,9 @@
  * classification. Then one event is appended to the spool (fsync'd) before the wrapper returns. Nothing on this
  * path loads Kafka, OpenTelemetry or zod. A missing config or a broken spool never changes the tool's result.
  */
-import { parseCommandArgs } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
-import { runTool, toolKind, type ToolKind, type ToolRun } from './tool-run.js';
+import { parseCommandArgs } from '../../platform/cli.js';
+import { UsageError } from '../../platform/errors.js';
+import { runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
 
 const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] -- <tool> [args…]
 
@@ -80,7 +80,7 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
   if (kind !== 'none') {
     let record: ((run: ToolRun) => void) | undefined;
     try {
-      const [{ loadConfig }, { parseSinkSpec }, { recordRun }] = await Promise.all([import('./config.js'), import('./emit.js'), import('./record.js')]);
+      const [{ loadConfig }, { parseSinkSpec }, { recordRun }] = await Promise.all([import('../config.js'), import('../spool/emit.js'), import('../record.js')]);
       const cfg = loadConfig(parsed.values.config, env);
       const sink = parseSinkSpec(parsed.values.sink) ?? { kind: 'spool' as const };
       record = (run) => recordRun(cfg, kind, args, run, sink, env);

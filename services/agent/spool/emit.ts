@@ -6,8 +6,8 @@
  */
 import { appendFileSync, mkdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentConfig } from './config.js';
-import type { WireEvent } from './events.js';
+import type { AgentConfig } from '../config.js';
+import type { WireEvent } from '../events.js';
 import { Spool } from './spool.js';
 
 export type SinkSpec = { kind: 'spool' } | { kind: 'ndjson'; path: string } | { kind: 'stdout' };

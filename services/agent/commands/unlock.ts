@@ -7,13 +7,13 @@
  */
 import { spawn } from 'node:child_process';
 import { readSync } from 'node:fs';
-import { parseCommandArgs } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
-import { loadConfig } from './config.js';
-import { emitEvents, parseSinkSpec } from './emit.js';
-import { baseEvent, type WireEvent } from './events.js';
-import { exitByteOf } from './secbase.js';
-import { parseSecurityStderr } from './security.js';
+import { parseCommandArgs } from '../../platform/cli.js';
+import { UsageError } from '../../platform/errors.js';
+import { loadConfig } from '../config.js';
+import { emitEvents, parseSinkSpec } from '../spool/emit.js';
+import { baseEvent, type WireEvent } from '../events.js';
+import { exitByteOf } from '../macos/secbase.js';
+import { parseSecurityStderr } from '../macos/security.js';
 
 const HELP = `Usage: signwatch agent unlock --keychain PATH [--config PATH] [--sink ndjson:PATH|-] 3<password-source
 

@@ -12,10 +12,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Policy } from '../../engine/policy.js';
-import { ruleSpecs } from '../generate/rule-specs.js';
-import { prometheusRules } from '../generate/prometheus.js';
-import { alertmanagerConfig, type AlertmanagerOptions } from '../generate/alertmanager.js';
+import type { Policy } from '../../services/engine/policy.js';
+import { ruleSpecs } from '../../services/alerting/generate/rule-specs.js';
+import { prometheusRules } from '../../services/alerting/generate/prometheus.js';
+import { alertmanagerConfig, type AlertmanagerOptions } from '../../services/alerting/generate/alertmanager.js';
 
 export async function freePort(): Promise<number> {
   const s = createServer();

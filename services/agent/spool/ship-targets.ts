@@ -1,12 +1,12 @@
 /**
- * Where the daemon ships spooled events. Lifecycle: send() may be called without a separate start (the Kafka sink
+ * Where the daemon ships spooled events. Lifecycle: send() may be called without a separate start (the Kafka target
  * connects lazily); close() is idempotent and works without any send.
- * - KafkaSink: kafkajs producer, acks=all (-1), idempotent, one request in flight; messages keyed by region.
+ * - KafkaTarget: kafkajs producer, acks=all (-1), idempotent, one request in flight; messages keyed by region.
  *   A failed send throws (the spool keeps the events) and drops the producer, so the next send starts a fresh
  *   idempotent session: at least once, duplicates removed downstream by event id.
- * - NdjsonSink: appends lines to a file or stdout (debugging, tests).
+ * - NdjsonTarget: appends lines to a file or stdout (debugging, tests).
  */
-import { CodedError } from '../platform/errors.js';
+import { CodedError } from '../../platform/errors.js';
 import { appendFileSync, writeSync } from 'node:fs';
 import type { Kafka, Producer } from 'kafkajs';
 
@@ -15,15 +15,15 @@ export interface OutMessage {
   value: string;
 }
 
-export interface EventSink {
+export interface ShipTarget {
   readonly name: string;
   send(messages: readonly OutMessage[]): Promise<void>;
   close(): Promise<void>;
 }
 
-export class SinkError extends CodedError {}
+export class ShipError extends CodedError {}
 
-export interface KafkaSinkOptions {
+export interface KafkaTargetOptions {
   brokers: readonly string[];
   topic: string;
   clientId: string;
@@ -31,13 +31,13 @@ export interface KafkaSinkOptions {
   sendTimeoutMs?: number;
 }
 
-export class KafkaSink implements EventSink {
+export class KafkaTarget implements ShipTarget {
   readonly name = 'kafka';
   private kafka: Kafka | undefined;
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
 
-  constructor(private readonly opts: KafkaSinkOptions) {}
+  constructor(private readonly opts: KafkaTargetOptions) {}
 
   private async getProducer(): Promise<Producer> {
     if (this.producer) return this.producer;
@@ -77,13 +77,13 @@ export class KafkaSink implements EventSink {
           await p.send({ topic: this.opts.topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
         })(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new SinkError('SW_KAFKA_TIMEOUT', `kafka: send timed out after ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(() => reject(new ShipError('SW_KAFKA_TIMEOUT', `kafka: send timed out after ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
     } catch (e) {
       await this.reset();
-      if (e instanceof SinkError) throw e;
-      throw new SinkError('SW_KAFKA_SEND', `kafka: ${(e as Error).message}`);
+      if (e instanceof ShipError) throw e;
+      throw new ShipError('SW_KAFKA_SEND', `kafka: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
@@ -100,7 +100,7 @@ export class KafkaSink implements EventSink {
   }
 }
 
-export class NdjsonSink implements EventSink {
+export class NdjsonTarget implements ShipTarget {
   readonly name: string;
   constructor(private readonly path: string) {
     // path '-' means stdout

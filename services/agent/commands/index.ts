@@ -2,14 +2,13 @@
  * `signwatch agent <sub>`: dispatches to the sub-subcommands, each imported lazily so that `agent exec` (run once
  * per signing call) loads only the wrapper's own small files — no Kafka client, OpenTelemetry, pino or zod.
  */
-import { type CommandModule } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
+import { UsageError } from '../../platform/errors.js';
 
 const SUBCOMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
-  exec: { summary: 'wrap codesign / productsign / notarytool / set-key-partition-list and record an event', run: async (a) => (await import('./exec-cmd.js')).runExec(a) },
+  exec: { summary: 'wrap codesign / productsign / notarytool / set-key-partition-list and record an event', run: async (a) => (await import('./exec.js')).runExec(a) },
   unlock: { summary: 'unlock a keychain with the password from FD 3 and record the latency', run: async (a) => (await import('./unlock.js')).runUnlock(a) },
-  scan: { summary: 'report identities, certificates (expiry) and the search list; heartbeat', run: async (a) => (await import('./scan-cmd.js')).runScan(a) },
-  clock: { summary: 'measure the clock offset with sntp', run: async (a) => (await import('./scan-cmd.js')).runClock(a) },
+  scan: { summary: 'report identities, certificates (expiry) and the search list; heartbeat', run: async (a) => (await import('./scan.js')).runScan(a) },
+  clock: { summary: 'measure the clock offset with sntp', run: async (a) => (await import('./scan.js')).runClock(a) },
   notarize: { summary: 'notarytool submit with retries for Apple API / network failures only', run: async (a) => (await import('./notarize.js')).runNotarize(a) },
   run: { summary: 'the daemon: periodic scan, clock, heartbeat; ships the spool to Kafka', run: async (a) => (await import('./run.js')).runDaemon(a) },
   install: { summary: 'print the launchd LaunchAgent plist for the daemon', run: async (a) => (await import('./install.js')).runInstall(a) },
@@ -32,5 +31,3 @@ export async function run(argv: string[]): Promise<number> {
   if (!entry) throw new UsageError(`signwatch agent: unknown subcommand '${sub}'\n\n${usage()}`);
   return entry.run(rest);
 }
-
-export const agentCommand: CommandModule = { run };

@@ -1,7 +1,7 @@
 /**
  * codesign / productsign: read the identity and keychain from the arguments, and classify a failed run's stderr
  * into error.code / osStatus / class. Formats are the real ones in reference/macos-tools.md §1 and the captures in
- * test/fixtures/fake-macos/fixtures (one unit test per capture).
+ * services/demo/fake-macos/fixtures (one unit test per capture).
  *
  * Rules: Xcode / make / shell wrapper lines are ignored; `<path>: replacing existing signature` is information;
  * paths are split from the message on the LAST ": " (paths may contain spaces); a `Warning: unable to build chain

@@ -1,9 +1,9 @@
 /** `signwatch agent run`: parse options, build the sinks and the logger, run the daemon until a signal. */
-import { parseCommandArgs } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
-import { loadConfig } from './config.js';
-import { AgentDaemon } from './daemon.js';
-import { KafkaSink, NdjsonSink, type EventSink } from './sinks.js';
+import { parseCommandArgs } from '../../platform/cli.js';
+import { UsageError } from '../../platform/errors.js';
+import { loadConfig } from '../config.js';
+import { AgentDaemon } from '../daemon.js';
+import { KafkaTarget, NdjsonTarget, type ShipTarget } from '../spool/ship-targets.js';
 
 const HELP = `Usage: signwatch agent run [--config PATH] [--sink kafka|ndjson:PATH|-]… [--once] [--timeout SEC]
 
@@ -30,14 +30,14 @@ export async function runDaemon(argv: string[], env: NodeJS.ProcessEnv = process
   const timeoutSec = parsed.values.timeout === undefined ? 60 : Number(parsed.values.timeout);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`signwatch agent run: --timeout: expected a positive number of seconds`);
   const cfg = loadConfig(parsed.values.config, env);
-  const sinks: EventSink[] = [];
+  const sinks: ShipTarget[] = [];
   for (const spec of parsed.values.sink ?? ['kafka']) {
-    if (spec === 'kafka') sinks.push(new KafkaSink({ brokers: cfg.kafka.brokers, topic: cfg.kafka.topic, clientId: `${cfg.kafka.clientId}-${cfg.host}` }));
-    else if (spec === '-' || spec === 'ndjson:-') sinks.push(new NdjsonSink('-'));
-    else if (spec.startsWith('ndjson:') && spec.length > 7) sinks.push(new NdjsonSink(spec.slice(7)));
+    if (spec === 'kafka') sinks.push(new KafkaTarget({ brokers: cfg.kafka.brokers, topic: cfg.kafka.topic, clientId: `${cfg.kafka.clientId}-${cfg.host}` }));
+    else if (spec === '-' || spec === 'ndjson:-') sinks.push(new NdjsonTarget('-'));
+    else if (spec.startsWith('ndjson:') && spec.length > 7) sinks.push(new NdjsonTarget(spec.slice(7)));
     else throw new UsageError(`signwatch agent run: --sink: expected kafka, ndjson:PATH or -, got '${spec}'`);
   }
-  const { createLogger } = await import('../platform/logger.js');
+  const { createLogger } = await import('../../platform/logger.js');
   const log = createLogger({ name: 'signwatch-agent', base: { host: cfg.host, region: cfg.region }, fd: parsed.values.sink?.some((s) => s === '-' || s === 'ndjson:-') ? 2 : 1, sync: true });
   const daemon = new AgentDaemon({ cfg, sinks, log });
   if (parsed.values.once) {

@@ -5,9 +5,9 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommandArgs } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
-import { DEFAULT_CONFIG_PATH } from './config.js';
+import { parseCommandArgs } from '../../platform/cli.js';
+import { UsageError } from '../../platform/errors.js';
+import { DEFAULT_CONFIG_PATH } from '../config.js';
 
 const HELP = `Usage: signwatch agent install --print-plist [--config PATH] [--log-dir DIR] [--label LABEL] [--node PATH] [--bin PATH]
 
