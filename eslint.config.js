@@ -1,6 +1,14 @@
-// ESLint flat config: typescript-eslint with type information (no floating promises, type-only imports).
+// ESLint flat config: typescript-eslint with type information (no floating promises, type-only imports), and the
+// one-way import rules between the layers (docs/architecture.md):
+//   platform ← schemas ← engine ← {query, alerting, replay, simulate} ← processor ← {dlq, demo} ← cli
+// plus: the agent (runs on the Macs) depends only on the platform, and no layer reaches up.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+const up = (...folders) => ({ regex: `^(\\.\\./)+(${folders.join('|')})/`, message: `this layer must not import ${folders.join(', ')} (docs/architecture.md: one-way layers)` });
+const pkgs = (...names) => ({ regex: `^(${names.join('|')})(/|$)`, message: `not in this layer: ${names.join(', ')} belong to the components that do I/O (docs/architecture.md)` });
+const COMPONENTS = ['agent', 'alerting', 'cli', 'demo', 'dlq', 'engine', 'processor', 'query', 'replay', 'simulate'];
+const restrict = (files, ...patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } });
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'scripts/*.mjs', 'eslint.config.js', '.cache/**', 'var/**'] },
@@ -16,4 +24,17 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
     },
   },
+  // the platform imports nothing of signwatch outside itself
+  restrict(['services/platform/**/*.ts'], { regex: '^\\.\\./', message: 'services/platform is the bottom layer: it imports no component, no schema' }),
+  // schemas (the wire contract) build on the platform only
+  restrict(['schemas/**/*.ts'], { regex: '^\\.\\./services/(?!platform/)', message: 'schemas import only services/platform' }),
+  // the engine is pure: no I/O client, no component above it
+  restrict(['services/engine/**/*.ts'], up(...COMPONENTS.filter((c) => c !== 'engine')), pkgs('kafkajs', 'fastify', 'pg', 'better-sqlite3', 'pino', '@opentelemetry/[a-z-]+')),
+  // the agent runs on the signing Macs: it depends on the platform only (no engine, store, Kafka topology…)
+  restrict(['services/agent/**/*.ts'], up(...COMPONENTS.filter((c) => c !== 'agent'))),
+  // the store, the alerting and the offline tools sit on the engine; none reaches the processor or the demo
+  restrict(['services/query/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'processor', 'replay', 'simulate')),
+  restrict(['services/alerting/**/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'query', 'replay', 'simulate')),
+  restrict(['services/replay/**/*.ts', 'services/simulate/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'processor', 'query')),
+  restrict(['services/processor/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'replay', 'simulate')),
 );

@@ -95,7 +95,7 @@ async function notifierOnly(trials: number): Promise<Stats> {
   const pd = await startFakePagerDuty();
   const dir = mkdtempSync(join(tmpdir(), 'sw-bench-alerting-'));
   const n = createNotifier({ outboxPath: join(dir, 'outbox.sqlite'), routes: { ticket: [] } }, { policy: loadPolicy(), logger: silent, channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl) } });
-  n.start();
+  await n.start();
   const xs: number[] = [];
   try {
     for (let i = 0; i < trials; i++) {

@@ -6,7 +6,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatedSchemas } from '../schemas/json-schema.js';
+import { eventJsonSchema } from '../schemas/json-schema.js';
+import { policyJsonSchema } from '../services/engine/policy.js';
+
+/** File name → content, as committed under schemas/json/. */
+export function generatedSchemas(): Record<string, string> {
+  return {
+    'event.v1.schema.json': JSON.stringify(eventJsonSchema(), null, 2) + '\n',
+    'policy.v1.schema.json': JSON.stringify(policyJsonSchema(), null, 2) + '\n',
+  };
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

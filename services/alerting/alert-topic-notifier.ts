@@ -33,7 +33,7 @@ export function alertTopicNotifier(opts: {
     async start() {
       if (started) return;
       started = true;
-      opts.notifier.start();
+      await opts.notifier.start();
       await consumer.connect();
       await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
       await consumer.run({

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { UsageError } from '../platform/errors.js';
 import { Region } from '../../schemas/events.js';
-import { parseDuration } from '../../schemas/duration.js';
+import { parseDuration } from '../platform/duration.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ReleaseGate, type GateState } from './release-gate.js';
 import { startGateServer } from './gate-server.js';

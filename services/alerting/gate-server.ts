@@ -12,7 +12,7 @@ import { createHttpApp, sendError } from '../platform/http.js';
 import { formatIssues } from '../platform/validation.js';
 import { z } from 'zod';
 import { Region } from '../../schemas/events.js';
-import { DurationMs } from '../../schemas/duration.js';
+import { DurationMs } from '../platform/validation.js';
 import { GateError, type ReleaseGate } from './release-gate.js';
 
 export interface GateServer {

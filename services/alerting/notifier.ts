@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../platform/errors.js';
+import type { Component } from '../platform/lifecycle.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { parseConfig } from '../platform/validation.js';
 import { metrics, type Counter, type Meter } from '@opentelemetry/api';
@@ -73,13 +74,12 @@ export interface NotifierStats {
   ticketsSkipped: number;
 }
 
-export interface Notifier {
-  start(): void;
+/** Lifecycle (services/platform/lifecycle.ts): start() resumes what the outbox holds; stop() is idempotent. */
+export interface Notifier extends Component {
   /** Durable on return. Returns false when the transition was accepted before (nothing enqueued). */
   accept(t: Transition): boolean;
   /** Resolves true once nothing is pending (or false after timeoutMs). */
   drain(timeoutMs: number): Promise<boolean>;
-  stop(): Promise<void>;
   readonly stats: Readonly<NotifierStats>;
   readonly outbox: Outbox;
 }
@@ -135,13 +135,14 @@ class OutboxNotifier implements Notifier {
     }
   }
 
-  start(): void {
-    if (this.running || this.stopped) return;
+  start(): Promise<void> {
+    if (this.running || this.stopped) return Promise.resolve();
     this.running = true;
     this.outbox.prune(this.now() - this.cfg.retentionMs);
     const c = this.outbox.counts();
     if (c.pending > 0) this.log.info({ pending: c.pending }, 'outbox: delivering notifications left pending by a previous run');
     this.kick();
+    return Promise.resolve();
   }
 
   accept(t: Transition): boolean {

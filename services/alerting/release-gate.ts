@@ -12,6 +12,7 @@ import type { Logger } from '../platform/logger.js';
 import { REGIONS, type Region } from '../../schemas/events.js';
 import { freezingAlerts } from '../engine/engine.js';
 import type { Policy } from '../engine/policy.js';
+import type { Registry } from '../engine/rules/index.js';
 import { CodedError } from '../platform/errors.js';
 import type { Transition } from '../engine/types.js';
 
@@ -53,6 +54,8 @@ export interface ReleaseGateOptions {
   auditFile?: string;
   /** Called after a region's frozen flag changed (e.g. to set the signwatch_release_frozen gauge). */
   onChange?: (state: GateState) => void;
+  /** The alert registry whose `freezes` decide (default: the built-in alerts). */
+  rules?: Registry;
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
@@ -69,7 +72,7 @@ export class ReleaseGate {
     private readonly opts: ReleaseGateOptions = {},
   ) {
     this.tokenHash = opts.overrideToken ? sha(opts.overrideToken) : undefined;
-    this.freezing = freezingAlerts(policy);
+    this.freezing = freezingAlerts(policy, opts.rules);
     this.now = opts.now ?? Date.now;
   }
 

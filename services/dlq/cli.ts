@@ -196,7 +196,7 @@ export const run: CommandModule['run'] = async (argv) => {
   if (sub === 'export') {
     const max = v.max === undefined ? Infinity : Number(v.max);
     if (!(max > 0) || (Number.isFinite(max) && !Number.isInteger(max))) throw new UsageError(`signwatch dlq export: --max must be a positive integer, got "${v.max}"`);
-    const { parseDuration } = await import('../../schemas/duration.js');
+    const { parseDuration } = await import('../platform/duration.js');
     const timeout = v.timeout === undefined ? 30_000 : parseDuration(v.timeout);
     if (timeout === undefined || timeout <= 0) throw new UsageError(`signwatch dlq export: --timeout must be a duration like 30s, got "${v.timeout}"`);
     try {

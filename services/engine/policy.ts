@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DurationMs } from '../../schemas/duration.js';
+import { DurationMs } from '../platform/validation.js';
 import type { AlertBase } from '../../schemas/alert.js';
 import { parseYamlText, readTextFile, validateYaml, type ConfigFileCodes } from '../platform/config-file.js';
 import { ConfigError } from '../platform/errors.js';
@@ -81,6 +81,12 @@ export function parsePolicy(input: unknown, source = 'policy', rules: Registry =
 }
 
 export const defaultPolicy = (): Readonly<Policy> => parsePolicy({});
+
+/** The policy's JSON Schema (schemas/json/policy.v1.schema.json, for editors and other tools). */
+export function policyJsonSchema(): Record<string, unknown> {
+  const js = z.toJSONSchema(Policy, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+  return { ...js, $id: 'https://signwatch.dev/schemas/policy.v1.schema.json', title: 'signwatch alert policy (alerts/policy.yaml)' };
+}
 
 /** alerts/policy.yaml of the repository (resolved from this module, so it works from dist/ and from any cwd). */
 export const DEFAULT_POLICY_PATH = fileURLToPath(new URL('../../../alerts/policy.yaml', import.meta.url));

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DurationMs } from '../../schemas/duration.js';
+import { DurationMs } from './validation.js';
 import { ConfigError } from './errors.js';
 
 const Tls = z.union([

@@ -3,8 +3,22 @@
  * `<source>: <key.path>: <reason>` (unknown keys named as such, a union such as a duration says what its closest
  * branch wanted instead of "Invalid input"), and the parsed value deep-frozen.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
+import { DURATION_EXAMPLES, parseDuration } from './duration.js';
 import { ConfigError, type ErrorCode } from './errors.js';
+
+/** zod type of a duration in config and policy files: "5m" or a non-negative integer of ms; outputs milliseconds. */
+export const DurationMs = z.union([
+  z.number().int().nonnegative(),
+  z.string().transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (use e.g. ${DURATION_EXAMPLES})` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+]);
 
 /** The words for one issue, without its path. */
 export function issueMessage(i: z.core.$ZodIssue): string {

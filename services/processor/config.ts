@@ -7,7 +7,7 @@
  * kept out of logs by the logger's redaction paths.
  */
 import { z } from 'zod';
-import { DurationMs } from '../../schemas/duration.js';
+import { DurationMs } from '../platform/validation.js';
 import { loadConfigFile } from '../platform/config-file.js';
 import { ConfigError } from '../platform/errors.js';
 import { KafkaConnection } from '../platform/kafka-config.js';

@@ -27,6 +27,7 @@ import type { Region } from '../../schemas/events.js';
 import type { Policy } from '../engine/policy.js';
 import { parseEventFast } from '../../schemas/validate.js';
 import { createEngine } from '../engine/engine.js';
+import type { Registry } from '../engine/rules/index.js';
 import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
 import type { Logger } from '../platform/logger.js';
 import type { ProcessorMetrics } from './metrics.js';
@@ -60,6 +61,8 @@ export interface TopologyOptions {
   maxEventBytes: number;
   metrics: ProcessorMetrics;
   log: Logger;
+  /** The alert registry (default: the built-in alerts); the policy must have been parsed with it. */
+  rules?: Registry;
 }
 
 export interface PartitionPipeline {
@@ -118,7 +121,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       target.push({ topic: topics.hourly, key: hourlyKey(a), value: JSON.stringify(a), counts: { kind: 'hourly' } });
     },
   };
-  const engine = createEngine(policy, sink);
+  const engine = createEngine(policy, sink, opts.rules ? { rules: opts.rules } : {});
 
   // ── dead letters ───────────────────────────────────────────────────────────────────────────────────
   const deadLetter = (r: SourceRecord, reason: string, live: boolean, out: OutRecord[]) => {

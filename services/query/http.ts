@@ -20,6 +20,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { createHttpApp, sendError } from '../platform/http.js';
+import type { Component } from '../platform/lifecycle.js';
 import { parseConfig } from '../platform/validation.js';
 import { parseQuery, type RawQuery } from './filters.js';
 import { countJson } from './format.js';
@@ -63,7 +64,7 @@ function toRaw(q: unknown): RawQuery {
   return out;
 }
 
-export class QueryServer {
+export class QueryServer implements Component {
   private app: FastifyInstance | undefined;
   private readonly tokenDigest: Buffer | undefined;
 
@@ -129,10 +130,17 @@ export class QueryServer {
     return reply.send({ keys, rows: rows.map((x) => countJson(keys, x)) });
   }
 
-  /** Listen; resolves with the URL actually bound (port 0 picks a free port). */
-  async start(): Promise<string> {
+  private boundUrl = '';
+  /** The URL actually bound (port 0 picks a free port); valid after start(). */
+  get url(): string {
+    return this.boundUrl;
+  }
+
+  /** Listen (the Component lifecycle: services/platform/lifecycle.ts). */
+  async start(): Promise<void> {
+    if (this.boundUrl) return;
     const app = this.build();
-    return app.listen({ host: this.config.host, port: this.config.port });
+    this.boundUrl = await app.listen({ host: this.config.host, port: this.config.port });
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@
  * Lifecycle: start() schedules a sweep now and then every `intervalMs`; stop() is idempotent, works without
  * start(), and waits for the batch in flight. Errors are reported to `onError` and retried next interval.
  */
+import type { Component } from '../platform/lifecycle.js';
 import type { EventStore } from './store.js';
 
 export interface RetentionSweeperOptions {
@@ -20,7 +21,7 @@ export interface RetentionSweeperOptions {
   now?: () => number;
 }
 
-export class RetentionSweeper {
+export class RetentionSweeper implements Component {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -30,8 +31,8 @@ export class RetentionSweeper {
     private readonly opts: RetentionSweeperOptions = {},
   ) {}
 
-  start(): void {
-    if (this.timer || this.stopped) return;
+  start(): Promise<void> {
+    if (this.timer || this.stopped) return Promise.resolve();
     const tick = () => {
       this.running ??= this.sweepAll().finally(() => {
         this.running = undefined;
@@ -40,6 +41,7 @@ export class RetentionSweeper {
     this.timer = setInterval(tick, this.opts.intervalMs ?? 600_000);
     this.timer.unref();
     tick();
+    return Promise.resolve();
   }
 
   /** One full sweep (all batches until nothing is older than the retention); returns rows deleted. */

@@ -53,7 +53,8 @@ export async function runServer(argv: string[]): Promise<number> {
   try {
     let url: string;
     try {
-      url = await server.start();
+      await server.start();
+      url = server.url;
     } catch (e) {
       throw new CodedError('SW_QUERY_LISTEN', `signwatch query-server: cannot listen on ${listen}: ${(e as Error).message}`);
     }

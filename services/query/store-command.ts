@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseEvent } from '../../schemas/events.js';
-import { parseDuration } from '../../schemas/duration.js';
+import { parseDuration } from '../platform/duration.js';
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { CodedError, UsageError } from '../platform/errors.js';
 import { DEFAULT_STORE } from './open-store.js';

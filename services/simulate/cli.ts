@@ -1,7 +1,7 @@
 /** `signwatch simulate`: seeded fleet traffic as NDJSON on stdout (or --out FILE). */
 import { createWriteStream } from 'node:fs';
 import { REGIONS, type Region } from '../../schemas/events.js';
-import { parseDuration } from '../../schemas/duration.js';
+import { parseDuration } from '../platform/duration.js';
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { UsageError } from '../platform/errors.js';
 import { toMs } from '../engine/time.js';

@@ -43,7 +43,7 @@ const HK = { region: 'HK' };
 void test('one incident per episode; trigger and resolve share the dedup key; the body follows the Events API v2 contract', async () => {
   await withFake(async (pd, dir) => {
     const n = notifier(pd, dir);
-    n.start();
+    await n.start();
     n.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z'));
     n.accept(transition('codesign_keychain_failures', HK, 'resolved', '2026-11-26T02:00:00.000Z'));
     n.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T03:00:00.000Z'));
@@ -69,7 +69,7 @@ void test('one incident per episode; trigger and resolve share the dedup key; th
 void test('warning severity from the policy maps to PagerDuty warning', async () => {
   await withFake(async (pd, dir) => {
     const n = notifier(pd, dir);
-    n.start();
+    await n.start();
     n.accept(transition('unlock_latency_p95', { region: 'SG' }, 'firing', '2026-11-26T01:00:00.000Z'));
     assert.equal(await n.drain(5000), true);
     await n.stop();
@@ -82,7 +82,7 @@ void test('survives a 429 with Retry-After and two 500s; honours Retry-After; se
     pd.inject({ kind: 'status', status: 429, retryAfter: '1' });
     pd.inject({ kind: 'status', status: 500 }, 2);
     const n = notifier(pd, dir);
-    n.start();
+    await n.start();
     const t0 = Date.now();
     n.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z'));
     n.accept(transition('codesign_keychain_failures', HK, 'resolved', '2026-11-26T02:00:00.000Z'));
@@ -99,7 +99,7 @@ void test('survives a timeout (no answer) and retries', async () => {
   await withFake(async (pd, dir) => {
     pd.inject({ kind: 'timeout', hangMs: 2000 });
     const n = notifier(pd, dir, { timeoutMs: 150 });
-    n.start();
+    await n.start();
     n.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z'));
     assert.equal(await n.drain(5000), true);
     await n.stop();
@@ -114,7 +114,7 @@ void test('a 400 is never retried and its body is logged', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
     const n = notifier(pd, dir, { logger });
-    n.start();
+    await n.start();
     n.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z'));
     assert.equal(await n.drain(3000), true);
     await new Promise((r) => setTimeout(r, 100));
@@ -142,7 +142,7 @@ void test('a restart between trigger and resolve: both delivered, in order, once
     // PagerDuty down while the first process accepts the trigger
     pd.inject({ kind: 'status', status: 503 }, 1000);
     const a = notifier(pd, dir);
-    a.start();
+    await a.start();
     assert.equal(a.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z')), true);
     await new Promise((r) => setTimeout(r, 100));
     await a.stop(); // "crash" with the trigger still pending
@@ -154,7 +154,7 @@ void test('a restart between trigger and resolve: both delivered, in order, once
       const b = notifier(fresh, dir);
       assert.equal(b.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z')), false, 'duplicate');
       assert.equal(b.accept(transition('codesign_keychain_failures', HK, 'resolved', '2026-11-26T02:00:00.000Z')), true);
-      b.start();
+      await b.start();
       assert.equal(await b.drain(5000), true);
       await b.stop();
       assert.deepEqual(fresh.events.map((e) => e.body.event_action), ['trigger', 'resolve']);
@@ -169,7 +169,7 @@ void test('a restart between trigger and resolve: both delivered, in order, once
 void test('one ticket per certificate: open once across regions, resolve when the last region resolves', async () => {
   await withFake(async (pd, dir) => {
     const n = notifier(pd, dir);
-    n.start();
+    await n.start();
     const sha1 = 'ab'.repeat(20);
     const c = (region: string, state: 'firing' | 'resolved', at: string) =>
       transition('cert_expiry', { region, sha1, subject: 'Apple Distribution: X' }, state, at, { value: 12, threshold: 21 });
@@ -204,7 +204,7 @@ void test('deliveries and retries are counted on the meter the host process serv
       { outboxPath: join(dir, 'outbox.sqlite'), retry: { baseMs: 20, maxMs: 200 }, routes: { ticket: [] } },
       { policy, logger: silent, meter: telemetry.meter, channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl, 2000) } },
     );
-    n.start();
+    await n.start();
     n.accept(transition('codesign_keychain_failures', HK, 'firing', '2026-11-26T01:00:00.000Z'));
     assert.equal(await n.drain(5000), true);
     await n.stop();

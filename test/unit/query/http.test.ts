@@ -82,7 +82,8 @@ void test('GET /v1/events and /v1/counts answer like the CLI, with the same vali
 void test('bearer token: required on every query route when configured; healthz stays open; real socket on 127.0.0.1', async () => {
   const token = 'test-token-0123456789';
   await withServer(token, async (server) => {
-    const url = await server.start();
+    await server.start();
+    const url = server.url;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     const none = await fetch(`${url}/v1/events`);

@@ -19,7 +19,7 @@ void test('sweeper deletes everything past retention while inserts keep landing 
     await never.stop(); // without start
     const swept: number[] = [];
     const sweeper = new RetentionSweeper(store, { batchSize: 50, now: () => T0, onSwept: (n) => swept.push(n), onError: (e) => assert.fail(String(e)) });
-    sweeper.start();
+    await sweeper.start();
     // writes interleave with the sweep's batches (each batch yields to the event loop)
     let written = 0;
     for (let i = 0; i < 20 && swept.length === 0; i++) {

@@ -1,5 +1,5 @@
 /** acl_outside_window{region, host}: an undeclared keychain ACL change. See rule.ts for the exact semantics. */
-import { formatDuration } from '../../../../schemas/duration.js';
+import { formatDuration } from '../../../platform/duration.js';
 import { ALERT_FIRING_METRIC, defineRule, promSelector } from '../definition.js';
 import { policy } from './policy.js';
 import { AclOutsideWindow } from './rule.js';

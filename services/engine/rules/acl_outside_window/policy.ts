@@ -1,7 +1,7 @@
 /** Policy block `alerts.acl_outside_window` (set-key-partition-list outside a declared maintenance window is suspicious). */
 import { z } from 'zod';
 import { alertBase } from '../../../../schemas/alert.js';
-import { DurationMs } from '../../../../schemas/duration.js';
+import { DurationMs } from '../../../platform/validation.js';
 
 export const policy = z
   .strictObject({

@@ -1,5 +1,5 @@
 /** cert_expiry{region, sha1}: one rotation ticket per certificate. See rule.ts for the exact semantics. */
-import { formatDuration } from '../../../../schemas/duration.js';
+import { formatDuration } from '../../../platform/duration.js';
 import { defineRule, goFloat, promSelector } from '../definition.js';
 import { DAY } from '../../time.js';
 import { policy } from './policy.js';

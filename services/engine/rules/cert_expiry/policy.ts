@@ -1,7 +1,7 @@
 /** Policy block `alerts.cert_expiry` (source article: "< 21 days to notAfter → ticket the rotation, one ticket per certificate"). */
 import { z } from 'zod';
 import { alertBase } from '../../../../schemas/alert.js';
-import { DurationMs } from '../../../../schemas/duration.js';
+import { DurationMs } from '../../../platform/validation.js';
 
 export const policy = z
   .strictObject({

@@ -1,5 +1,5 @@
 /** codesign_keychain_failures{region}: the page. See rule.ts for the exact semantics, runbook.md for the on-call. */
-import { formatDuration } from '../../../../schemas/duration.js';
+import { formatDuration } from '../../../platform/duration.js';
 import { defineRule, goFloat, promSelector } from '../definition.js';
 import { policy } from './policy.js';
 import { KeychainFailures } from './rule.js';

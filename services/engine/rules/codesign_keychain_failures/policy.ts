@@ -1,7 +1,7 @@
 /** Policy block `alerts.codesign_keychain_failures` (source article: "> 2 in the trailing hour, per region → page; freeze releases"). */
 import { z } from 'zod';
 import { alertBase } from '../../../../schemas/alert.js';
-import { DurationMs } from '../../../../schemas/duration.js';
+import { DurationMs } from '../../../platform/validation.js';
 
 export const policy = z
   .strictObject({

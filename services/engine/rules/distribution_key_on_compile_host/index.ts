@@ -1,5 +1,5 @@
 /** distribution_key_on_compile_host{region, host}: a distribution identity on a compile-pool host. See rule.ts. */
-import { formatDuration } from '../../../../schemas/duration.js';
+import { formatDuration } from '../../../platform/duration.js';
 import { ALERT_FIRING_METRIC, defineRule, promSelector } from '../definition.js';
 import { policy } from './policy.js';
 import { DistributionKey } from './rule.js';

@@ -1,7 +1,7 @@
 /** Policy block `alerts.distribution_key_on_compile_host` (distribution keys must not exist on compile-pool hosts). */
 import { z } from 'zod';
 import { alertBase } from '../../../../schemas/alert.js';
-import { DurationMs } from '../../../../schemas/duration.js';
+import { DurationMs } from '../../../platform/validation.js';
 
 export const policy = z
   .strictObject({

@@ -1,5 +1,5 @@
 /** parity_drift{region, host}: a host's configuration differs from its region's majority. See rule.ts. */
-import { formatDuration } from '../../../../schemas/duration.js';
+import { formatDuration } from '../../../platform/duration.js';
 import { defineRule, promSelector } from '../definition.js';
 import { policy } from './policy.js';
 import { ParityDrift } from './rule.js';

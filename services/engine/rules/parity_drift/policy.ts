@@ -1,7 +1,7 @@
 /** Policy block `alerts.parity_drift` (the same wrapper, keychain path, search list and team IDs on every host). */
 import { z } from 'zod';
 import { alertBase } from '../../../../schemas/alert.js';
-import { DurationMs } from '../../../../schemas/duration.js';
+import { DurationMs } from '../../../platform/validation.js';
 
 export const policy = z
   .strictObject({

@@ -1,5 +1,5 @@
 /** unlock_latency_p95{region}: the vault/disk contention warning. See rule.ts for the exact semantics. */
-import { formatDuration } from '../../../../schemas/duration.js';
+import { formatDuration } from '../../../platform/duration.js';
 import { CodedError } from '../../../platform/errors.js';
 import { defineRule, goFloat, promSelector } from '../definition.js';
 import { policy } from './policy.js';

@@ -1,7 +1,7 @@
 /** Policy block `alerts.unlock_latency_p95` (source article: "unlock helper p95 > 800 ms over the trailing hour → warning"). */
 import { z } from 'zod';
 import { alertBase } from '../../../../schemas/alert.js';
-import { DurationMs } from '../../../../schemas/duration.js';
+import { DurationMs } from '../../../platform/validation.js';
 
 export const policy = z
   .strictObject({
