@@ -23,8 +23,8 @@ export const EventId = z
     'must be a ULID or a UUIDv7',
   );
 
-/** RFC 3339, UTC, millisecond precision: 2026-11-26T02:10:00.000Z */
-export const Timestamp = z.iso.datetime({ precision: 3 });
+/** RFC 3339, UTC, millisecond precision: 2026-11-26T02:10:00.000Z; years 1970–9999 (before is a schema error). */
+export const Timestamp = z.iso.datetime({ precision: 3 }).regex(/^(?:19[7-9][0-9]|[2-9][0-9]{3})-/, 'must be in the years 1970–9999');
 
 const NonEmpty = z.string().min(1).max(1024);
 const Sha1 = z.string().regex(/^[0-9A-F]{40}$/, 'must be 40 upper-case hex digits (SHA-1)');

@@ -39,11 +39,12 @@ export function pipelineHealth(_policy: Readonly<Policy>): Dashboard {
     .withPanel(ts(11, 'Dead-lettered by reason (/s)', 0, 18, 8).unit('reqps').withTarget(prom(rate(METRICS.deadLettered, 'reason'), { legend: '{{reason}}' })))
     .withPanel(ts(12, 'Invalid by reason (/s)', 8, 18, 8).unit('reqps').withTarget(prom(rate(METRICS.eventsInvalid, 'reason'), { legend: '{{reason}}' })))
     .withPanel(
-      ts(13, 'Late, duplicate, expired by region (/s)', 16, 18, 8, 'Late: older than the watermark by more than the allowed lateness (stored, never paged). Duplicate: same event id seen again.')
+      ts(13, 'Late, duplicate, expired, future by region (/s)', 16, 18, 8, 'Late: older than the watermark by more than the allowed lateness (stored, never paged). Duplicate: same event id seen again. Future: stamped more than maxFutureSkew ahead of the broker time (dead-lettered; the host\'s clock_skew fires).')
         .unit('reqps')
         .withTarget(prom(rate(METRICS.eventsLate, 'region', RS), { refId: 'A', legend: 'late {{region}}' }))
         .withTarget(prom(rate(METRICS.eventsDuplicate, 'region', RS), { refId: 'B', legend: 'duplicate {{region}}' }))
-        .withTarget(prom(rate(METRICS.eventsExpired, 'region', RS), { refId: 'C', legend: 'expired {{region}}' })),
+        .withTarget(prom(rate(METRICS.eventsExpired, 'region', RS), { refId: 'C', legend: 'expired {{region}}' }))
+        .withTarget(prom(rate(METRICS.eventsFuture, 'region', RS), { refId: 'D', legend: 'future {{region}}' })),
     )
     .withRow(new RowBuilder('Notifications (PagerDuty, tickets, release gate)').id(20).gridPos(pos(0, 26, 24, 1)))
     .withPanel(ts(21, 'Deliveries by channel and outcome (/s)', 0, 27, 12).unit('reqps').withTarget(prom(rate(METRICS.notifications, 'channel, outcome'), { legend: '{{channel}} {{outcome}}' })))

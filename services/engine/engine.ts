@@ -61,7 +61,7 @@ class Engine implements AlertEngine {
   private readonly emitHourly: (a: HourlyAggregate) => void;
   private readonly defs: AnyRuleDefinition[];
   private readonly time = new TimestampParser();
-  readonly stats: EngineStats = { accepted: 0, duplicate: 0, late: 0, expired: 0, transitions: 0 };
+  readonly stats: EngineStats = { accepted: 0, duplicate: 0, late: 0, expired: 0, future: 0, transitions: 0 };
 
   constructor(
     private readonly policy: Readonly<Policy>,
@@ -92,9 +92,23 @@ class Engine implements AlertEngine {
     this.emitHourly = (a) => this.sink.hourly(a);
   }
 
-  offer(event: SignEvent): OfferOutcome {
+  offer(event: SignEvent, refMs?: number): OfferOutcome {
     const r = this.regions.get(event.region)!;
     const ts = this.time.toMs(event.ts);
+    // bounded event time: no event stamped beyond its reference time + maxFutureSkew moves a clock or enters a
+    // window (nor the dedup memory); it is evidence against its host's clock
+    if (refMs !== undefined && ts > refMs + this.policy.maxFutureSkew) {
+      this.stats.future++;
+      let evidence = false;
+      for (const rule of r.rules) {
+        if (rule.observeFuture) {
+          rule.observeFuture(event, ts - refMs);
+          evidence = true;
+        }
+      }
+      if (evidence && Number.isFinite(r.clock)) this.advanceRules(r, r.clock); // evaluate now, at the region's clock
+      return 'future';
+    }
     // older than what the engine remembers at all (ids and hourly buckets): expired, whether or not a duplicate
     if (ts < r.clock - this.policy.hourlyRetention) {
       this.stats.expired++;

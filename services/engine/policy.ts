@@ -26,6 +26,12 @@ const globals = {
   allowedLateness: DurationMs.default(300_000),
   /** How long closed hourly buckets stay revisable by late events (and how long event ids are remembered). */
   hourlyRetention: DurationMs.default(21_600_000),
+  /**
+   * An event stamped more than this ahead of its reference time (the broker's append time live, the record time or
+   * the wall clock in replay) is a `future_timestamp`: dead-lettered, never moves a clock nor enters a window, and
+   * raises its host's clock_skew (docs/engine.md, "Bounded event time").
+   */
+  maxFutureSkew: DurationMs.default(300_000),
   /** Base URLs used in page links. */
   links: z
     .strictObject({

@@ -29,6 +29,11 @@ export interface Rule {
   /** The rule's own clock: the last instant it was advanced to. */
   readonly clock: number;
   observe(event: SignEvent, ts: number): void;
+  /**
+   * A valid event rejected as future_timestamp: stamped `skewMs` ahead of its reference time. Rules that blame the
+   * host for it (clock_skew) take it as evidence at the region's clock; the event itself enters no window.
+   */
+  observeFuture?(event: SignEvent, skewMs: number): void;
   advance(to: number, out: Transition[]): void;
   firing(): FiringInfo[];
 }

@@ -60,3 +60,8 @@ export function toIso(ms: number): string {
 export function hourStart(ms: number): number {
   return ms - (((ms % HOUR) + HOUR) % HOUR);
 }
+
+/** Why an event is a future_timestamp: what it claimed, against which reference time, and the bound. */
+export function futureReason(ts: string, refMs: number, maxFutureSkew: number): string {
+  return `future_timestamp: ts ${ts} is ${Math.round((Date.parse(ts) - refMs) / 1000)} s ahead of the record time ${toIso(refMs)} (max ${maxFutureSkew / 1000} s)`;
+}

@@ -71,7 +71,7 @@ export interface Sink {
   hourly(a: HourlyAggregate): void;
 }
 
-export type OfferOutcome = 'accepted' | 'duplicate' | 'late' | 'expired';
+export type OfferOutcome = 'accepted' | 'duplicate' | 'late' | 'expired' | 'future';
 
 export interface EngineStats {
   accepted: number;
@@ -80,6 +80,8 @@ export interface EngineStats {
   late: number;
   /** Older than hourly retention: too old even for the hourly aggregates (still stored by the store sink). */
   expired: number;
+  /** Stamped more than maxFutureSkew ahead of the reference time: rejected (dead-lettered live), blames the host's clock. */
+  future: number;
   transitions: number;
 }
 
@@ -97,7 +99,12 @@ export interface RegionSnapshot {
  * Deterministic: the same events in the same order with the same advanceTo() calls give the same output.
  */
 export interface AlertEngine {
-  offer(event: SignEvent): OfferOutcome;
+  /**
+   * `refMs` is the event's reference time (the broker's append time of its record live; the record time or the wall
+   * clock in replay): an event with ts > refMs + maxFutureSkew is 'future' and changes nothing but its host's
+   * clock_skew evidence. Without refMs the event time is trusted (tests of window semantics).
+   */
+  offer(event: SignEvent, refMs?: number): OfferOutcome;
   /** Move every region's clock to `nowMs` (wall clock live, `--until` in replay); emits what resolves/fires. */
   advanceTo(nowMs: number): void;
   flush(): void;

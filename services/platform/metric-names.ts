@@ -15,6 +15,7 @@ export const METRICS = {
   eventsDuplicate: 'signwatch_events_duplicate', // {region}
   eventsLate: 'signwatch_events_late', // {region}
   eventsExpired: 'signwatch_events_expired', // {region}
+  eventsFuture: 'signwatch_events_future', // {region}
   deadLettered: 'signwatch_dead_lettered', // {reason}
   transitions: 'signwatch_alert_transitions', // {alert, state}
   notifications: 'signwatch_notifications', // {channel, outcome}

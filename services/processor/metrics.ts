@@ -19,6 +19,7 @@ export function reasonLabel(reason: string): string {
   if (reason.startsWith('not JSON')) return 'not_json';
   if (reason.startsWith('schema')) return 'schema';
   if (reason.startsWith('empty')) return 'empty';
+  if (reason.startsWith('future_timestamp')) return 'future_timestamp';
   return 'other';
 }
 
@@ -34,6 +35,7 @@ export class ProcessorMetrics {
   private readonly duplicate: Counter;
   private readonly late: Counter;
   private readonly expired: Counter;
+  private readonly future: Counter;
   private readonly deadLettered: Counter;
   private readonly transitions: Counter;
   private readonly hostEvents: Counter;
@@ -58,6 +60,7 @@ export class ProcessorMetrics {
     this.duplicate = meter.createCounter(METRICS.eventsDuplicate, { description: 'Events whose id was already seen (counted once)' });
     this.late = meter.createCounter(METRICS.eventsLate, { description: 'Events older than the watermark minus the allowed lateness: aggregated, never paged' });
     this.expired = meter.createCounter(METRICS.eventsExpired, { description: 'Events older than the hourly retention: not aggregated' });
+    this.future = meter.createCounter(METRICS.eventsFuture, { description: 'Events stamped more than maxFutureSkew ahead of their record time: dead-lettered as future_timestamp' });
     this.deadLettered = meter.createCounter(METRICS.deadLettered, { description: 'Records written to the dead-letter topic' });
     this.transitions = meter.createCounter(METRICS.transitions, { description: 'Alert transitions produced to the alert topic' });
     this.hostEvents = meter.createCounter(METRICS.hostEvents, { description: 'Events per host, type and outcome' });
@@ -103,6 +106,11 @@ export class ProcessorMetrics {
 
   /** A valid event (live or rebuilding): gauges always follow; counters only for live records. */
   onEvent(e: SignEvent, outcome: OfferOutcome, live: boolean): void {
+    if (outcome === 'future') {
+      // its time is a lie: it moves no gauge (a heartbeat from year 9999 must not make the host look fresh)
+      if (live) this.count(this.future, `f\u0000${e.region}`, () => ({ region: e.region }));
+      return;
+    }
     const key = `${e.region}\u0000${e.host}`;
     if (e.type === 'heartbeat') {
       const ts = Date.parse(e.ts);

@@ -27,6 +27,7 @@ import type { Region } from '../../schemas/events.js';
 import type { Policy } from '../engine/policy.js';
 import { parseEventFast } from '../../schemas/validate.js';
 import { createEngine } from '../engine/engine.js';
+import { futureReason } from '../engine/time.js';
 import type { Registry } from '../engine/rules/index.js';
 import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
 import type { Logger } from '../platform/logger.js';
@@ -124,9 +125,10 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
   const engine = createEngine(policy, sink, opts.rules ? { rules: opts.rules } : {});
 
   // ── dead letters ───────────────────────────────────────────────────────────────────────────────────
-  const deadLetter = (r: SourceRecord, reason: string, live: boolean, out: OutRecord[]) => {
+  /** `invalid`: the record failed validation (counted as invalid); a future-stamped valid event is not. */
+  const deadLetter = (r: SourceRecord, reason: string, live: boolean, out: OutRecord[], invalid = true) => {
     if (!live) return;
-    metrics.onInvalid(reason);
+    if (invalid) metrics.onInvalid(reason);
     out.push({
       topic: topics.dlq,
       key: r.key,
@@ -162,8 +164,11 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
           lastAdvance = r.timestamp;
           engine.advanceTo(r.timestamp - opts.clockDelay);
         }
-        const outcome = engine.offer(event);
+        // the record's broker timestamp is the event's reference time: an event stamped beyond it + maxFutureSkew
+        // moves no clock and enters no window (docs/engine.md, "Bounded event time")
+        const outcome = engine.offer(event, r.timestamp);
         metrics.onEvent(event, outcome, live);
+        if (outcome === 'future') deadLetter(r, futureReason(event.ts, r.timestamp, policy.maxFutureSkew), live, out, false);
       } finally {
         target = null;
       }

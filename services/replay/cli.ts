@@ -11,12 +11,16 @@ const HELP = `Usage: signwatch replay [options] FILE|-
 
 Run the alert engine (the same one the live processor runs) over NDJSON events and print the alert
 transitions as NDJSON on stdout. The clock is the event time (per region); --until advances it at the end.
+Lines are wire events, or records of a topic export (kcat -C -J, signwatch dlq export) whose record time is then
+the event's reference time; other lines are referred to --now. An event stamped more than the policy's
+maxFutureSkew beyond its reference time is reported as future_timestamp and moves no clock (docs/engine.md).
 Lines that are not JSON or fail the wire-contract schema are reported on stderr with their line number and
-skipped; a summary (read, valid, invalid, duplicate, late) is printed on stderr at the end.
+skipped; a summary (read, valid, invalid, duplicate, late, expired, future) is printed on stderr at the end.
 
 Options:
   --hourly          print the hourly aggregates (per region and per host) instead of transitions
   --until TIME      advance the clock to TIME (RFC 3339) at end of input, so quiet regions resolve
+  --now TIME        reference time of lines without a record time (default: the wall clock at start)
   --policy FILE     alert policy YAML (default: alerts/policy.yaml of this checkout)
   --quiet           no per-line error reports, only the summary
   -h, --help        show this help
@@ -25,7 +29,7 @@ Exit status: 0 input read (even with bad lines), 1 input cannot be read, 2 bad u
 `;
 
 export const run: CommandModule['run'] = async (argv) => {
-  const a = parseCommandArgs('replay', argv, { hourly: { type: 'boolean' }, until: { type: 'string' }, policy: { type: 'string' }, quiet: { type: 'boolean' } }, HELP);
+  const a = parseCommandArgs('replay', argv, { hourly: { type: 'boolean' }, until: { type: 'string' }, now: { type: 'string' }, policy: { type: 'string' }, quiet: { type: 'boolean' } }, HELP);
   if (!a) return 0;
   const { values: v, positionals } = a;
   if (positionals.length !== 1) throw new UsageError(`signwatch replay: expected exactly one input (FILE or -), got ${positionals.length}\nTry 'signwatch replay --help'.`);
@@ -33,6 +37,11 @@ export const run: CommandModule['run'] = async (argv) => {
   if (v.until !== undefined) {
     until = toMs(v.until);
     if (!Number.isFinite(until)) throw new UsageError(`signwatch replay: --until "${v.until}" is not an RFC 3339 time`);
+  }
+  let now: number | undefined;
+  if (v.now !== undefined) {
+    now = toMs(v.now);
+    if (!Number.isFinite(now)) throw new UsageError(`signwatch replay: --now: "${v.now}" is not an RFC 3339 time`);
   }
   const policy = loadPolicyFile(v.policy);
   const file = positionals[0]!;
@@ -61,17 +70,20 @@ export const run: CommandModule['run'] = async (argv) => {
   const started = Date.now();
   const quiet = v.quiet === true;
   let reported = 0;
+  const report = (lineNo: number, reason: string) => {
+    if (quiet) return;
+    if (reported++ < 1000) process.stderr.write(`${file === '-' ? 'stdin' : file}:${lineNo}: skipped: ${reason}\n`);
+    else if (reported === 1001) process.stderr.write('(further bad lines not reported; see the summary)\n');
+  };
   try {
     const summary = await replay(input, {
       policy,
       until,
+      now,
       onTransition: v.hourly ? undefined : write,
       onHourly: v.hourly ? write : undefined,
-      onInvalid: (lineNo, reason) => {
-        if (quiet) return;
-        if (reported++ < 1000) process.stderr.write(`${file === '-' ? 'stdin' : file}:${lineNo}: skipped: ${reason}\n`);
-        else if (reported === 1001) process.stderr.write('(further bad lines not reported; see the summary)\n');
-      },
+      onInvalid: (lineNo, reason) => report(lineNo, reason),
+      onFuture: (lineNo, reason) => report(lineNo, reason),
       onProgress: tty
         ? (bytes, s) => {
             const now = Date.now();
@@ -86,7 +98,7 @@ export const run: CommandModule['run'] = async (argv) => {
     out.write(buf);
     if (tty) process.stderr.write('\r\x1b[K');
     process.stderr.write(
-      `replay: read ${summary.read}, valid ${summary.valid}, invalid ${summary.invalid}, duplicate ${summary.duplicate}, late ${summary.late}, expired ${summary.expired}; ${summary.transitions} transitions, ${summary.hourly} hourly aggregates (${Date.now() - started} ms)\n`,
+      `replay: read ${summary.read}, valid ${summary.valid}, invalid ${summary.invalid}, duplicate ${summary.duplicate}, late ${summary.late}, expired ${summary.expired}, future ${summary.future}; ${summary.transitions} transitions, ${summary.hourly} hourly aggregates (${Date.now() - started} ms)\n`,
     );
     return 0;
   } catch (e) {

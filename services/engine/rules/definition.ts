@@ -17,6 +17,7 @@ import type { Rule } from '../rule.js';
 export interface PolicyGlobals {
   readonly allowedLateness: number;
   readonly hourlyRetention: number;
+  readonly maxFutureSkew: number;
 }
 
 /** One gauge reading: labels (always with `region`) and a value. */

@@ -1,4 +1,5 @@
 /** clock_skew{region, host}: a host's sntp offset is beyond the limit. See rule.ts for the exact semantics. */
+import { formatDuration } from '../../../platform/duration.js';
 import { defineRule, goFloat, promSelector } from '../definition.js';
 import { policy } from './policy.js';
 import { ClockSkew } from './rule.js';
@@ -7,19 +8,19 @@ export const METRIC = 'signwatch_clock_offset_ms';
 
 export default defineRule({
   name: 'clock_skew',
-  meaning: "a host's latest sntp probe shows a clock offset beyond the limit (notarization timestamps break)",
+  meaning: "a host's latest sntp probe shows a clock offset beyond the limit, or it sent events stamped in the future (notarization timestamps break)",
   policy,
   types: ['clock'],
   labels: ['host'],
   create: (region, cfg) => new ClockSkew(region, cfg),
-  horizon: () => 0,
+  horizon: (cfg) => cfg.futureHold,
   freezes: () => false,
   gauges: [
     {
       name: METRIC,
-      description: 'Latest sntp offset of the host',
+      description: 'Clock offset of the host: the latest sntp probe, or the skew of an event it stamped in the future',
       *read(r) {
-        for (const [host, p] of r.latest) yield { labels: { host }, value: p.offsetMs };
+        for (const [host, offsetMs] of r.offsets()) yield { labels: { host }, value: offsetMs };
       },
     },
   ],
@@ -34,7 +35,7 @@ export default defineRule({
       threshold: p.maxOffsetMs,
       keyLabels: ['region', 'host'],
       summary: sum('{{ $labels.region }}', '{{ $labels.host }}', '{{ $value }}'),
-      description: `Absolute sntp offset of the host's latest clock probe.`,
+      description: `Absolute clock offset of the host: its latest sntp probe, or for ${formatDuration(p.futureHold)} the skew of an event it stamped more than maxFutureSkew ahead of the broker's time.`,
       dashboardUrl: ctx.regionDashboardUrl,
       series: [
         { series: promSelector(METRIC, { region: 'HK', host: 'mac-hk-01' }), value: p.maxOffsetMs },
