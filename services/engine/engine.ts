@@ -12,6 +12,7 @@
  * It is expired when ts < region clock − hourlyRetention: too old even for the aggregates (the store keeps it).
  */
 import { REGIONS, type EventType, type Region, type SignEvent } from '../../schemas/events.js';
+import { freezesReleases } from '../../schemas/alert.js';
 import { alertConfig, type Policy } from './policy.js';
 import { Dedup } from './dedup.js';
 import { HourlyAggregator } from './hourly.js';
@@ -42,7 +43,14 @@ export function enabledRules(policy: Readonly<Policy>, rules: Registry = RULES):
 
 /** The alerts whose firing freezes a region's releases under the policy (each definition's `freezes`). */
 export function freezingAlerts(policy: Readonly<Policy>, rules: Registry = RULES): ReadonlySet<string> {
-  return new Set(enabledRules(policy, rules).filter((d) => d.freezes(alertConfig(policy, d.name))).map((d) => d.name));
+  return new Set(
+    enabledRules(policy, rules)
+      .filter((d) => {
+        const cfg = alertConfig(policy, d.name);
+        return d.freezes ? d.freezes(cfg) : freezesReleases(cfg);
+      })
+      .map((d) => d.name),
+  );
 }
 
 /**

@@ -69,28 +69,58 @@ export class DetailsBuilder {
   }
 }
 
-interface State {
+/** One label set of a rule: the condition its rule last reported, and the state the rule last emitted. */
+interface KeyState {
   labels: Record<string, string>;
+  /** Emitted state: a `firing` transition was written and no `resolved` since. */
+  firing: boolean;
+  /** When the emitted state began. */
   since: number;
+  /** The condition as last reported by the rule, and since when it holds. */
+  cond: boolean;
+  condSince: number;
   value: number;
+  threshold: number;
+  summary: (state: 'firing' | 'resolved') => string;
+  details: (() => AlertDetails) | undefined;
 }
 
+/** Damping of one alert (policy `for` / `keepFiringFor`, Prometheus' semantics, exact in event time). */
+export interface Damping {
+  /** The condition must hold through this long before the alert fires (0: at once). */
+  forMs: number;
+  /** Once firing, the alert keeps firing until the condition has been false through this long (0: at once). */
+  keepFiringForMs: number;
+}
+
+const NO_DAMPING: Damping = { forMs: 0, keepFiringForMs: 0 };
+
 /**
- * Base for rules: tracks which label sets fire, emits transitions on change, and runs the breakpoint walk.
- * Subclasses implement nextChange() (next instant > pos where the condition may change) and evaluate(t).
+ * Base for rules: tracks each label set's condition and emitted state, emits transitions on change (after the
+ * policy's damping), and runs the breakpoint walk. Subclasses implement nextChange() (next instant > pos where the
+ * condition may change) and evaluate(t), which reports conditions with set().
+ *
+ * Damping, exactly: a condition that becomes true at t0 fires at t0 + for if it still holds at every breakpoint up
+ * to and including t0 + for (a deadline is itself a breakpoint); a firing alert whose condition becomes false at t1
+ * resolves at t1 + keepFiringFor if it is still false then. With both 0 (the default) a change is emitted at once.
  */
 export abstract class BaseRule implements Rule {
   protected pos = -Infinity;
   protected dirty = false;
-  private readonly state = new Map<string, State>();
+  private readonly state = new Map<string, KeyState>();
+  /** label set → instant its pending change (fire after `for`, resolve after `keepFiringFor`) is due. */
+  private readonly pending = new Map<string, number>();
   protected readonly severity: Severity;
+  private readonly damping: Damping;
 
   constructor(
     readonly alert: string,
     protected readonly region: Region,
     severity: Severity,
+    damping: Partial<Damping> = NO_DAMPING,
   ) {
     this.severity = severity;
+    this.damping = { ...NO_DAMPING, ...damping };
   }
 
   get clock(): number {
@@ -103,12 +133,18 @@ export abstract class BaseRule implements Rule {
   /** Move internal windows to t without evaluating (nothing changes between breakpoints). */
   protected seek(_t: number): void {}
 
-  /** nextChange() as of the last evaluation; valid until the next observe() (which sets dirty) or evaluate(). */
+  /** The next breakpoint as of the last evaluation; valid until the next observe() (which sets dirty) or evaluate(). */
   private next = -Infinity;
+
+  private nextDeadline(): number {
+    let d = Infinity;
+    for (const v of this.pending.values()) if (v < d) d = v;
+    return d;
+  }
 
   advance(to: number, out: Transition[]): void {
     if (!this.dirty && this.next > to) {
-      // fast path: nothing observed, no breakpoint before `to`
+      // fast path: nothing observed, no breakpoint or damping deadline before `to`
       if (to > this.pos) {
         this.pos = to;
         this.seek(to);
@@ -116,14 +152,14 @@ export abstract class BaseRule implements Rule {
       return;
     }
     for (;;) {
-      const b = this.nextChange();
-      if (!(b <= to)) {
-        this.next = b;
-        break;
-      }
+      const bc = this.nextChange();
+      const bd = this.pending.size ? this.nextDeadline() : Infinity;
+      const b = bc < bd ? bc : bd;
+      if (!(b <= to)) break;
       if (b <= this.pos) throw new CodedError('SW_ENGINE_STALLED', `rule ${this.alert} reported breakpoint ${b} ≤ its clock ${this.pos}`);
       this.pos = b;
-      this.evaluate(b, out);
+      if (bc === b) this.evaluate(b, out);
+      if (bd === b) this.settleDue(b, out);
     }
     if (to > this.pos) {
       this.pos = to;
@@ -132,19 +168,23 @@ export abstract class BaseRule implements Rule {
     if (this.dirty) {
       this.dirty = false;
       this.evaluate(this.pos, out);
-      this.next = this.nextChange();
     }
+    const bc = this.nextChange();
+    const bd = this.pending.size ? this.nextDeadline() : Infinity;
+    this.next = bc < bd ? bc : bd;
   }
 
   firing(): FiringInfo[] {
-    return [...this.state.values()].map((s) => ({ alert: this.alert, labels: s.labels, since: s.since, value: s.value }));
+    const out: FiringInfo[] = [];
+    for (const s of this.state.values()) if (s.firing) out.push({ alert: this.alert, labels: s.labels, since: s.since, value: s.value });
+    return out;
   }
 
   isFiring(key: string): boolean {
-    return this.state.has(key);
+    return this.state.get(key)?.firing === true;
   }
 
-  /** Report the condition for one label set at instant t; emits a transition if its state changed. */
+  /** Report the condition for one label set at instant t; emits a transition when its (damped) state changes. */
   protected set(
     out: Transition[],
     t: number,
@@ -156,15 +196,50 @@ export abstract class BaseRule implements Rule {
     details?: () => AlertDetails,
   ): void {
     const key = this.keyOf(labels);
-    const cur = this.state.get(key);
-    if (fire && !cur) {
-      this.state.set(key, { labels, since: t, value });
-      out.push(this.transition(key, labels, 'firing', t, value, threshold, summary('firing'), details?.()));
-    } else if (!fire && cur) {
-      this.state.delete(key);
-      out.push(this.transition(key, labels, 'resolved', t, value, threshold, summary('resolved'), details?.()));
-    } else if (cur) {
-      cur.value = value;
+    let s = this.state.get(key);
+    if (!s) {
+      if (!fire) return;
+      s = { labels, firing: false, since: t, cond: false, condSince: t, value, threshold, summary, details };
+      this.state.set(key, s);
+    }
+    s.value = value;
+    s.threshold = threshold;
+    s.summary = summary;
+    s.details = details;
+    if (fire !== s.cond) {
+      s.cond = fire;
+      s.condSince = t;
+    }
+    this.settle(out, t, key, s);
+  }
+
+  /** Emit the change of a label set whose condition differs from its emitted state, once its damping is served. */
+  private settle(out: Transition[], t: number, key: string, s: KeyState): void {
+    if (s.cond === s.firing) {
+      this.pending.delete(key);
+      if (!s.firing) this.state.delete(key);
+      return;
+    }
+    const due = s.condSince + (s.cond ? this.damping.forMs : this.damping.keepFiringForMs);
+    if (t < due) {
+      this.pending.set(key, due);
+      return;
+    }
+    this.pending.delete(key);
+    s.firing = s.cond;
+    s.since = due;
+    const state = s.firing ? 'firing' : 'resolved';
+    out.push(this.transition(key, s.labels, state, due, s.value, s.threshold, s.summary(state), s.details?.()));
+    if (!s.firing) this.state.delete(key);
+  }
+
+  /** Deadlines due at t whose condition still holds (the rule's evaluate at t may already have settled them). */
+  private settleDue(t: number, out: Transition[]): void {
+    const due = [...this.pending].filter(([, d]) => d <= t).map(([k]) => k);
+    for (const key of due.sort()) {
+      const s = this.state.get(key);
+      if (s) this.settle(out, t, key, s);
+      else this.pending.delete(key);
     }
   }
 
@@ -178,11 +253,6 @@ export abstract class BaseRule implements Rule {
       if (this.keys.size < 100_000) this.keys.set(id, k);
     }
     return k;
-  }
-
-  /** Label sets currently firing (to resolve those whose subject disappeared). */
-  protected firingKeys(): IterableIterator<[string, State]> {
-    return this.state.entries();
   }
 
   private transition(
@@ -221,8 +291,8 @@ export const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 export abstract class WindowedRule<T extends SignEvent> extends BaseRule {
   protected readonly window: SlidingWindow<T>;
 
-  constructor(alert: string, region: Region, severity: Severity, width: number, hooks?: WindowHooks<T>) {
-    super(alert, region, severity);
+  constructor(alert: string, region: Region, severity: Severity, width: number, hooks?: WindowHooks<T>, damping?: Partial<Damping>) {
+    super(alert, region, severity, damping);
     this.window = new SlidingWindow<T>(width, hooks);
   }
 

@@ -5,6 +5,7 @@
  * interpolated by Grafana from its environment, so no secret is written in the file.
  * Each rule: A = the PromQL value (instant) → B = reduce(last) → C = threshold (the policy's) → condition C.
  */
+import { formatDuration } from '../../platform/duration.js';
 import type { RuleSpec } from './rule-specs.js';
 
 export const GRAFANA_FOLDER = 'signwatch';
@@ -58,7 +59,8 @@ export function grafanaRules(specs: RuleSpec[]): unknown {
           ],
           noDataState: 'OK',
           execErrState: 'Error',
-          for: '0s',
+          for: s.forMs ? formatDuration(s.forMs) : '0s',
+          ...(s.keepFiringForMs ? { keep_firing_for: formatDuration(s.keepFiringForMs) } : {}),
           labels: { severity: s.severity },
           annotations: {
             summary: s.summary.replace(/\{\{ \$value \}\}/g, '{{ $values.B }}'),

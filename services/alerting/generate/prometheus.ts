@@ -1,4 +1,5 @@
 /** Renders the Prometheus alerting rules and their promtool unit tests from the rule specs. */
+import { formatDuration } from '../../platform/duration.js';
 import type { RuleSpec } from './rule-specs.js';
 import { promExpr } from './rule-specs.js';
 
@@ -16,6 +17,8 @@ export function prometheusRules(specs: RuleSpec[]): unknown {
         rules: specs.map((s) => ({
           alert: s.alert,
           expr: promExpr(s),
+          ...(s.forMs ? { for: formatDuration(s.forMs) } : {}),
+          ...(s.keepFiringForMs ? { keep_firing_for: formatDuration(s.keepFiringForMs) } : {}),
           labels: { severity: s.severity },
           annotations: {
             summary: s.summary,

@@ -15,7 +15,11 @@ export type { RuleSpec, TestSeries, ExpectedAlert } from '../../engine/rules/def
 export function ruleSpecs(policy: Readonly<Policy>, rules: Registry = RULES): RuleSpec[] {
   const regionDashboardUrl = dashboardUrl(policy, '{{ $labels.region }}');
   const fleetDashboardUrl = dashboardUrl(policy);
-  return enabledRules(policy, rules).map((d) => d.alertRule(alertConfig(policy, d.name), { runbookUrl: runbookUrl(policy, d.name), regionDashboardUrl, fleetDashboardUrl }));
+  return enabledRules(policy, rules).map((d) => {
+    const cfg = alertConfig(policy, d.name);
+    // the same damping the engine applies (every alert's `for` / `keepFiringFor`)
+    return { ...d.alertRule(cfg, { runbookUrl: runbookUrl(policy, d.name), regionDashboardUrl, fleetDashboardUrl }), forMs: cfg.for, keepFiringForMs: cfg.keepFiringFor };
+  });
 }
 
 export const promExpr = (s: RuleSpec): string => `${s.base} ${s.op} ${s.threshold}`;

@@ -64,6 +64,9 @@ export interface RuleSpec {
   /** Series for the promtool test; `fire` must alert, everything else must stay quiet. */
   series: TestSeries[];
   fire: ExpectedAlert[];
+  /** The policy's damping, rendered as Prometheus `for` / `keep_firing_for` (ms; set by the generator). */
+  forMs?: number;
+  keepFiringForMs?: number;
 }
 
 /** What a definition gets to render its rule: the links of this policy. */
@@ -88,8 +91,8 @@ export interface RuleDefinition<N extends string = string, S extends z.ZodType<A
   create(region: Region, cfg: z.output<S>, globals: PolicyGlobals): R;
   /** The longest stretch of event time its state depends on (a rebuild must re-read at least this much). */
   horizon(cfg: z.output<S>): number;
-  /** Whether a firing transition of this alert freezes the region's releases. */
-  freezes(cfg: z.output<S>): boolean;
+  /** Whether a firing transition freezes the region's releases, when not the policy's `freezes` (default: critical). */
+  freezes?(cfg: z.output<S>): boolean;
   readonly gauges: readonly GaugeDef<R>[];
   /** Its Prometheus/Grafana rule, from the policy. */
   alertRule(cfg: z.output<S>, ctx: RuleSpecContext): RuleSpec;

@@ -15,10 +15,10 @@ const policy = defaultPolicy();
 const BIN = fileURLToPath(new URL('../../../../bin/signwatch', import.meta.url));
 const kc = (region: string, state: 'firing' | 'resolved', at: string) => transition('codesign_keychain_failures', { region }, state, at);
 
-void test('a keychain page freezes its region only, until it resolves; other alerts never freeze', () => {
+void test('a keychain page freezes its region only, until it resolves; a warning never freezes', () => {
   const gate = new ReleaseGate(policy);
   gate.apply(transition('unlock_latency_p95', { region: 'HK' }, 'firing', '2026-11-26T00:30:00.000Z'));
-  gate.apply(transition('distribution_key_on_compile_host', { region: 'HK', host: 'c1' }, 'firing', '2026-11-26T00:30:00.000Z'));
+  gate.apply(transition('clock_skew', { region: 'HK', host: 'c1' }, 'firing', '2026-11-26T00:30:00.000Z'));
   assert.equal(gate.state('HK').frozen, false);
   gate.apply(kc('HK', 'firing', '2026-11-26T01:00:00.000Z'));
   const s = gate.state('HK');
@@ -32,10 +32,28 @@ void test('a keychain page freezes its region only, until it resolves; other ale
   assert.deepEqual(gate.state('HK'), { region: 'HK', frozen: false, reasons: [], since: null, override: null });
 });
 
-void test('freezeReleases: false in the policy disables the freeze', () => {
-  const gate = new ReleaseGate(parsePolicy({ alerts: { codesign_keychain_failures: { freezeReleases: false } } }));
-  gate.apply(kc('HK', 'firing', '2026-11-26T01:00:00.000Z'));
-  assert.equal(gate.state('HK').frozen, false);
+// regression (issue 15, 2): HK stayed open while a critical distribution_key_on_compile_host page fired
+void test('every critical alert freezes its region by default; the policy decides per alert (freezes)', () => {
+  const dk = (state: 'firing' | 'resolved') => transition('distribution_key_on_compile_host', { region: 'HK', host: 'build-hk-01' }, state, '2026-11-26T00:30:00.000Z');
+  const gate = new ReleaseGate(policy);
+  gate.apply(dk('firing'));
+  assert.equal(gate.state('HK').frozen, true, 'a critical page freezes');
+  assert.equal(gate.state('HK').reasons[0]!.alert, 'distribution_key_on_compile_host');
+  gate.apply(dk('resolved'));
+  assert.equal(gate.state('HK').frozen, false, 'and clears when it resolves');
+  const off = new ReleaseGate(parsePolicy({ alerts: { distribution_key_on_compile_host: { freezes: false }, unlock_latency_p95: { freezes: true } } }));
+  off.apply(dk('firing'));
+  assert.equal(off.state('HK').frozen, false, 'freezes: false');
+  off.apply(transition('unlock_latency_p95', { region: 'SG' }, 'firing', '2026-11-26T00:30:00.000Z'));
+  assert.equal(off.state('SG').frozen, true, 'freezes: true on a warning');
+});
+
+void test('freezes: false (or the deprecated freezeReleases: false) on the keychain page disables its freeze', () => {
+  for (const block of [{ freezes: false }, { freezeReleases: false }]) {
+    const gate = new ReleaseGate(parsePolicy({ alerts: { codesign_keychain_failures: block } }));
+    gate.apply(kc('HK', 'firing', '2026-11-26T01:00:00.000Z'));
+    assert.equal(gate.state('HK').frozen, false, JSON.stringify(block));
+  }
 });
 
 void test('state is rebuildable: replaying the same transitions gives the same state', () => {

@@ -13,20 +13,21 @@ import { createEngine, MemorySink } from '../../../services/engine/engine.js';
 import { DDSketch } from '@datadog/sketches-js';
 import { SKETCH_RELATIVE_ACCURACY } from '../../../services/engine/hourly.js';
 import { validateEvent } from '../../../schemas/events.js';
-import { reference, type RefTransition } from './reference.js';
+import { damp, reference, type RefTransition } from './reference.js';
 import { T0, min, day, kcFail, csOk, unlock, cert, clock, heartbeat, acl } from './helpers.js';
 
-const policy = parsePolicy({
+const policyInput = {
   allowedLateness: '5m',
   hourlyRetention: '3h',
   alerts: {
-    unlock_latency_p95: { minSamples: 3 },
+    unlock_latency_p95: { minSamples: 3, for: 0, keepFiringFor: 0 },
     cert_expiry: { staleAfter: '2h' },
     parity_drift: { staleAfter: '1h' },
     distribution_key_on_compile_host: { staleAfter: '90m' },
     acl_outside_window: { holdFor: '30m' },
-  },
-});
+  } as Record<string, Record<string, unknown>>,
+};
+const policy = parsePolicy(policyInput);
 
 const REG = ['HK', 'JP'] as const;
 const op = fc.record({
@@ -172,6 +173,34 @@ test('hostile events (future, far past, year 0) never change an honest transitio
     { numRuns: Number(process.env.PROPERTY_RUNS ?? 3000) / 3, seed: Number(process.env.PROPERTY_SEED ?? 20261201) },
   );
   assert.ok(futures > 100, `the generator must produce future-stamped events (${futures})`);
+});
+
+test('damping (for / keepFiringFor) is exact: engine == brute-force reference with damping applied', () => {
+  const F: Record<string, number> = { codesign_keychain_failures: min(7), unlock_latency_p95: min(3), cert_expiry: min(30), clock_skew: min(2), acl_outside_window: 0, parity_drift: min(20), distribution_key_on_compile_host: min(5) };
+  const K: Record<string, number> = { codesign_keychain_failures: min(11), unlock_latency_p95: min(9), cert_expiry: 0, clock_skew: min(4), acl_outside_window: min(6), parity_drift: min(1), distribution_key_on_compile_host: min(15) };
+  const alerts: Record<string, Record<string, unknown>> = {};
+  for (const a of Object.keys(F)) alerts[a] = { ...policyInput.alerts[a], for: F[a], keepFiringFor: K[a] };
+  const damped = parsePolicy({ ...policyInput, alerts });
+  let n = 0;
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), fc.option(fc.integer({ min: 0, max: day(1) }), { nil: undefined }), (ops, extra) => {
+      const events = build(ops);
+      const last = events.reduce((m, e) => Math.max(m, Date.parse(e.ts)), T0);
+      const until = extra === undefined ? undefined : last + extra;
+      const sink = new MemorySink();
+      const engine = createEngine(damped, sink);
+      for (const e of events) engine.offer(e);
+      if (until !== undefined) engine.advanceTo(until);
+      const ref = reference(events, policy, until);
+      const want = damp(ref.transitions, (a) => F[a] ?? 0, (a) => K[a] ?? 0, ref.clocks);
+      const key = (t: { alert: string; labels: Record<string, string>; state: string; at: number }) => `${t.at} ${t.alert} ${JSON.stringify(t.labels, Object.keys(t.labels).sort())} ${t.state}`;
+      const got = sink.transitions.map((t) => key({ ...t, at: Date.parse(t.at) })).sort();
+      n += got.length;
+      assert.deepEqual(got, want.map(key).sort());
+    }),
+    { numRuns: Number(process.env.PROPERTY_RUNS ?? 3000) / 3, seed: Number(process.env.PROPERTY_SEED ?? 20261202) },
+  );
+  assert.ok(n > 200, `damped streams produce transitions (${n})`);
 });
 
 test('DDSketch p95 is within 1 % of the exact p95 (same rank definition)', () => {

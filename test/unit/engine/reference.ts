@@ -108,7 +108,7 @@ function candidates(acc: Acc[], p: Readonly<Policy>): number[] {
   return c;
 }
 
-export function reference(events: SignEvent[], p: Readonly<Policy>, until?: number): { transitions: RefTransition[]; outcomes: string[] } {
+export function reference(events: SignEvent[], p: Readonly<Policy>, until?: number): { transitions: RefTransition[]; outcomes: string[]; clocks: Map<Region, number> } {
   const state = new Map<Region, { clock: number; acc: Acc[]; firing: Map<string, number>; seen: Set<string> }>();
   const transitions: RefTransition[] = [];
   const outcomes: string[] = [];
@@ -169,5 +169,48 @@ export function reference(events: SignEvent[], p: Readonly<Policy>, until?: numb
       }
     }
   }
-  return { transitions, outcomes };
+  return { transitions, outcomes, clocks: new Map([...state].map(([r, st]) => [r, st.clock])) };
+}
+
+/**
+ * Damping (policy `for` / `keepFiringFor`) applied to raw transitions, by brute force: per label set, the raw
+ * condition is true on [fire, resolve) intervals; the damped alert fires at f + for when the interval is still open
+ * then (f + for < r), and resolves at r + keep when the condition is still false then (r + keep < next f). A deadline
+ * is emitted only if the region's clock reached it (`clocks`).
+ */
+export function damp(raw: readonly RefTransition[], forMs: (alert: string) => number, keepMs: (alert: string) => number, clocks: Map<Region, number>): RefTransition[] {
+  const byKey = new Map<string, RefTransition[]>();
+  for (const t of raw) {
+    const k = `${t.alert}|${JSON.stringify(t.labels, Object.keys(t.labels).sort())}`;
+    const list = byKey.get(k) ?? [];
+    list.push(t);
+    byKey.set(k, list);
+  }
+  const out: RefTransition[] = [];
+  for (const list of byKey.values()) {
+    const alert = list[0]!.alert;
+    const labels = list[0]!.labels;
+    const end = clocks.get(labels.region as Region) ?? -Infinity;
+    const F = forMs(alert);
+    const K = keepMs(alert);
+    let firing = false;
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i]!;
+      const nextAt = list[i + 1]?.at ?? Infinity;
+      if (t.state === 'firing' && !firing) {
+        const due = t.at + F;
+        if (due < nextAt && due <= end) {
+          out.push({ alert, labels, state: 'firing', at: due, value: 0 });
+          firing = true;
+        }
+      } else if (t.state === 'resolved' && firing) {
+        const due = t.at + K;
+        if (due < nextAt && due <= end) {
+          out.push({ alert, labels, state: 'resolved', at: due, value: 0 });
+          firing = false;
+        }
+      }
+    }
+  }
+  return out;
 }

@@ -29,7 +29,7 @@ void test('a toy alert added through one folder and one line appears everywhere 
   const T0 = Date.parse('2026-11-20T10:00:00.000Z');
   // policy: its block with defaults, its keys validated by name
   const policy = parsePolicy({ alerts: { toy_unlock_failures: { limit: 1 } } }, 'policy', WITH_TOY);
-  assert.deepEqual((policy.alerts as Record<string, unknown>).toy_unlock_failures, { enabled: true, severity: 'critical', limit: 1, window: 600_000 });
+  assert.deepEqual((policy.alerts as Record<string, unknown>).toy_unlock_failures, { enabled: true, severity: 'critical', for: 0, keepFiringFor: 0, limit: 1, window: 600_000 });
   assert.throws(() => parsePolicy({ alerts: { toy_unlock_failures: { limt: 1 } } }, 'p', WITH_TOY), /p: alerts\.toy_unlock_failures\.limt: unknown key/);
   assert.throws(() => parsePolicy({ alerts: { toy_unlock_failures: {} } }, 'p'), /alerts\.toy_unlock_failures: unknown key/, 'not in the built-in registry');
 

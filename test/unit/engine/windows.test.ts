@@ -106,10 +106,13 @@ test('a certificate no host reports any more (replaced) resolves after certStale
   ]);
 });
 
+/** The p95 warning's raw condition, without its default damping (tested on its own below). */
+const UNDAMPED = { alerts: { unlock_latency_p95: { for: 0, keepFiringFor: 0 } } };
+
 test('unlock p95 with fewer than minSamples does not fire; the 5th slow unlock does', () => {
   const slow = [0, 1, 2, 3].map((i) => unlock(T0 + min(i), 2000));
-  assert.deepEqual(run(slow).transitions, []);
-  const { transitions } = run([...slow, unlock(T0 + min(4), 2000)], { until: T0 + min(200) });
+  assert.deepEqual(run(slow, { policy: UNDAMPED }).transitions, []);
+  const { transitions } = run([...slow, unlock(T0 + min(4), 2000)], { until: T0 + min(200), policy: UNDAMPED });
   assert.deepEqual(transitions.map((t) => [t.alert, t.state, t.at, t.value]), [
     ['unlock_latency_p95', 'firing', toIso(T0 + min(4)), 2000],
     ['unlock_latency_p95', 'resolved', toIso(T0 + min(60)), 2000],
@@ -118,12 +121,42 @@ test('unlock p95 with fewer than minSamples does not fire; the 5th slow unlock d
 
 test('unlock p95 is > 800, not ≥ 800; nearest-rank p95 of 20 samples is the 19th', () => {
   const at800 = Array.from({ length: 10 }, (_, i) => unlock(T0 + i, 800));
-  assert.deepEqual(run(at800).transitions, []);
+  assert.deepEqual(run(at800, { policy: UNDAMPED }).transitions, []);
   // 18 fast + 2 slow: p95 = 19th smallest = slow → fires; 19 fast + 1 slow: p95 = 19th = fast → no
   const twoSlow = [...Array.from({ length: 18 }, (_, i) => unlock(T0 + i, 100)), unlock(T0 + 18, 900), unlock(T0 + 19, 900)];
-  assert.equal(run(twoSlow).transitions.length, 1);
+  assert.equal(run(twoSlow, { policy: UNDAMPED }).transitions.length, 1);
   const oneSlow = [...Array.from({ length: 19 }, (_, i) => unlock(T0 + i, 100)), unlock(T0 + 19, 900)];
-  assert.equal(run(oneSlow).transitions.length, 0);
+  assert.equal(run(oneSlow, { policy: UNDAMPED }).transitions.length, 0);
+});
+
+// regression (issue 15, 7): the p95 warning used to fire, resolve and fire again within 3 minutes
+test('the unlock p95 warning is damped by default (for 2m, keepFiringFor 10m): a flapping p95 fires once, at the exact instant', () => {
+  // 5 slow unlocks (fires raw at T0+4m), then fast ones that pull the p95 under 800 (raw resolve), then slow again
+  const events = [
+    ...[0, 1, 2, 3, 4].map((i) => unlock(T0 + min(i), 2000)),
+    ...Array.from({ length: 100 }, (_, i) => unlock(T0 + min(5) + i * 1000, 100)), // raw: resolves at T0+6m35s
+    ...[0, 1, 2, 3, 4].map((i) => unlock(T0 + min(7) + i * 1000, 3000)),
+  ];
+  const raw = run(events, { policy: UNDAMPED, until: T0 + min(120) }).transitions.map((t) => `${t.state}@${t.at}`);
+  assert.ok(raw.length >= 3, `raw condition flaps (${raw.join(' ')})`);
+  const damped = run(events, { until: T0 + min(120) }).transitions.map((t) => `${t.state}@${t.at}`);
+  // fires 2 min after the raw condition became true (held through), resolves 10 min after it last became false
+  const rawFire = Date.parse(raw[0]!.split('@')[1]!);
+  const rawLastResolve = Date.parse(raw[raw.length - 1]!.split('@')[1]!);
+  assert.deepEqual(damped, [`firing@${toIso(rawFire + min(2))}`, `resolved@${toIso(rawLastResolve + min(10))}`]);
+});
+
+test('damping is exact: a condition that breaks before `for` never fires; one that returns within `keepFiringFor` never resolves', () => {
+  const p = { alerts: { codesign_keychain_failures: { for: '10m', keepFiringFor: '5m', window: '1h' } } };
+  const three = [kcFail(T0), kcFail(T0 + 1000), kcFail(T0 + 2000)]; // raw: fires at T0+2s, resolves at T0+1h
+  // held through T0+2s+10m: fires exactly then; resolves 5 min after the raw resolve
+  assert.deepEqual(run(three, { policy: p, until: T0 + min(200) }).transitions.map((t) => `${t.state}@${t.at}`), [`firing@${toIso(T0 + 2000 + min(10))}`, `resolved@${toIso(T0 + min(60) + min(5))}`]);
+  // a window of 8 min: raw resolves at T0+8m, before the 10 min `for` is served → never fires
+  const short = { alerts: { codesign_keychain_failures: { for: '10m', window: '8m' } } };
+  assert.deepEqual(run(three, { policy: short, until: T0 + min(200) }).transitions, []);
+  // raw resolve at T0+1h, a new failure burst 2 min later re-fires the raw condition: the alert keeps firing
+  const again = [...three, kcFail(T0 + min(62)), kcFail(T0 + min(62) + 1), kcFail(T0 + min(62) + 2)];
+  assert.deepEqual(run(again, { policy: p, until: T0 + min(300) }).transitions.map((t) => `${t.state}@${t.at}`), [`firing@${toIso(T0 + 2000 + min(10))}`, `resolved@${toIso(T0 + min(62) + min(60) + min(5))}`]);
 });
 
 test('clock skew, undeclared ACL change, parity drift and a distribution key on a compile host', () => {

@@ -12,7 +12,6 @@ export default defineRule({
   labels: ['host'],
   create: (region, cfg) => new AclOutsideWindow(region, cfg),
   horizon: (cfg) => cfg.holdFor,
-  freezes: () => false,
   gauges: [],
   // decided by the engine on single events (no threshold gauge): the rule mirrors its firing state
   alertRule(p, ctx) {

@@ -4,6 +4,7 @@
  * holdFor; resolves holdFor after the last one.
  */
 import type { AclEvent, Region, SignEvent } from '../../../../schemas/events.js';
+import { dampingOf } from '../../../../schemas/alert.js';
 import type { Config } from './policy.js';
 import { DetailsBuilder, WindowedRule } from '../../rule.js';
 import type { Transition } from '../../types.js';
@@ -19,7 +20,7 @@ export class AclOutsideWindow extends WindowedRule<AclEvent> {
       counts.set(e.host, (counts.get(e.host) ?? 0) + d);
       changed.add(e.host);
     };
-    super('acl_outside_window', region, cfg.severity, cfg.holdFor, { enter: (e) => bump(e, 1), leave: (e) => bump(e, -1) });
+    super('acl_outside_window', region, cfg.severity, cfg.holdFor, { enter: (e) => bump(e, 1), leave: (e) => bump(e, -1) }, dampingOf(cfg));
     this.counts = counts;
     this.changed = changed;
   }

@@ -15,7 +15,6 @@ export default defineRule({
   labels: ['sha1'],
   create: (region, cfg) => new CertExpiry(region, cfg),
   horizon: (cfg) => cfg.staleAfter,
-  freezes: () => false,
   gauges: [
     {
       name: METRIC,

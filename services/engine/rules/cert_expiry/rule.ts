@@ -5,6 +5,7 @@
  * Per region so that results do not depend on how regions are spread over partitions; tickets are keyed by sha1 alone.
  */
 import type { Region, SignEvent } from '../../../../schemas/events.js';
+import { dampingOf } from '../../../../schemas/alert.js';
 import type { Config } from './policy.js';
 import { BaseRule, DetailsBuilder, round3 } from '../../rule.js';
 import { DAY, toIso, toMs } from '../../time.js';
@@ -28,7 +29,7 @@ export class CertExpiry extends BaseRule {
     region: Region,
     private readonly cfg: Config,
   ) {
-    super('cert_expiry', region, cfg.severity);
+    super('cert_expiry', region, cfg.severity, dampingOf(cfg));
     this.horizon = cfg.days * DAY;
   }
 

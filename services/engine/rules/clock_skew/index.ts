@@ -14,7 +14,6 @@ export default defineRule({
   labels: ['host'],
   create: (region, cfg) => new ClockSkew(region, cfg),
   horizon: (cfg) => cfg.futureHold,
-  freezes: () => false,
   gauges: [
     {
       name: METRIC,

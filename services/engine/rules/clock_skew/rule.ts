@@ -7,6 +7,7 @@
  * future-stamped event (breakpoint: that event's region-clock instant + futureHold).
  */
 import type { Region, SignEvent } from '../../../../schemas/events.js';
+import { dampingOf } from '../../../../schemas/alert.js';
 import type { Config } from './policy.js';
 import { BaseRule, DetailsBuilder } from '../../rule.js';
 import type { Transition } from '../../types.js';
@@ -28,7 +29,7 @@ export class ClockSkew extends BaseRule {
     region: Region,
     private readonly cfg: Config,
   ) {
-    super('clock_skew', region, cfg.severity);
+    super('clock_skew', region, cfg.severity, dampingOf(cfg));
   }
 
   observe(event: SignEvent, ts: number): void {

@@ -1,11 +1,14 @@
 /** codesign_keychain_failures{region}: the page. See rule.ts for the exact semantics, runbook.md for the on-call. */
 import { formatDuration } from '../../../platform/duration.js';
 import { defineRule, goFloat, promSelector } from '../definition.js';
-import { policy } from './policy.js';
+import { policy, type Config } from './policy.js';
 import { KeychainFailures } from './rule.js';
 
 /** Exact count of keychain-class codesign failures in the trailing window, per region. */
 export const METRIC = 'signwatch_keychain_failures_trailing_hour';
+
+/** `freezes` (every alert's key), else the deprecated `freezeReleases`, else: critical freezes. */
+const freezes = (cfg: Config): boolean => cfg.freezes ?? cfg.freezeReleases ?? cfg.severity === 'critical';
 
 export default defineRule({
   name: 'codesign_keychain_failures',
@@ -15,11 +18,11 @@ export default defineRule({
   labels: [],
   create: (region, cfg) => new KeychainFailures(region, cfg),
   horizon: (cfg) => cfg.window,
-  freezes: (cfg) => cfg.freezeReleases,
+  freezes,
   gauges: [{ name: METRIC, description: 'Keychain-class codesign failures in the trailing window (exact)', read: (r) => [{ labels: {}, value: r.count }] }],
   alertRule(p, ctx) {
     const w = formatDuration(p.window);
-    const sum = (r: string, v: string) => `${r}: ${v} keychain-class codesign failures in the trailing ${w} (page when > ${p.threshold})${p.freezeReleases ? '; releases frozen' : ''}`;
+    const sum = (r: string, v: string) => `${r}: ${v} keychain-class codesign failures in the trailing ${w} (page when > ${p.threshold})${freezes(p) ? '; releases frozen' : ''}`;
     return {
       alert: 'codesign_keychain_failures',
       severity: p.severity,
@@ -39,6 +42,6 @@ export default defineRule({
     };
   },
   runbookRows: (p) => [
-    ['Release gate', p.freezeReleases ? 'releases of the region are **frozen** until it resolves (`signwatch gate check --region <R>`)' : 'does not freeze releases (policy freezeReleases: false)'],
+    ['Release gate', freezes(p) ? 'releases of the region are **frozen** until it resolves (`signwatch gate check --region <R>`)' : 'does not freeze releases (policy freezes: false)'],
   ],
 });

@@ -9,7 +9,8 @@ export const policy = z
     /** Fires when the count of keychain-class codesign failures in the trailing window is > threshold. */
     threshold: z.number().int().nonnegative().default(2),
     window: DurationMs.default(3_600_000),
-    freezeReleases: z.boolean().default(true),
+    /** Deprecated alias of `freezes` (every alert's key); kept so that older policy files still load. */
+    freezeReleases: z.boolean().optional(),
   })
   .prefault({});
 

@@ -4,6 +4,7 @@
  * first instant the count is ≤ threshold again (oldest counted failure + window).
  */
 import type { CodesignEvent, Region, SignEvent } from '../../../../schemas/events.js';
+import { dampingOf } from '../../../../schemas/alert.js';
 import type { Config } from './policy.js';
 import { DetailsBuilder, WindowedRule } from '../../rule.js';
 import type { Transition } from '../../types.js';
@@ -15,7 +16,7 @@ export class KeychainFailures extends WindowedRule<CodesignEvent> {
     region: Region,
     private readonly cfg: Config,
   ) {
-    super('codesign_keychain_failures', region, cfg.severity, cfg.window);
+    super('codesign_keychain_failures', region, cfg.severity, cfg.window, undefined, dampingOf(cfg));
     this.labels = { region };
   }
 

@@ -12,7 +12,6 @@ export default defineRule({
   labels: ['host'],
   create: (region, cfg) => new DistributionKey(region, cfg),
   horizon: (cfg) => cfg.staleAfter,
-  freezes: () => false,
   gauges: [],
   alertRule(p, ctx) {
     const sum = (r: string, h: string) => `${r}/${h}: a distribution signing identity is present on a compile-pool host: remove it`;

@@ -4,6 +4,7 @@
  * distribution kinds; value = number of such certificates; resolves when none was reported within staleAfter.
  */
 import type { Region, SignEvent } from '../../../../schemas/events.js';
+import { dampingOf } from '../../../../schemas/alert.js';
 import type { Config } from './policy.js';
 import { BaseRule, DetailsBuilder } from '../../rule.js';
 import type { Transition } from '../../types.js';
@@ -17,7 +18,7 @@ export class DistributionKey extends BaseRule {
     region: Region,
     private readonly cfg: Config,
   ) {
-    super('distribution_key_on_compile_host', region, cfg.severity);
+    super('distribution_key_on_compile_host', region, cfg.severity, dampingOf(cfg));
   }
 
   observe(event: SignEvent, ts: number): void {

@@ -14,7 +14,6 @@ export default defineRule({
   labels: ['host'],
   create: (region, cfg) => new ParityDrift(region, cfg),
   horizon: (cfg) => cfg.staleAfter,
-  freezes: () => false,
   gauges: [{ name: METRIC, description: 'Hosts whose configuration differs from the region majority', read: (r) => [{ labels: {}, value: r.firing().length }] }],
   alertRule(p, ctx) {
     const sum = (r: string, v: string) => `${r}: ${v} host(s) differ from the region's majority (wrapper checksum, keychain path, search list or team IDs)`;

@@ -5,6 +5,7 @@
  * nothing fires (the region has no baseline to drift from).
  */
 import type { HeartbeatEvent, Region, SignEvent } from '../../../../schemas/events.js';
+import { dampingOf } from '../../../../schemas/alert.js';
 import type { Config } from './policy.js';
 import { BaseRule, DetailsBuilder } from '../../rule.js';
 import type { Transition } from '../../types.js';
@@ -34,7 +35,7 @@ export class ParityDrift extends BaseRule {
     region: Region,
     private readonly cfg: Config,
   ) {
-    super('parity_drift', region, cfg.severity);
+    super('parity_drift', region, cfg.severity, dampingOf(cfg));
   }
 
   observe(event: SignEvent, ts: number): void {

@@ -16,7 +16,6 @@ export default defineRule({
   labels: [],
   create: (region, cfg) => new UnlockLatency(region, cfg),
   horizon: (cfg) => cfg.window,
-  freezes: () => false,
   gauges: [
     { name: METRIC_P95, description: 'p95 unlock latency over the trailing window (exact)', read: (r) => (r.p95 === null ? [] : [{ labels: {}, value: r.p95 }]) },
     { name: METRIC_SAMPLES, description: 'Unlock samples in the trailing window', read: (r) => [{ labels: {}, value: r.samples }] },

@@ -5,7 +5,7 @@ import { DurationMs } from '../../../platform/validation.js';
 
 export const policy = z
   .strictObject({
-    ...alertBase('warning'),
+    ...alertBase('warning', { for: 120_000, keepFiringFor: 600_000 }),
     thresholdMs: z.number().positive().default(800),
     quantile: z.number().gt(0).lt(1).default(0.95),
     minSamples: z.number().int().positive().default(5),

@@ -5,6 +5,7 @@
  * use a mergeable DDSketch instead.
  */
 import type { Region, SignEvent, UnlockEvent } from '../../../../schemas/events.js';
+import { dampingOf } from '../../../../schemas/alert.js';
 import type { Config } from './policy.js';
 import { DetailsBuilder, WindowedRule } from '../../rule.js';
 import type { Transition } from '../../types.js';
@@ -37,10 +38,17 @@ export class UnlockLatency extends WindowedRule<UnlockEvent> {
     private readonly cfg: Config,
   ) {
     const sorted: number[] = [];
-    super('unlock_latency_p95', region, cfg.severity, cfg.window, {
-      enter: (e) => sorted.splice(lowerBound(sorted, e.durationMs), 0, e.durationMs),
-      leave: (e) => sorted.splice(lowerBound(sorted, e.durationMs), 1),
-    });
+    super(
+      'unlock_latency_p95',
+      region,
+      cfg.severity,
+      cfg.window,
+      {
+        enter: (e) => sorted.splice(lowerBound(sorted, e.durationMs), 0, e.durationMs),
+        leave: (e) => sorted.splice(lowerBound(sorted, e.durationMs), 1),
+      },
+      dampingOf(cfg),
+    );
     this.sorted = sorted;
     this.labels = { region };
   }
