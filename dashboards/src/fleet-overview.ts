@@ -19,6 +19,7 @@ import type { Policy } from '../../services/engine/policy.js';
 import { DASHBOARD_UID } from '../../services/alerting/links.js';
 import { METRICS } from '../../services/platform/metric-names.js';
 import { ALERT_METRICS } from '../../services/engine/rules/index.js';
+import { freezingAlerts } from '../../services/engine/engine.js';
 import { dashedThresholds, lastValue, pos, prom, redFrom, steps, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { jobsHitPanel, recentFailuresPanel } from './postmortem.js';
@@ -38,6 +39,7 @@ export const regionVariable = (): CustomVariableBuilder =>
   new CustomVariableBuilder('region').label('Region').values(REGIONS.join(',')).multi(true).includeAll(true).allowCustomValue(false).current({ text: 'All', value: '$__all' });
 
 export function fleetOverview(policy: Readonly<Policy>): Dashboard {
+  const freezing = freezingAlerts(policy);
   const kc = policy.alerts.codesign_keychain_failures;
   const p95 = policy.alerts.unlock_latency_p95;
   const cert = policy.alerts.cert_expiry;
@@ -69,7 +71,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .reduceOptions(lastValue())
         .id(3)
         .title('Release gate, by region')
-        .description(kc.freezeReleases ? `Releases freeze in a region while its keychain failure page fires.` : 'Release freeze is disabled in the policy.')
+        .description(freezing.size ? `Releases freeze in a region while one of these fires: ${[...freezing].join(', ')} (policy: freezes).` : 'No alert freezes releases in the policy.')
         .datasource({ ...PROMETHEUS })
         .withTarget(prom(`max by (region) (${METRICS.releaseFrozen}${RS})`, { instant: true, legend: '{{region}}' }))
         .mappings(GATE)

@@ -1,5 +1,5 @@
 /**
- * The release gate: a page on codesign_keychain_failures{region} (when the policy says freezeReleases) freezes
+ * The release gate: a firing alert whose policy says `freezes` (default: every critical alert) freezes
  * releases of that region until it resolves. It is a pure fold over transitions, so its state can be rebuilt by
  * re-reading the alert topic from the start (apply() is idempotent and ignores alerts that do not freeze).
  * A manual override needs the override token, expires (ttl), and is logged (pino warn + optional audit file).
