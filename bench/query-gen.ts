@@ -80,7 +80,7 @@ export function* generateBatches(o: GenOptions, batchSize = 5000): Generator<Sto
         partitionIds: ['apple-tool:', 'apple:', rand() < 0.1 ? 'teamid:ABCDE12345' : 'codesign:'],
         identity,
         invocationId: `inv-${++invocation}`,
-        ...(fail ? { error: { code, osStatus: keychainError ? -25300 : null, class: keychainError ? 'keychain' : 'identity', message: `${code} (simulated)` } } : {}),
+        ...(fail ? { error: { code, osStatus: keychainError ? -25300 : null, class: keychainError ? ('keychain' as const) : ('identity' as const), message: `${code} (simulated)` } } : {}),
       };
     } else if (p < 0.8) {
       event = { ...common, type: 'unlock', outcome: 'ok', durationMs: 50 + Math.floor(rand() * 600), keychain };

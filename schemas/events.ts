@@ -64,6 +64,8 @@ export const CodesignEvent = z.looseObject({
   identity: Sha1.optional(),
   invocationId: z.string().min(1).max(128),
   error: CodesignError.optional(),
+  /** What the call did (from its arguments): sign, verify (`--verify`), display (`-d`), other. Checks (verify, display) never count toward the keychain page. */
+  operation: z.enum(['sign', 'verify', 'display', 'other']).optional(),
 });
 
 export const UnlockError = z.looseObject({
@@ -94,6 +96,8 @@ export const NotarizeEvent = z.looseObject({
   error: z
     .looseObject({ class: NotarizeErrorClass, code: z.string().max(128).optional(), message: z.string().max(4096) })
     .optional(),
+  /** Every failed attempt before the last, in order (retries that later succeeded still show an Apple outage). */
+  attemptErrors: z.array(z.looseObject({ class: NotarizeErrorClass, code: z.string().max(128).optional() })).max(100).optional(),
 });
 
 export const CertEvent = z.looseObject({
@@ -105,13 +109,20 @@ export const CertEvent = z.looseObject({
   certKind: z.string().min(1).max(128),
   notAfter: Timestamp,
   keychain: NonEmpty,
+  /** The trust evaluation said revoked (security find-identity: CSSMERR_TP_CERT_REVOKED). */
+  revoked: z.boolean().optional(),
 });
 
 export const ClockEvent = z.looseObject({
   ...common,
   type: z.literal('clock'),
-  offsetMs: z.number().finite(),
+  /** ok (default when absent): offsetMs is the measured offset; fail: sntp gave no offset, `reason` says why. */
+  outcome: z.enum(['ok', 'fail']).optional(),
+  offsetMs: z.number().finite().optional(),
   server: z.string().min(1).max(253),
+  reason: z.string().min(1).max(512).optional(),
+  /** `sntp -d` output (agent clock --debug), capped: the block the article asks for after upgrades. */
+  debug: z.string().max(16_384).optional(),
 });
 
 export const HeartbeatEvent = z.looseObject({
@@ -127,6 +138,10 @@ export const HeartbeatEvent = z.looseObject({
   /** Events waiting in the agent's spool, and events the spool had to drop since start. */
   spoolDepth: z.number().int().nonnegative().optional(),
   spoolDropped: z.number().int().nonnegative().optional(),
+  /** SHA-1 of every Apple signing certificate in the host's keychains (valid or not): a certificate absent here has left the host. */
+  certSha1s: z.array(Sha1).max(256).optional(),
+  /** The App Store Connect / notarytool service account (keychain profile) label the host uses (per region). */
+  notaryProfile: z.string().min(1).max(128).optional(),
 });
 
 export const AclEvent = z.looseObject({

@@ -44,6 +44,9 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
   const p95 = policy.alerts.unlock_latency_p95;
   const cert = policy.alerts.cert_expiry;
   const skew = policy.alerts.clock_skew;
+  const notaryApple = policy.alerts.notary_apple_outage;
+  const notaryOurs = policy.alerts.notary_our_failures;
+  const silent = policy.alerts.host_silent;
   const pct = Math.round(p95.quantile * 100);
   // the count fires when > threshold: at the threshold one more failure pages (orange), above it we page (red)
   const kcSteps = steps({ value: null, color: 'green' }, { value: kc.threshold, color: 'orange' }, { value: kc.threshold + 1, color: 'red' });
@@ -234,9 +237,46 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .graphMode(BigValueGraphMode.Area)
         .gridPos(pos(16, 24, 8, 6)),
     )
-    .withRow(new RowBuilder('Postmortem (PostgreSQL event store)').id(30).gridPos(pos(0, 30, 24, 1)))
-    .withPanel(recentFailuresPanel(31, 31))
-    .withPanel(jobsHitPanel(32, 41))
+    .withRow(new RowBuilder('$region notarization and silence').id(25).gridPos(pos(0, 30, 24, 1)))
+    .withPanel(
+      new TimeseriesPanel()
+        .id(26)
+        .title(`$region notarization: Apple outages vs ours, trailing ${hours(notaryApple.window)}`)
+        .description(`Apple-side failed attempts (HTTP 429/5xx, network; retries that later succeeded included; warn > ${notaryApple.threshold}) against failures that are ours (auth, keychain; warn > ${notaryOurs.threshold}).`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${ALERT_METRICS.notaryAppleFailures}${R})`, { refId: 'A', legend: 'Apple-side failed attempts' }))
+        .withTarget(prom(`max(${ALERT_METRICS.notaryOurFailures}${R})`, { refId: 'B', legend: 'our failures (auth, keychain)' }))
+        .min(0)
+        .decimals(0)
+        .gridPos(pos(0, 31, 8, 6)),
+    )
+    .withPanel(
+      new TimeseriesPanel()
+        .id(27)
+        .title(`$region heartbeat silence by host (warn ≥ ${Math.round(silent.silentAfter / 60_000)} min)`)
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (host) (${ALERT_METRICS.hostSilence}${R})`, { legend: '{{host}}' }))
+        .unit('s')
+        .min(0)
+        .thresholds(redFrom(silent.silentAfter / 1000))
+        .thresholdsStyle(dashedThresholds())
+        .gridPos(pos(8, 31, 8, 6)),
+    )
+    .withPanel(
+      new TimeseriesPanel()
+        .id(28)
+        .title('$region agent spool drops and failed clock probes, by host')
+        .description('Events a full agent spool dropped recently (they never reached Kafka), and sntp probes failing in a row.')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (host) (${ALERT_METRICS.spoolDropped}${R})`, { refId: 'A', legend: 'dropped {{host}}' }))
+        .withTarget(prom(`max by (host) (${ALERT_METRICS.clockProbeFailures}${R})`, { refId: 'B', legend: 'probe failures {{host}}' }))
+        .min(0)
+        .decimals(0)
+        .gridPos(pos(16, 31, 8, 6)),
+    )
+    .withRow(new RowBuilder('Postmortem (PostgreSQL event store)').id(30).gridPos(pos(0, 37, 24, 1)))
+    .withPanel(recentFailuresPanel(31, 38))
+    .withPanel(jobsHitPanel(32, 48))
     .build();
 }
 

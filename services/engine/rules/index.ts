@@ -11,8 +11,26 @@ import clockSkew, { METRIC as CLOCK_OFFSET } from './clock_skew/index.js';
 import aclOutsideWindow from './acl_outside_window/index.js';
 import parityDrift, { METRIC as PARITY_DRIFT } from './parity_drift/index.js';
 import distributionKeyOnCompileHost from './distribution_key_on_compile_host/index.js';
+import clockUnverified, { METRIC as CLOCK_PROBE_FAILURES } from './clock_unverified/index.js';
+import hostSilent, { METRIC as HOST_SILENCE } from './host_silent/index.js';
+import spoolDropped, { METRIC as SPOOL_DROPPED } from './spool_dropped/index.js';
+import notaryAppleOutage, { METRIC as NOTARY_APPLE } from './notary_apple_outage/index.js';
+import notaryOurFailures, { METRIC as NOTARY_OURS } from './notary_our_failures/index.js';
 
-export const RULES = [codesignKeychainFailures, unlockLatencyP95, certExpiry, clockSkew, aclOutsideWindow, parityDrift, distributionKeyOnCompileHost] as const;
+export const RULES = [
+  codesignKeychainFailures,
+  unlockLatencyP95,
+  certExpiry,
+  clockSkew,
+  aclOutsideWindow,
+  parityDrift,
+  distributionKeyOnCompileHost,
+  clockUnverified,
+  hostSilent,
+  spoolDropped,
+  notaryAppleOutage,
+  notaryOurFailures,
+] as const;
 
 export type Registry = readonly AnyRuleDefinition[];
 
@@ -24,4 +42,9 @@ export const ALERT_METRICS = {
   certDaysToExpiry: CERT_DAYS, // {region, sha1, subject}
   clockOffset: CLOCK_OFFSET, // {region, host}
   parityDrift: PARITY_DRIFT, // {region}
+  clockProbeFailures: CLOCK_PROBE_FAILURES, // {region, host}
+  hostSilence: HOST_SILENCE, // {region, host}
+  spoolDropped: SPOOL_DROPPED, // {region, host}
+  notaryAppleFailures: NOTARY_APPLE, // {region}
+  notaryOurFailures: NOTARY_OURS, // {region}
 } as const;

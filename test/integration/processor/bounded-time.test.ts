@@ -34,7 +34,7 @@ void test('a year-9999 HK event before 6 keychain failures: HK still pages at th
     const p0 = await w.startProcessor();
     const fired = await until('the HK page', async () => (await w.transitions()).find((t) => t.dedupKey === HK_PAGE && t.state === 'firing'), 60_000);
     assert.equal(fired.at, failures[2]!.ts, 'pages at the third failure, at its own time');
-    assert.equal(await metric(p0.metricsPort, 'signwatch_keychain_failures_trailing_hour', 'HK'), 6);
+    assert.equal(await metric(p0.metricsPort, 'signwatch_keychain_failures_in_window', 'HK'), 6);
     assert.equal((await metric(p0.metricsPort, 'signwatch_events_expired_total', 'HK')) ?? 0, 0, 'nothing expired');
     assert.equal(await metric(p0.metricsPort, 'signwatch_events_future_total', 'HK'), 1);
 

@@ -48,8 +48,30 @@ export function clock(t: number, offsetMs: number, region: Region = 'JP', host =
   return { ...base(t, region, host), type: 'clock', offsetMs, server: 'time.apple.com' };
 }
 
-export function heartbeat(t: number, host: string, wrapper = 'a'.repeat(64), region: Region = 'KR'): SignEvent {
-  return { ...base(t, region, host), type: 'heartbeat', searchList: ['/k'], wrapperSha256: wrapper, secretVersion: 'v1', teamIds: ['ABCDE12345'], identities: [] };
+export function heartbeat(t: number, host: string, wrapper = 'a'.repeat(64), region: Region = 'KR', spoolDropped?: number): SignEvent {
+  return { ...base(t, region, host), type: 'heartbeat', searchList: ['/k'], wrapperSha256: wrapper, secretVersion: 'v1', teamIds: ['ABCDE12345'], identities: [], ...(spoolDropped !== undefined ? { spoolDropped } : {}) };
+}
+
+export function clockFail(t: number, region: Region = 'JP', host = 'mini-jp-01', reason = 'sntp: Exchange failed: Timeout'): SignEvent {
+  return { ...base(t, region, host), type: 'clock', outcome: 'fail', server: 'time.apple.com', reason };
+}
+
+type NotaryClass = 'apple_api' | 'auth' | 'network' | 'keychain' | 'other';
+/** A notarization: `failed` are the classes of the attempts that failed before the last; `final` its error class, if any. */
+export function notarize(t: number, failed: NotaryClass[], final: NotaryClass | null, region: Region = 'US', host = 'mini-us-01'): SignEvent {
+  return {
+    ...base(t, region, host),
+    type: 'notarize',
+    outcome: final ? 'error' : 'accepted',
+    durationMs: 60_000,
+    attempts: failed.length + 1,
+    ...(failed.length ? { attemptErrors: failed.map((c) => ({ class: c })) } : {}),
+    ...(final ? { error: { class: final, message: final } } : {}),
+  };
+}
+
+export function verifyFail(t: number, region: Region = 'HK', host = 'mini-hk-01'): SignEvent {
+  return { ...kcFail(t, region, host), operation: 'verify' } as SignEvent;
 }
 
 export function acl(t: number, declared: boolean, region: Region = 'HK', host = 'mini-hk-01'): SignEvent {

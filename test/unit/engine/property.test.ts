@@ -14,7 +14,7 @@ import { DDSketch } from '@datadog/sketches-js';
 import { SKETCH_RELATIVE_ACCURACY } from '../../../services/engine/hourly.js';
 import { validateEvent } from '../../../schemas/events.js';
 import { damp, reference, type RefTransition } from './reference.js';
-import { T0, min, day, kcFail, csOk, unlock, cert, clock, heartbeat, acl } from './helpers.js';
+import { T0, min, day, kcFail, csOk, unlock, cert, clock, clockFail, heartbeat, acl, notarize, verifyFail } from './helpers.js';
 
 const policyInput = {
   allowedLateness: '5m',
@@ -25,13 +25,22 @@ const policyInput = {
     parity_drift: { staleAfter: '1h' },
     distribution_key_on_compile_host: { staleAfter: '90m' },
     acl_outside_window: { holdFor: '30m' },
+    clock_skew: { forgetAfter: '150m' },
+    clock_unverified: { for: 0, forgetAfter: '100m' },
+    host_silent: { silentAfter: '40m', forgetAfter: '170m' },
+    spool_dropped: { holdFor: '30m', forgetAfter: '120m' },
+    notary_apple_outage: { threshold: 2, window: '30m' },
+    notary_our_failures: { threshold: 0, window: '20m' },
   } as Record<string, Record<string, unknown>>,
 };
 const policy = parsePolicy(policyInput);
 
 const REG = ['HK', 'JP'] as const;
 const op = fc.record({
-  kind: fc.constantFrom('kc', 'kc', 'kc', 'ok', 'unlock', 'unlock', 'cert', 'clock', 'hb', 'acl', 'dup'),
+  kind: fc.constantFrom('kc', 'kc', 'kc', 'ok', 'unlock', 'unlock', 'cert', 'clock', 'clockfail', 'hb', 'hb', 'acl', 'dup', 'notarize', 'notarize', 'verify'),
+  dropped: fc.constantFrom(undefined, 0, 0, 3, 3, 7, 2),
+  attempts: fc.array(fc.constantFrom('apple_api', 'network', 'auth', 'other'), { maxLength: 3 }),
+  final: fc.constantFrom(null, null, 'apple_api', 'network', 'auth', 'keychain', 'other'),
   dt: fc.oneof({ weight: 12, arbitrary: fc.integer({ min: 0, max: min(25) }) }, { weight: 1, arbitrary: fc.integer({ min: min(50), max: min(200) }) }, { weight: 2, arbitrary: fc.constantFrom(0, 1, min(60), min(60) - 1, min(60) + 1) }),
   back: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: min(12) }) }, { weight: 1, arbitrary: fc.constantFrom(min(5), min(5) + 1) }),
   region: fc.integer({ min: 0, max: 1 }),
@@ -66,7 +75,10 @@ function build(ops: Op[]): SignEvent[] {
         break;
       }
       case 'clock': out.push(clock(ts, o.skew as number, region, host)); break;
-      case 'hb': out.push(heartbeat(ts, host, String(o.wrapper).repeat(64).slice(0, 64).replace(/[^0-9a-f]/g, 'a'), region)); break;
+      case 'clockfail': out.push(clockFail(ts, region, host)); break;
+      case 'hb': out.push(heartbeat(ts, host, String(o.wrapper).repeat(64).slice(0, 64).replace(/[^0-9a-f]/g, 'a'), region, o.dropped as unknown as number | undefined)); break;
+      case 'notarize': out.push(notarize(ts, o.attempts as unknown as ('apple_api' | 'network' | 'auth' | 'other')[], o.final as unknown as 'apple_api' | null, region, host)); break;
+      case 'verify': out.push(verifyFail(ts, region, host)); break;
       case 'acl': out.push(acl(ts, o.declared as boolean, region, host)); break;
       case 'dup': if (out.length) out.push(out[(o.pick as number) % out.length]!); break;
     }
@@ -176,8 +188,12 @@ test('hostile events (future, far past, year 0) never change an honest transitio
 });
 
 test('damping (for / keepFiringFor) is exact: engine == brute-force reference with damping applied', () => {
-  const F: Record<string, number> = { codesign_keychain_failures: min(7), unlock_latency_p95: min(3), cert_expiry: min(30), clock_skew: min(2), acl_outside_window: 0, parity_drift: min(20), distribution_key_on_compile_host: min(5) };
-  const K: Record<string, number> = { codesign_keychain_failures: min(11), unlock_latency_p95: min(9), cert_expiry: 0, clock_skew: min(4), acl_outside_window: min(6), parity_drift: min(1), distribution_key_on_compile_host: min(15) };
+  const F: Record<string, number> = {};
+  const K: Record<string, number> = {};
+  RULES.forEach((r, i) => {
+    F[r.name] = [min(7), min(3), min(30), min(2), 0, min(20), min(5), min(11), min(1), min(4)][i % 10]!;
+    K[r.name] = [min(11), min(9), 0, min(4), min(6), min(1), min(15), min(2), min(8), 0][i % 10]!;
+  });
   const alerts: Record<string, Record<string, unknown>> = {};
   for (const a of Object.keys(F)) alerts[a] = { ...policyInput.alerts[a], for: F[a], keepFiringFor: K[a] };
   const damped = parsePolicy({ ...policyInput, alerts });

@@ -37,8 +37,10 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
   const put = (alert: string, labels: Record<string, string>, fire: boolean, value: number) => out.set(dedupKey(alert, labels), { alert, labels, fire, value });
   const A = p.alerts;
   const upTo = acc.filter((a) => a.ts <= t);
-  // keychain failures
-  const kc = upTo.filter((a) => a.e.type === 'codesign' && a.e.outcome === 'fail' && a.e.error?.class === 'keychain' && a.ts > t - A.codesign_keychain_failures.window).length;
+  // keychain failures: signing calls (not --verify) and notarizations that failed on the keychain
+  const kcFailure = (e: SignEvent) =>
+    (e.type === 'codesign' && e.outcome === 'fail' && e.error?.class === 'keychain' && e.operation !== 'verify' && e.operation !== 'display') || (e.type === 'notarize' && e.outcome === 'error' && e.error?.class === 'keychain');
+  const kc = upTo.filter((a) => kcFailure(a.e) && a.ts > t - A.codesign_keychain_failures.window).length;
   put('codesign_keychain_failures', { region }, kc > A.codesign_keychain_failures.threshold, kc);
   // unlock p95
   const durs = upTo.filter((a) => a.e.type === 'unlock' && a.ts > t - A.unlock_latency_p95.window).map((a) => (a.e as { durationMs: number }).durationMs).sort((x, y) => x - y);
@@ -53,12 +55,30 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
     const live = t < l.ts + A.cert_expiry.staleAfter;
     put('cert_expiry', { region, sha1 }, live && notAfter - t < A.cert_expiry.days * DAY, r3((notAfter - t) / DAY));
   }
-  // clock skew
-  const clocks = new Map<string, Acc[]>();
-  for (const a of upTo) if (a.e.type === 'clock') clocks.set(a.e.host, [...(clocks.get(a.e.host) ?? []), a]);
-  for (const [host, list] of clocks) {
-    const off = (latest(list, t)!.e as { offsetMs: number }).offsetMs;
-    put('clock_skew', { region, host }, Math.abs(off) > A.clock_skew.maxOffsetMs, off);
+  // clock skew (successful probes; a host without one for forgetAfter is forgotten) and clock_unverified (all probes)
+  const okProbes = new Map<string, Acc[]>();
+  const probes = new Map<string, Acc[]>();
+  for (const a of upTo) {
+    if (a.e.type !== 'clock') continue;
+    probes.set(a.e.host, [...(probes.get(a.e.host) ?? []), a]);
+    if (a.e.outcome !== 'fail' && a.e.offsetMs !== undefined) okProbes.set(a.e.host, [...(okProbes.get(a.e.host) ?? []), a]);
+  }
+  for (const [host, list] of okProbes) {
+    const l = latest(list, t)!;
+    const off = (l.e as { offsetMs: number }).offsetMs;
+    put('clock_skew', { region, host }, Math.abs(off) > A.clock_skew.maxOffsetMs && t < l.ts + A.clock_skew.forgetAfter, off);
+  }
+  for (const [host, list] of probes) {
+    // arrival order, older ones skipped (as the rule does); a run continues from a probe < forgetAfter before
+    let cur: { ts: number; failed: boolean; failures: number } | undefined;
+    for (const a of [...list].sort((x, y) => x.seq - y.seq)) {
+      if (cur && cur.ts > a.ts) continue;
+      const failed = (a.e as { outcome?: string }).outcome === 'fail' || (a.e as { offsetMs?: number }).offsetMs === undefined;
+      const run = cur && cur.failed && a.ts - cur.ts < A.clock_unverified.forgetAfter ? cur.failures : 0;
+      cur = { ts: a.ts, failed, failures: failed ? run + 1 : 0 };
+    }
+    const live = cur !== undefined && t < cur.ts + A.clock_unverified.forgetAfter;
+    put('clock_unverified', { region, host }, live && cur!.failed, live ? cur!.failures : 0);
   }
   // acl outside window
   const acls = new Map<string, number>();
@@ -91,6 +111,35 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
     if (t < newest.ts + A.distribution_key_on_compile_host.staleAfter) dist.get(e.host)!.add(e.sha1);
   }
   for (const [host, s] of dist) put('distribution_key_on_compile_host', { region, host }, s.size > 0, s.size);
+  // host silent: latest heartbeat older than silentAfter (forgotten after forgetAfter)
+  for (const [host, list] of hbs) {
+    const last = Math.max(...list.map((a) => a.ts));
+    put('host_silent', { region, host }, t >= last + A.host_silent.silentAfter && t < last + A.host_silent.forgetAfter, Math.round((t - last) / 1000));
+  }
+  // spool dropped: a heartbeat total above the previous (< forgetAfter before) holds the alert for holdFor
+  for (const [host, list] of hbs) {
+    let cur: { ts: number; total: number; until: number; dropped: number } | undefined;
+    for (const a of [...list].sort((x, y) => x.seq - y.seq)) {
+      if (cur && cur.ts > a.ts) continue;
+      const total = (a.e as { spoolDropped?: number }).spoolDropped ?? 0;
+      const recent = cur !== undefined && a.ts - cur.ts < A.spool_dropped.forgetAfter;
+      const prev = recent ? cur!.total : 0;
+      const holding = recent && a.ts < cur!.until;
+      cur = total > prev ? { ts: a.ts, total, until: a.ts + A.spool_dropped.holdFor, dropped: (holding ? cur!.dropped : 0) + total - prev } : { ts: a.ts, total, until: recent ? cur!.until : -Infinity, dropped: holding ? cur!.dropped : 0 };
+    }
+    if (cur) put('spool_dropped', { region, host }, t < cur.until && t < cur.ts + A.spool_dropped.forgetAfter, cur.dropped);
+  }
+  // notarization: Apple-side failed attempts (retries included) and our own failures in the window
+  const notarizations = upTo.filter((a) => a.e.type === 'notarize');
+  const apple = (e: SignEvent) => {
+    if (e.type !== 'notarize') return 0;
+    const side = (c: string) => c === 'apple_api' || c === 'network';
+    return (e.attemptErrors ?? []).filter((x) => side(x.class)).length + (e.outcome === 'error' && e.error && side(e.error.class) ? 1 : 0);
+  };
+  const appleN = notarizations.filter((a) => a.ts > t - A.notary_apple_outage.window).reduce((n, a) => n + apple(a.e), 0);
+  put('notary_apple_outage', { region }, appleN > A.notary_apple_outage.threshold, appleN);
+  const ours = notarizations.filter((a) => a.ts > t - A.notary_our_failures.window && a.e.type === 'notarize' && a.e.outcome === 'error' && (a.e.error?.class === 'auth' || a.e.error?.class === 'keychain')).length;
+  put('notary_our_failures', { region }, ours > A.notary_our_failures.threshold, ours);
   return out;
 }
 
@@ -100,6 +149,9 @@ function candidates(acc: Acc[], p: Readonly<Policy>): number[] {
   for (const { e, ts } of acc) {
     c.push(ts);
     if (e.type === 'codesign') c.push(ts + A.codesign_keychain_failures.window);
+    if (e.type === 'notarize') c.push(ts + A.codesign_keychain_failures.window, ts + A.notary_apple_outage.window, ts + A.notary_our_failures.window);
+    if (e.type === 'clock') c.push(ts + A.clock_skew.forgetAfter, ts + A.clock_unverified.forgetAfter);
+    if (e.type === 'heartbeat') c.push(ts + A.host_silent.silentAfter, ts + A.host_silent.forgetAfter, ts + A.spool_dropped.holdFor, ts + A.spool_dropped.forgetAfter);
     if (e.type === 'unlock') c.push(ts + A.unlock_latency_p95.window);
     if (e.type === 'acl') c.push(ts + A.acl_outside_window.holdFor);
     if (e.type === 'heartbeat') c.push(ts + A.parity_drift.staleAfter);

@@ -181,6 +181,10 @@ test('clock skew, undeclared ACL change, parity drift and a distribution key on 
     'clock_skew/mini-jp-01/firing@1',
     'clock_skew/mini-jp-01/resolved@2',
     'distribution_key_on_compile_host/build-us-01/firing@5',
+    // three KR hosts sent one heartbeat each: silent from 15 min after it on
+    'host_silent/mini-kr-01/firing@900',
+    'host_silent/mini-kr-02/firing@900.001',
+    'host_silent/mini-kr-03/firing@900.002',
     'parity_drift/mini-kr-03/firing@0.002',
   ]);
 });

@@ -113,7 +113,7 @@ void test('/metrics text: names from metric-names.ts, counters with _total, per-
   metrics.flush();
   const text = await telemetry.scrape();
   await telemetry.stop();
-  assert.match(text, /signwatch_keychain_failures_trailing_hour\{region="HK"\} 4/);
+  assert.match(text, /signwatch_keychain_failures_in_window\{region="HK"\} 4/);
   assert.match(text, /signwatch_events_in_total\{region="HK",type="codesign"\} 4/);
   assert.match(text, /signwatch_events_duplicate_total\{region="HK"\} 1/);
   assert.match(text, /signwatch_events_invalid_total\{reason="not_json"\} 1/);
@@ -124,5 +124,5 @@ void test('/metrics text: names from metric-names.ts, counters with _total, per-
   assert.match(text, /signwatch_consumer_lag_messages\{topic="events",partition="2"\} 17/);
   assert.match(text, /signwatch_host_codesign_errors_total\{region="HK",host="mini-hk-01",code="errSecInternalComponent"\} 4/);
   assert.ok(!text.includes('otel_scope_name'), 'withoutScopeInfo');
-  assert.ok(!/signwatch_keychain_failures_trailing_hour\{region="(JP|KR|SG|US)"/.test(text), 'only regions this partition has seen');
+  assert.ok(!/signwatch_keychain_failures_in_window\{region="(JP|KR|SG|US)"/.test(text), 'only regions this partition has seen');
 });

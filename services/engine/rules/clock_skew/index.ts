@@ -13,7 +13,7 @@ export default defineRule({
   types: ['clock'],
   labels: ['host'],
   create: (region, cfg) => new ClockSkew(region, cfg),
-  horizon: (cfg) => cfg.futureHold,
+  horizon: (cfg) => Math.max(cfg.futureHold, cfg.forgetAfter),
   gauges: [
     {
       name: METRIC,

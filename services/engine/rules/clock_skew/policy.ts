@@ -10,6 +10,8 @@ export const policy = z
     maxOffsetMs: z.number().positive().default(1000),
     /** A future-stamped event from the host keeps the alert firing this long (region clock). */
     futureHold: DurationMs.default(3_600_000),
+    /** A host with no successful probe for this long is forgotten (bounds memory and the rebuild). */
+    forgetAfter: DurationMs.default(86_400_000),
   })
   .prefault({});
 

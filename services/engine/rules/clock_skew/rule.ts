@@ -3,6 +3,7 @@
  *   - its latest sntp probe shows |offset| > maxOffsetMs (skew breaks notarization timestamps), or
  *   - it sent an event stamped more than maxFutureSkew ahead of the event's reference time (a future_timestamp,
  *     rejected by the engine) within the trailing futureHold of the region's clock.
+ * A host whose last successful probe is older than forgetAfter is forgotten (host_silent covers silent hosts).
  * Resolves at the first instant neither holds: the next probe within the limit, and futureHold after the last
  * future-stamped event (breakpoint: that event's region-clock instant + futureHold).
  */
@@ -33,7 +34,8 @@ export class ClockSkew extends BaseRule {
   }
 
   observe(event: SignEvent, ts: number): void {
-    if (event.type !== 'clock') return;
+    // a failed probe measures nothing (clock_unverified watches those)
+    if (event.type !== 'clock' || event.offsetMs === undefined || event.outcome === 'fail') return;
     const cur = this.latest.get(event.host);
     if (cur && cur.ts > ts) return;
     this.latest.set(event.host, { ts, offsetMs: event.offsetMs, server: event.server });
@@ -69,6 +71,10 @@ export class ClockSkew extends BaseRule {
   protected nextChange(): number {
     let next = Infinity;
     for (const f of this.future.values()) if (f.until > this.pos && f.until < next) next = f.until;
+    for (const p of this.latest.values()) {
+      const forget = p.ts + this.cfg.forgetAfter;
+      if (forget > this.pos && forget < next) next = forget;
+    }
     return next;
   }
 
@@ -80,12 +86,21 @@ export class ClockSkew extends BaseRule {
         this.changed.add(host);
       }
     }
+    // a host without a probe for forgetAfter is forgotten (host_silent watches hosts that stopped reporting)
+    const forgotten = new Map<string, number>();
+    for (const [host, p] of this.latest) {
+      if (t >= p.ts + this.cfg.forgetAfter) {
+        this.latest.delete(host);
+        forgotten.set(host, p.offsetMs);
+        this.changed.add(host);
+      }
+    }
     for (const host of [...this.changed].sort()) {
       const p = this.latest.get(host);
       const f = this.future.get(host);
       const probeBad = p !== undefined && Math.abs(p.offsetMs) > max;
       const fire = probeBad || f !== undefined;
-      const value = probeBad ? p.offsetMs : f ? f.skewMs : (p?.offsetMs ?? 0);
+      const value = probeBad ? p.offsetMs : f ? f.skewMs : (p?.offsetMs ?? forgotten.get(host) ?? 0);
       this.set(
         out,
         t,

@@ -1,25 +1,22 @@
 /** codesign_keychain_failures{region}: the page. See rule.ts for the exact semantics, runbook.md for the on-call. */
 import { formatDuration } from '../../../platform/duration.js';
 import { defineRule, goFloat, promSelector } from '../definition.js';
-import { policy, type Config } from './policy.js';
+import { freezes, policy } from './policy.js';
 import { KeychainFailures } from './rule.js';
 
 /** Exact count of keychain-class codesign failures in the trailing window, per region. */
-export const METRIC = 'signwatch_keychain_failures_trailing_hour';
-
-/** `freezes` (every alert's key), else the deprecated `freezeReleases`, else: critical freezes. */
-const freezes = (cfg: Config): boolean => cfg.freezes ?? cfg.freezeReleases ?? cfg.severity === 'critical';
+export const METRIC = 'signwatch_keychain_failures_in_window';
 
 export default defineRule({
   name: 'codesign_keychain_failures',
   meaning: 'codesign failures with keychain-class errors (errSecInternalComponent, locked keychain, …) in the trailing window of a region',
   policy,
-  types: ['codesign'],
+  types: ['codesign', 'notarize'],
   labels: [],
   create: (region, cfg) => new KeychainFailures(region, cfg),
   horizon: (cfg) => cfg.window,
   freezes,
-  gauges: [{ name: METRIC, description: 'Keychain-class codesign failures in the trailing window (exact)', read: (r) => [{ labels: {}, value: r.count }] }],
+  gauges: [{ name: METRIC, description: 'Keychain-class signing failures in the policy window of codesign_keychain_failures (exact)', read: (r) => [{ labels: {}, value: r.count }] }],
   alertRule(p, ctx) {
     const w = formatDuration(p.window);
     const sum = (r: string, v: string) => `${r}: ${v} keychain-class codesign failures in the trailing ${w} (page when > ${p.threshold})${freezes(p) ? '; releases frozen' : ''}`;

@@ -15,3 +15,6 @@ export const policy = z
   .prefault({});
 
 export type Config = z.output<typeof policy>;
+
+/** `freezes` (every alert's key), else the deprecated `freezeReleases`, else: critical freezes. */
+export const freezes = (cfg: Config): boolean => cfg.freezes ?? cfg.freezeReleases ?? cfg.severity === 'critical';

@@ -5,8 +5,8 @@ import { defineRule, goFloat, promSelector } from '../definition.js';
 import { policy } from './policy.js';
 import { UnlockLatency } from './rule.js';
 
-export const METRIC_P95 = 'signwatch_unlock_p95_trailing_hour_ms';
-export const METRIC_SAMPLES = 'signwatch_unlock_samples_trailing_hour';
+export const METRIC_P95 = 'signwatch_unlock_p95_in_window_ms';
+export const METRIC_SAMPLES = 'signwatch_unlock_samples_in_window';
 
 export default defineRule({
   name: 'unlock_latency_p95',
@@ -17,8 +17,8 @@ export default defineRule({
   create: (region, cfg) => new UnlockLatency(region, cfg),
   horizon: (cfg) => cfg.window,
   gauges: [
-    { name: METRIC_P95, description: 'p95 unlock latency over the trailing window (exact)', read: (r) => (r.p95 === null ? [] : [{ labels: {}, value: r.p95 }]) },
-    { name: METRIC_SAMPLES, description: 'Unlock samples in the trailing window', read: (r) => [{ labels: {}, value: r.samples }] },
+    { name: METRIC_P95, description: 'p95 of unlock latency over the policy window of unlock_latency_p95 (exact)', read: (r) => (r.p95 === null ? [] : [{ labels: {}, value: r.p95 }]) },
+    { name: METRIC_SAMPLES, description: 'Unlock samples in the policy window of unlock_latency_p95', read: (r) => [{ labels: {}, value: r.samples }] },
   ],
   alertRule(p, ctx) {
     if (p.quantile !== 0.95) {

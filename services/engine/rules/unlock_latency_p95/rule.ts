@@ -6,6 +6,7 @@
  */
 import type { Region, SignEvent, UnlockEvent } from '../../../../schemas/events.js';
 import { dampingOf } from '../../../../schemas/alert.js';
+import { formatDuration } from '../../../platform/duration.js';
 import type { Config } from './policy.js';
 import { DetailsBuilder, WindowedRule } from '../../rule.js';
 import type { Transition } from '../../types.js';
@@ -80,7 +81,7 @@ export class UnlockLatency extends WindowedRule<UnlockEvent> {
       thresholdMs,
       (s) =>
         s === 'firing'
-          ? `${this.region}: unlock helper p95 ${p} ms over ${n} unlocks in the trailing hour (> ${thresholdMs} ms): check vault or disk contention`
+          ? `${this.region}: unlock helper p95 ${p} ms over ${n} unlocks in the trailing ${formatDuration(this.cfg.window)} (> ${thresholdMs} ms): check vault or disk contention`
           : `${this.region}: unlock helper p95 back to ${p ?? 'n/a'} ms over ${n} unlocks`,
       () => {
         const d = new DetailsBuilder();
