@@ -56,15 +56,21 @@ export class DetailsBuilder {
     correlationIds: new Set<string>(),
     eventIds: new Set<string>(),
   };
-  add(field: keyof AlertDetails, value: string | undefined): this {
+  private facts: Record<string, string | number> | undefined;
+  add(field: Exclude<keyof AlertDetails, 'facts'>, value: string | undefined): this {
     if (value !== undefined && value !== '') this.sets[field].add(value);
+    return this;
+  }
+  fact(name: string, value: string | number | undefined): this {
+    if (value !== undefined) (this.facts ??= {})[name] = value;
     return this;
   }
   build(): AlertDetails {
     const out = {} as AlertDetails;
-    for (const [k, s] of Object.entries(this.sets) as [keyof AlertDetails, Set<string>][]) {
+    for (const [k, s] of Object.entries(this.sets) as [Exclude<keyof AlertDetails, 'facts'>, Set<string>][]) {
       out[k] = [...s].sort().slice(0, CAP);
     }
+    if (this.facts) out.facts = this.facts;
     return out;
   }
 }

@@ -16,6 +16,8 @@ export interface AlertDetails {
   errorCodes: string[];
   correlationIds: string[];
   eventIds: string[];
+  /** Facts of the alert's subject a responder or a ticket needs (a certificate's subject, kind, team, days left…). */
+  facts?: Record<string, string | number>;
 }
 
 export interface Transition {

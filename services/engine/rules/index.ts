@@ -16,6 +16,7 @@ import hostSilent, { METRIC as HOST_SILENCE } from './host_silent/index.js';
 import spoolDropped, { METRIC as SPOOL_DROPPED } from './spool_dropped/index.js';
 import notaryAppleOutage, { METRIC as NOTARY_APPLE } from './notary_apple_outage/index.js';
 import notaryOurFailures, { METRIC as NOTARY_OURS } from './notary_our_failures/index.js';
+import certRevoked, { METRIC as CERT_REVOKED } from './cert_revoked/index.js';
 
 export const RULES = [
   codesignKeychainFailures,
@@ -30,6 +31,7 @@ export const RULES = [
   spoolDropped,
   notaryAppleOutage,
   notaryOurFailures,
+  certRevoked,
 ] as const;
 
 export type Registry = readonly AnyRuleDefinition[];
@@ -47,4 +49,5 @@ export const ALERT_METRICS = {
   spoolDropped: SPOOL_DROPPED, // {region, host}
   notaryAppleFailures: NOTARY_APPLE, // {region}
   notaryOurFailures: NOTARY_OURS, // {region}
+  certRevokedHosts: CERT_REVOKED, // {region, sha1, subject}
 } as const;

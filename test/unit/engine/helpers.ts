@@ -40,16 +40,31 @@ export function unlock(t: number, durationMs: number, region: Region = 'SG', hos
   return { ...base(t, region, host), type: 'unlock', outcome: 'ok', durationMs, keychain: '/k' };
 }
 
-export function cert(t: number, notAfter: number, region: Region = 'US', host = 'mini-us-01', sha1 = 'A'.repeat(40), pool: 'signing' | 'compile' = 'signing'): SignEvent {
-  return { ...base(t, region, host), pool, type: 'cert', sha1, subject: 'Apple Distribution: Example Corp (ABCDE12345)', teamId: 'ABCDE12345', certKind: 'Apple Distribution', notAfter: toIso(notAfter), keychain: '/k' };
+export function cert(t: number, notAfter: number, region: Region = 'US', host = 'mini-us-01', sha1 = 'A'.repeat(40), pool: 'signing' | 'compile' = 'signing', revoked?: boolean): SignEvent {
+  return { ...base(t, region, host), pool, type: 'cert', sha1, subject: 'Apple Distribution: Example Corp (ABCDE12345)', teamId: 'ABCDE12345', certKind: 'Apple Distribution', notAfter: toIso(notAfter), keychain: '/k', ...(revoked !== undefined ? { revoked } : {}) };
+}
+
+/** A signing call that failed because its identity's certificate is revoked. */
+export function revokedUse(t: number, sha1: string, region: Region = 'US', host = 'mini-us-01'): SignEvent {
+  return { ...kcFail(t, region, host), identity: sha1, error: { code: 'CSSMERR_TP_CERT_REVOKED', osStatus: null, class: 'identity', message: 'CSSMERR_TP_CERT_REVOKED' } } as SignEvent;
 }
 
 export function clock(t: number, offsetMs: number, region: Region = 'JP', host = 'mini-jp-01'): SignEvent {
   return { ...base(t, region, host), type: 'clock', offsetMs, server: 'time.apple.com' };
 }
 
-export function heartbeat(t: number, host: string, wrapper = 'a'.repeat(64), region: Region = 'KR', spoolDropped?: number): SignEvent {
-  return { ...base(t, region, host), type: 'heartbeat', searchList: ['/k'], wrapperSha256: wrapper, secretVersion: 'v1', teamIds: ['ABCDE12345'], identities: [], ...(spoolDropped !== undefined ? { spoolDropped } : {}) };
+export function heartbeat(t: number, host: string, wrapper = 'a'.repeat(64), region: Region = 'KR', spoolDropped?: number, certSha1s?: string[]): SignEvent {
+  return {
+    ...base(t, region, host),
+    type: 'heartbeat',
+    searchList: ['/k'],
+    wrapperSha256: wrapper,
+    secretVersion: 'v1',
+    teamIds: ['ABCDE12345'],
+    identities: [],
+    ...(spoolDropped !== undefined ? { spoolDropped } : {}),
+    ...(certSha1s !== undefined ? { certSha1s } : {}),
+  };
 }
 
 export function clockFail(t: number, region: Region = 'JP', host = 'mini-jp-01', reason = 'sntp: Exchange failed: Timeout'): SignEvent {

@@ -14,14 +14,15 @@ import { DDSketch } from '@datadog/sketches-js';
 import { SKETCH_RELATIVE_ACCURACY } from '../../../services/engine/hourly.js';
 import { validateEvent } from '../../../schemas/events.js';
 import { damp, reference, type RefTransition } from './reference.js';
-import { T0, min, day, kcFail, csOk, unlock, cert, clock, clockFail, heartbeat, acl, notarize, verifyFail } from './helpers.js';
+import { T0, min, day, kcFail, csOk, unlock, cert, clock, clockFail, heartbeat, acl, notarize, revokedUse, verifyFail } from './helpers.js';
 
 const policyInput = {
   allowedLateness: '5m',
   hourlyRetention: '3h',
   alerts: {
     unlock_latency_p95: { minSamples: 3, for: 0, keepFiringFor: 0 },
-    cert_expiry: { staleAfter: '2h' },
+    cert_expiry: { staleAfter: '2h', forgetAfter: '5h' },
+    cert_revoked: { staleAfter: '90m', forgetAfter: '4h' },
     parity_drift: { staleAfter: '1h' },
     distribution_key_on_compile_host: { staleAfter: '90m' },
     acl_outside_window: { holdFor: '30m' },
@@ -37,7 +38,9 @@ const policy = parsePolicy(policyInput);
 
 const REG = ['HK', 'JP'] as const;
 const op = fc.record({
-  kind: fc.constantFrom('kc', 'kc', 'kc', 'ok', 'unlock', 'unlock', 'cert', 'clock', 'clockfail', 'hb', 'hb', 'acl', 'dup', 'notarize', 'notarize', 'verify'),
+  kind: fc.constantFrom('kc', 'kc', 'kc', 'ok', 'unlock', 'unlock', 'cert', 'cert', 'clock', 'clockfail', 'hb', 'hb', 'acl', 'dup', 'notarize', 'notarize', 'verify', 'revokedUse'),
+  revoked: fc.constantFrom(undefined, false, false, true),
+  inventory: fc.constantFrom(undefined, undefined, [], ['A'.repeat(40)], ['B'.repeat(40)], ['A'.repeat(40), 'B'.repeat(40)]),
   dropped: fc.constantFrom(undefined, 0, 0, 3, 3, 7, 2),
   attempts: fc.array(fc.constantFrom('apple_api', 'network', 'auth', 'other'), { maxLength: 3 }),
   final: fc.constantFrom(null, null, 'apple_api', 'network', 'auth', 'keychain', 'other'),
@@ -71,12 +74,13 @@ function build(ops: Op[]): SignEvent[] {
       case 'unlock': out.push(unlock(ts, o.ms as number, region, host)); break;
       case 'cert': {
         const sha = String(o.sha) === '0' ? 'A'.repeat(40) : 'B'.repeat(40);
-        out.push(cert(ts, T0 + day(21) + (o.certOffset as number) + min(100) * (o.sha as number), region, o.compile ? `build-${region.toLowerCase()}-01` : host, sha, o.compile ? 'compile' : 'signing'));
+        out.push(cert(ts, T0 + day(21) + (o.certOffset as number) + min(100) * (o.sha as number), region, o.compile ? `build-${region.toLowerCase()}-01` : host, sha, o.compile ? 'compile' : 'signing', o.revoked as unknown as boolean | undefined));
         break;
       }
       case 'clock': out.push(clock(ts, o.skew as number, region, host)); break;
       case 'clockfail': out.push(clockFail(ts, region, host)); break;
-      case 'hb': out.push(heartbeat(ts, host, String(o.wrapper).repeat(64).slice(0, 64).replace(/[^0-9a-f]/g, 'a'), region, o.dropped as unknown as number | undefined)); break;
+      case 'hb': out.push(heartbeat(ts, host, String(o.wrapper).repeat(64).slice(0, 64).replace(/[^0-9a-f]/g, 'a'), region, o.dropped as unknown as number | undefined, o.inventory as unknown as string[] | undefined)); break;
+      case 'revokedUse': out.push(revokedUse(ts, String(o.sha) === '0' ? 'A'.repeat(40) : 'B'.repeat(40), region, host)); break;
       case 'notarize': out.push(notarize(ts, o.attempts as unknown as ('apple_api' | 'network' | 'auth' | 'other')[], o.final as unknown as 'apple_api' | null, region, host)); break;
       case 'verify': out.push(verifyFail(ts, region, host)); break;
       case 'acl': out.push(acl(ts, o.declared as boolean, region, host)); break;

@@ -46,14 +46,17 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
   const durs = upTo.filter((a) => a.e.type === 'unlock' && a.ts > t - A.unlock_latency_p95.window).map((a) => (a.e as { durationMs: number }).durationMs).sort((x, y) => x - y);
   const p95 = nearestRank(durs, A.unlock_latency_p95.quantile);
   put('unlock_latency_p95', { region }, durs.length >= A.unlock_latency_p95.minSamples && p95 !== null && p95 > A.unlock_latency_p95.thresholdMs, p95 ?? 0);
-  // cert expiry
-  const bySha = new Map<string, Acc[]>();
-  for (const a of upTo) if (a.e.type === 'cert') bySha.set(a.e.sha1, [...(bySha.get(a.e.sha1) ?? []), a]);
-  for (const [sha1, list] of bySha) {
-    const l = latest(list, t)!;
-    const notAfter = Date.parse((l.e as { notAfter: string }).notAfter);
-    const live = t < l.ts + A.cert_expiry.staleAfter;
-    put('cert_expiry', { region, sha1 }, live && notAfter - t < A.cert_expiry.days * DAY, r3((notAfter - t) / DAY));
+  // cert expiry and cert revoked: presence from reports and inventories (presenceAt)
+  for (const [alert, cfg] of [['cert_expiry', A.cert_expiry], ['cert_revoked', A.cert_revoked]] as const) {
+    const pr = presenceAt(acc, t, cfg.staleAfter, cfg.forgetAfter, alert === 'cert_revoked');
+    for (const c of pr.certs.values()) {
+      const present = [...c.hosts.values()].some((ts) => t < ts + cfg.staleAfter);
+      const replaced = [...pr.certs.values()].some((o) => o.sha1 !== c.sha1 && o.certKind === c.certKind && o.teamId === c.teamId && o.notAfter > c.notAfter && !o.revoked && o.last >= c.last);
+      const resolved = c.removed || (!present && replaced);
+      if (alert === 'cert_expiry') put(alert, { region, sha1: c.sha1 }, !resolved && c.notAfter - t < A.cert_expiry.days * DAY, Math.floor((c.notAfter - t) / DAY));
+      else if (c.revoked) put(alert, { region, sha1: c.sha1 }, !resolved, [...c.hosts.values()].filter((ts) => t < ts + cfg.staleAfter).length);
+    }
+    for (const c of pr.forgotten) if (!pr.certs.has(c.sha1)) put(alert, { region, sha1: c.sha1 }, false, alert === 'cert_expiry' ? Math.floor((c.notAfter - t) / DAY) : 0);
   }
   // clock skew (successful probes; a host without one for forgetAfter is forgotten) and clock_unverified (all probes)
   const okProbes = new Map<string, Acc[]>();
@@ -143,6 +146,83 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
   return out;
 }
 
+interface RefCert {
+  sha1: string;
+  certKind: string;
+  teamId: string | undefined;
+  notAfter: number;
+  revoked: boolean;
+  hosts: Map<string, number>;
+  removed: boolean;
+  last: number;
+}
+
+/**
+ * Certificate presence at t, by replaying the accepted events in arrival order (services/engine/cert-presence.ts
+ * says what it means). Forgetting happens at the instants the engine evaluates: before each event, up to
+ * max(clock so far, its ts − 1 ms) (the engine advances its rules there before observing it), and at t.
+ */
+function presenceAt(acc: Acc[], t: number, staleAfter: number, forgetAfter: number, revokedUses: boolean): { certs: Map<string, RefCert>; forgotten: RefCert[] } {
+  const certs = new Map<string, RefCert>();
+  const inv = new Map<string, { ts: number; list: Set<string> }>();
+  let forgotten: RefCert[] = [];
+  const forget = (at: number) => {
+    for (const c of [...certs.values()]) {
+      if (at >= c.last + forgetAfter) {
+        certs.delete(c.sha1);
+        forgotten.push(c);
+      }
+    }
+    for (const [h, i] of [...inv]) if (at >= i.ts + forgetAfter) inv.delete(h);
+  };
+  const report = (sha1: string, host: string, ts: number, facts: { certKind?: string; teamId?: string | undefined; notAfter?: number; revoked?: boolean }) => {
+    let c = certs.get(sha1);
+    if (!c) certs.set(sha1, (c = { sha1, certKind: facts.certKind ?? '', teamId: facts.teamId, notAfter: facts.notAfter ?? Infinity, revoked: false, hosts: new Map(), removed: false, last: -Infinity }));
+    if (facts.notAfter !== undefined && ts >= c.last) {
+      c.notAfter = facts.notAfter;
+      if (facts.certKind) c.certKind = facts.certKind;
+      if (facts.teamId) c.teamId = facts.teamId;
+    }
+    if (facts.revoked) c.revoked = true;
+    const i = inv.get(host);
+    if (i && i.ts > ts && !i.list.has(sha1)) {
+      if (c.hosts.size === 0) c.removed = true;
+      return;
+    }
+    if ((c.hosts.get(host) ?? -Infinity) <= ts) c.hosts.set(host, ts);
+    c.removed = false;
+    c.last = Math.max(c.last, ts);
+  };
+  let clock = -Infinity;
+  for (const a of [...acc].sort((x, y) => x.seq - y.seq)) {
+    if (a.ts > t) continue; // not known yet at t (the engine evaluates t before observing it)
+    forget(Math.max(clock, a.ts - 1));
+    forgotten = forgotten.filter((c) => !certs.has(c.sha1));
+    const e = a.e;
+    if (e.type === 'cert') report(e.sha1, e.host, a.ts, { certKind: e.certKind, teamId: e.teamId, notAfter: Date.parse(e.notAfter), revoked: e.revoked === true });
+    else if (e.type === 'codesign' && revokedUses && e.outcome === 'fail' && e.error?.code === 'CSSMERR_TP_CERT_REVOKED' && e.identity) report(e.identity, e.host, a.ts, { revoked: true });
+    else if (e.type === 'heartbeat' && e.certSha1s !== undefined && !((inv.get(e.host)?.ts ?? -Infinity) > a.ts)) {
+      const list = new Set(e.certSha1s);
+      inv.set(e.host, { ts: a.ts, list });
+      for (const c of certs.values()) {
+        const r = c.hosts.get(e.host);
+        if (r === undefined || r >= a.ts) continue;
+        if (list.has(c.sha1)) {
+          c.hosts.set(e.host, a.ts);
+          c.last = Math.max(c.last, a.ts);
+        } else {
+          c.hosts.delete(e.host);
+          if (c.hosts.size === 0) c.removed = true;
+        }
+      }
+    }
+    clock = Math.max(clock, a.ts);
+  }
+  forgotten = [];
+  forget(t);
+  return { certs, forgotten };
+}
+
 function candidates(acc: Acc[], p: Readonly<Policy>): number[] {
   const A = p.alerts;
   const c: number[] = [];
@@ -155,7 +235,9 @@ function candidates(acc: Acc[], p: Readonly<Policy>): number[] {
     if (e.type === 'unlock') c.push(ts + A.unlock_latency_p95.window);
     if (e.type === 'acl') c.push(ts + A.acl_outside_window.holdFor);
     if (e.type === 'heartbeat') c.push(ts + A.parity_drift.staleAfter);
-    if (e.type === 'cert') c.push(ts + A.cert_expiry.staleAfter, Date.parse(e.notAfter) - A.cert_expiry.days * DAY + 1, ts + A.distribution_key_on_compile_host.staleAfter);
+    if (e.type === 'cert') c.push(ts + A.cert_expiry.staleAfter, ts + A.cert_expiry.forgetAfter, Date.parse(e.notAfter) - A.cert_expiry.days * DAY + 1, ts + A.distribution_key_on_compile_host.staleAfter, ts + A.cert_revoked.staleAfter, ts + A.cert_revoked.forgetAfter);
+    if (e.type === 'heartbeat') c.push(ts + A.cert_expiry.staleAfter, ts + A.cert_expiry.forgetAfter, ts + A.cert_revoked.staleAfter, ts + A.cert_revoked.forgetAfter);
+    if (e.type === 'codesign') c.push(ts + A.cert_revoked.staleAfter, ts + A.cert_revoked.forgetAfter);
   }
   return c;
 }

@@ -34,9 +34,9 @@ void test('a toy alert added through one folder and one line appears everywhere 
   assert.throws(() => parsePolicy({ alerts: { toy_unlock_failures: {} } }, 'p'), /alerts\.toy_unlock_failures: unknown key/, 'not in the built-in registry');
 
   // state horizon: its own horizon is the longest
-  assert.equal(stateHorizon(policy, WITH_TOY), policy.hourlyRetention + policy.allowedLateness + Math.max(3 * 86_400_000, 600_123));
-  const longToy = parsePolicy({ alerts: { toy_unlock_failures: { window: '30d' } } }, 'p', WITH_TOY);
-  assert.equal(stateHorizon(longToy, WITH_TOY), longToy.hourlyRetention + longToy.allowedLateness + 30 * 86_400_000 + 123);
+  assert.equal(stateHorizon(policy, WITH_TOY), policy.hourlyRetention + policy.allowedLateness + Math.max(30 * 86_400_000, 600_123));
+  const longToy = parsePolicy({ alerts: { toy_unlock_failures: { window: '40d' } } }, 'p', WITH_TOY);
+  assert.equal(stateHorizon(longToy, WITH_TOY), longToy.hourlyRetention + longToy.allowedLateness + 40 * 86_400_000 + 123);
 
   // engine: fires on the second failure, resolves when the first leaves the window
   const sink = new MemorySink();

@@ -97,13 +97,30 @@ test('the 21-day certificate boundary: exactly 21 days does not fire, 1 ms less 
   assert.deepEqual(r3.transitions.map((t) => [t.state, t.at]), [['firing', toIso(edge + 1)]]);
 });
 
-test('a certificate no host reports any more (replaced) resolves after certStaleAfter', () => {
+// regressions (issue 15, 6): a host that stopped reporting resolved the ticket while the certificate was still under
+// 21 days; after a real rotation it resolved only 24 h later
+test('certificate tickets never resolve on silence alone; a replacement or a removal resolves them at once', () => {
   const notAfter = T0 + day(10);
-  const { transitions } = run([cert(T0, notAfter)], { until: T0 + day(2) });
-  assert.deepEqual(transitions.map((t) => [t.state, t.at]), [
-    ['firing', toIso(T0)],
-    ['resolved', toIso(T0 + day(1))],
-  ]);
+  const old = 'A'.repeat(40);
+  const fresh = 'B'.repeat(40);
+  const cert_ = (t: number, sha1: string, na: number, host = 'mini-us-01') => cert(t, na, 'US', host, sha1);
+  const states = (ts: { state: string; at: string; labels: Record<string, string> }[]) => ts.filter((t) => t.labels.sha1 === old).map((t) => `${t.state}@${(Date.parse(t.at) - T0) / 3_600_000}h`);
+  // the host goes silent: the ticket stays open (for a week, and until forgotten after 30 days without any evidence)
+  assert.deepEqual(states(run([cert_(T0, old, notAfter)], { until: T0 + day(7) }).transitions), ['firing@0h']);
+  // a replacement of the same kind and team, reported while the old one is still reported: open until the old one
+  // stops being reported (staleAfter), then resolved by the replacement
+  const replaced = run([cert_(T0, old, notAfter), cert_(T0 + min(30), fresh, T0 + day(365))], { until: T0 + day(3) });
+  assert.deepEqual(states(replaced.transitions), ['firing@0h', 'resolved@24h']);
+  assert.equal(replaced.transitions.filter((t) => t.labels.sha1 === fresh).length, 0, 'the replacement itself is a year from expiry');
+  // the host's inventory (heartbeat certSha1s) no longer lists it: resolved at that heartbeat, not 24 h later
+  const removed = run([cert_(T0, old, notAfter), cert_(T0 + min(30), fresh, T0 + day(365)), heartbeat(T0 + min(31), 'mini-us-01', 'a'.repeat(64), 'US', 0, [fresh])], { until: T0 + day(3) });
+  assert.deepEqual(states(removed.transitions), ['firing@0h', `resolved@${31 / 60}h`]);
+  // removal without a replacement: the hosts keep reporting, it left every keychain: resolved
+  const gone = run([cert_(T0, old, notAfter, 'mini-us-01'), cert_(T0, old, notAfter, 'mini-us-02'), heartbeat(T0 + min(10), 'mini-us-01', 'a'.repeat(64), 'US', 0, []), heartbeat(T0 + min(20), 'mini-us-02', 'a'.repeat(64), 'US', 0, [])], { until: T0 + day(1) });
+  assert.deepEqual(states(gone.transitions), ['firing@0h', `resolved@${20 / 60}h`], 'only when the last host that had it no longer lists it');
+  // the value is the one day count (whole days left): 10 days at T0, in the summary too
+  const first = gone.transitions[0]!;
+  assert.equal(first.value, 10);
 });
 
 /** The p95 warning's raw condition, without its default damping (tested on its own below). */

@@ -103,7 +103,7 @@ void test('logger redacts secrets wherever they sit', () => {
 
 void test('state horizon covers hourly retention, lateness and the longest window', () => {
   const p = defaultPolicy();
-  // the longest: host_silent forgets a host after 3 days of silence
-  assert.equal(stateHorizon(p), p.hourlyRetention + p.allowedLateness + p.alerts.host_silent.forgetAfter);
-  assert.equal(p.alerts.host_silent.forgetAfter, 3 * 86_400_000);
+  // the longest: certificates are forgotten 30 days after the last evidence of them
+  assert.equal(stateHorizon(p), p.hourlyRetention + p.allowedLateness + p.alerts.cert_expiry.forgetAfter);
+  assert.equal(p.alerts.cert_expiry.forgetAfter, 30 * 86_400_000);
 });

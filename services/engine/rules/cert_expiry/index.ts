@@ -1,28 +1,28 @@
 /** cert_expiry{region, sha1}: one rotation ticket per certificate. See rule.ts for the exact semantics. */
 import { formatDuration } from '../../../platform/duration.js';
 import { defineRule, goFloat, promSelector } from '../definition.js';
-import { DAY } from '../../time.js';
 import { policy } from './policy.js';
-import { CertExpiry } from './rule.js';
+import { CertExpiry, daysLeft } from './rule.js';
 
 export const METRIC = 'signwatch_cert_days_to_expiry_days';
 
 export default defineRule({
   name: 'cert_expiry',
-  meaning: 'a signing certificate some host still reports expires in less than the policy days',
+  meaning: 'a signing certificate still in the keychains of a region expires in less than the policy days (resolves when it left them, or was replaced; never on silence alone)',
   policy,
-  types: ['cert'],
+  types: ['cert', 'heartbeat'],
   labels: ['sha1'],
   create: (region, cfg) => new CertExpiry(region, cfg),
-  horizon: (cfg) => cfg.staleAfter,
+  horizon: (cfg) => Math.max(cfg.staleAfter, cfg.forgetAfter),
   gauges: [
     {
       name: METRIC,
-      description: 'Days until notAfter, per certificate',
+      description: 'Whole days until notAfter, per certificate that has not left the region nor been replaced',
       *read(r) {
         const t = r.clock;
+        if (!Number.isFinite(t)) return;
         for (const c of r.certs.values()) {
-          yield { labels: { sha1: c.sha1, subject: c.subject }, value: Number.isFinite(t) ? Math.round(((c.notAfter - t) / DAY) * 1000) / 1000 : 0 };
+          if (r.resolution(c, t) === undefined) yield { labels: { sha1: c.sha1, subject: c.subject }, value: daysLeft(c.notAfter, t) };
         }
       },
     },
@@ -40,7 +40,7 @@ export default defineRule({
       threshold: p.days,
       keyLabels: ['sha1', 'subject'],
       summary: sum('{{ $labels.subject }}', '{{ $labels.sha1 }}', '{{ $value }}'),
-      description: `Days from now to the certificate's notAfter, lowest over the regions that reported it in the last ${formatDuration(p.staleAfter)}. One ticket per certificate (key signwatch/cert_expiry/<sha1>).`,
+      description: `Whole days from now to the certificate's notAfter, lowest over the regions whose hosts still have it (evidence newer than ${formatDuration(p.staleAfter)}, or silent hosts without a replacement). One ticket per certificate (key signwatch/cert_expiry/<sha1>).`,
       dashboardUrl: ctx.fleetDashboardUrl,
       series: [
         { series: promSelector(METRIC, { region: 'HK', sha1: quiet, subject: 'Apple Distribution: Quiet' }), value: p.days },

@@ -8,8 +8,10 @@ export const policy = z
     ...alertBase('ticket'),
     /** Fires when notAfter − now < days. */
     days: z.number().positive().default(21),
-    /** A certificate no host reported for this long is considered replaced. */
+    /** A host's evidence of a certificate (a report, or an inventory listing it) counts as present for this long. */
     staleAfter: DurationMs.default(86_400_000),
+    /** A certificate with no evidence at all for this long is forgotten (bounds memory and the rebuild). */
+    forgetAfter: DurationMs.default(30 * 86_400_000),
   })
   .prefault({});
 
