@@ -9,7 +9,6 @@ import { nearestRank } from '../../../services/engine/rules/unlock_latency_p95/r
 import { dedupKey } from '../../../services/engine/rule.js';
 
 const DAY = 86_400_000;
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export interface RefTransition {
   alert: string;
