@@ -7,10 +7,43 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Meter } from '@opentelemetry/api';
+import { ValueType, type Attributes, type HrTime, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, MeterProvider, type CollectionResult, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+
+/** One reading of an exact gauge. */
+export interface GaugeSample {
+  labels: Attributes;
+  value: number;
+}
+
+/**
+ * Gauges whose every scrape holds exactly what `read()` returns now. The SDK's observable gauges keep reporting a
+ * label set after it was last observed (a resolved alert would stay 1, a replaced certificate's days would stay on
+ * /metrics); these do not, so a series that is gone is gone from the next scrape (Prometheus marks it stale).
+ */
+class ExactGauges implements MetricProducer {
+  private readonly gauges = new Map<string, { description: string; read: () => Iterable<GaugeSample> }>();
+  private readonly startTime: HrTime = hr(Date.now());
+
+  add(name: string, description: string, read: () => Iterable<GaugeSample>): void {
+    if (this.gauges.has(name)) throw new Error(`exact gauge ${name} registered twice`);
+    this.gauges.set(name, { description, read });
+  }
+
+  collect(): Promise<CollectionResult> {
+    const endTime = hr(Date.now());
+    const metrics: MetricData[] = [];
+    for (const [name, g] of this.gauges) {
+      const dataPoints = [...g.read()].map((x) => ({ startTime: this.startTime, endTime, attributes: x.labels, value: x.value }));
+      metrics.push({ descriptor: { name, description: g.description, unit: '', valueType: ValueType.DOUBLE }, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
+    }
+    return Promise.resolve({ resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'signwatch' }, metrics }] }, errors: [] });
+  }
+}
+
+const hr = (ms: number): HrTime => [Math.floor(ms / 1000), (ms % 1000) * 1e6];
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -22,6 +55,8 @@ export interface TelemetryOptions {
 
 export interface Telemetry {
   readonly meter: Meter;
+  /** Register a gauge exported exactly as `read()` returns it at each scrape (no stale label sets). */
+  exactGauge(name: string, description: string, read: () => Iterable<GaugeSample>): void;
   /** Resolves with the bound port (0 when not serving). */
   start(): Promise<number>;
   stop(): Promise<void>;
@@ -31,7 +66,8 @@ export interface Telemetry {
 }
 
 export function createTelemetry(opts: TelemetryOptions): Telemetry {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+  const exact = new ExactGauges();
+  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true, metricProducers: [exact] });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
     readers: [exporter],
@@ -63,6 +99,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
 
   return {
     meter,
+    exactGauge: (name, description, read) => exact.add(name, description, read),
     setReady(r, reason) {
       ready = r;
       notReadyReason = reason ?? (r ? '' : 'not ready');

@@ -5,7 +5,11 @@
  * Counters count live records only: records re-read while rebuilding state after a restart were counted by the
  * previous process (Prometheus handles the counter reset).
  */
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
+import type { GaugeSample, Telemetry } from '../platform/telemetry.js';
+
+/** How long a resolved alert's signwatch_alert_firing series stays on /metrics as 0. */
+const RESOLVED_KEPT_MS = 3_600_000;
 import type { SignEvent } from '../../schemas/events.js';
 import { alertConfig, type Policy } from '../engine/policy.js';
 import { METRICS } from '../platform/metric-names.js';
@@ -48,13 +52,17 @@ export class ProcessorMetrics {
   private readonly spoolDepth = new Map<string, HostGauge>();
   private readonly lastHeartbeat = new Map<string, HostGauge>();
 
+  /** alert label set → its labels and when a scrape last saw it firing (wall ms): 0 is exported for an hour after. */
+  private readonly firingSeen = new Map<string, { labels: Attributes; at: number }>();
+
   constructor(
-    meter: Meter,
+    telemetry: Pick<Telemetry, 'meter' | 'exactGauge'>,
     policy: Readonly<Policy>,
     snapshots: () => RegionSnapshot[],
     private readonly now: () => number = Date.now,
     rules: Registry = RULES,
   ) {
+    const meter = telemetry.meter;
     this.eventsIn = meter.createCounter(METRICS.eventsIn, { description: 'Valid events consumed, by region and type' });
     this.invalid = meter.createCounter(METRICS.eventsInvalid, { description: 'Records rejected by validation (oversized, not JSON, schema)' });
     this.duplicate = meter.createCounter(METRICS.eventsDuplicate, { description: 'Events whose id was already seen (counted once)' });
@@ -71,33 +79,45 @@ export class ProcessorMetrics {
       advice: { explicitBucketBoundaries: [50, 100, 200, 400, 800, 1600, 3200, 6400] },
     });
 
-    // every alert's own gauges (rules/<alert>/index.ts), read from the engines' snapshots
+    // Gauges are exact (telemetry.exactGauge): each scrape holds what the engines hold now, nothing stale. Every
+    // alert's own gauges (rules/<alert>/index.ts), read from the engines' snapshots:
     const defs = enabledRules(policy, rules);
     for (const d of defs) {
       for (const g of d.gauges) {
-        meter.createObservableGauge(g.name, { description: g.description }).addCallback((obs) => {
-          for (const s of snapshots()) for (const r of s.gauges) if (r.name === g.name) obs.observe(r.value, r.labels);
+        telemetry.exactGauge(g.name, g.description, function* () {
+          for (const s of snapshots()) for (const r of s.gauges) if (r.name === g.name) yield { labels: r.labels, value: r.value };
         });
       }
     }
     const freezing = freezingAlerts(policy, rules);
-    meter.createObservableGauge(METRICS.releaseFrozen, { description: '1 while releases are frozen for the region' }).addCallback((obs) => {
-      for (const s of snapshots()) obs.observe(s.firing.some((f) => freezing.has(f.alert)) ? 1 : 0, { region: s.region });
+    telemetry.exactGauge(METRICS.releaseFrozen, '1 while releases are frozen for the region (a firing alert whose policy says freezes)', function* () {
+      for (const s of snapshots()) yield { labels: { region: s.region }, value: s.firing.some((f) => freezing.has(f.alert)) ? 1 : 0 };
     });
-    meter.createObservableGauge(METRICS.alertFiring, { description: '1 while the alert fires' }).addCallback((obs) => {
+    // 1 while the alert fires; 0 for an hour after it resolved (dashboards draw the drop), then gone
+    telemetry.exactGauge(METRICS.alertFiring, '1 while the alert fires, 0 for an hour after it resolved', () => {
+      const t = this.now();
+      const firing = new Set<string>();
       for (const s of snapshots()) {
         for (const f of s.firing) {
-          obs.observe(1, { ...f.labels, alert: f.alert, region: s.region, severity: alertConfig(policy, f.alert).severity });
+          const labels = { ...f.labels, alert: f.alert, region: s.region, severity: alertConfig(policy, f.alert).severity };
+          const key = JSON.stringify(labels, Object.keys(labels).sort());
+          firing.add(key);
+          this.firingSeen.set(key, { labels, at: t });
         }
       }
+      const out: GaugeSample[] = [];
+      for (const [key, f] of this.firingSeen) {
+        if (firing.has(key)) out.push({ labels: f.labels, value: 1 });
+        else if (t - f.at < RESOLVED_KEPT_MS) out.push({ labels: f.labels, value: 0 });
+        else this.firingSeen.delete(key);
+      }
+      return out;
     });
-    meter.createObservableGauge(METRICS.consumerLag, { description: 'Records between the consumer position and the high watermark' }).addCallback((obs) => {
-      for (const l of this.lag.values()) obs.observe(l.lag, { topic: l.topic, partition: String(l.partition) });
-    });
+    telemetry.exactGauge(METRICS.consumerLag, 'Records between the consumer position and the high watermark', () =>
+      [...this.lag.values()].map((l) => ({ labels: { topic: l.topic, partition: String(l.partition) }, value: l.lag })),
+    );
     const hostGauge = (name: string, description: string, map: Map<string, HostGauge>, value: (g: HostGauge) => number) =>
-      meter.createObservableGauge(name, { description }).addCallback((obs) => {
-        for (const g of map.values()) obs.observe(value(g), { region: g.region, host: g.host });
-      });
+      telemetry.exactGauge(name, description, () => [...map.values()].map((g) => ({ labels: { region: g.region, host: g.host }, value: value(g) })));
     hostGauge(METRICS.spoolDepth, 'Events waiting in the agent spool (from heartbeats)', this.spoolDepth, (g) => g.value);
     hostGauge(METRICS.heartbeatAge, 'Seconds since the host last sent a heartbeat (event time)', this.lastHeartbeat, (g) =>
       Math.max(0, Math.round((this.now() - g.value) / 100) / 10),

@@ -74,7 +74,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   const telemetry = createTelemetry({ serviceName: 'signwatch-processor', host: config.metrics.host, port: config.metrics.port, serve: config.metrics.enabled });
   const parts = new Map<number, PartitionState>();
   const snapshots = (): RegionSnapshot[] => [...parts.values()].filter((s) => !s.disposed).flatMap((s) => s.pipeline.snapshot());
-  const metrics = new ProcessorMetrics(telemetry.meter, policy, snapshots);
+  const metrics = new ProcessorMetrics(telemetry, policy, snapshots);
   let admin: Admin | undefined;
   let store: EventStore | undefined;
 

@@ -51,7 +51,7 @@ void test('a toy alert added through one folder and one line appears everywhere 
   const telemetry = createTelemetry({ serviceName: 't', host: '127.0.0.1', port: 0, serve: false });
   const silent = createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
   const holder: { snap?: () => ReturnType<ReturnType<typeof createPipeline>['snapshot']> } = {};
-  const metrics = new ProcessorMetrics(telemetry.meter, policy, () => holder.snap?.() ?? [], Date.now, WITH_TOY);
+  const metrics = new ProcessorMetrics(telemetry, policy, () => holder.snap?.() ?? [], Date.now, WITH_TOY);
   const pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock: 'event', clockDelay: 0, maxEventBytes: 4096, metrics, log: silent, rules: WITH_TOY });
   holder.snap = () => pipeline.snapshot();
   const out: OutRecord[] = [];

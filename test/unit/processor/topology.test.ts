@@ -29,7 +29,7 @@ function failure(region: string, ms: number, host = 'mini-hk-01'): string {
 function setup(policy = defaultPolicy(), clock: 'wall' | 'event' = 'event') {
   const telemetry = createTelemetry({ serviceName: 't', host: '127.0.0.1', port: 0, serve: false });
   const holder: { pipeline?: PartitionPipeline } = {};
-  const metrics = new ProcessorMetrics(telemetry.meter, policy, () => holder.pipeline?.snapshot() ?? []);
+  const metrics = new ProcessorMetrics(telemetry, policy, () => holder.pipeline?.snapshot() ?? []);
   const pipeline = (holder.pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock, clockDelay: 100, maxEventBytes: 1024, metrics, log: silent }));
   let offset = 0;
   const rec = (value: string | Buffer | null, key = 'HK', timestamp = Date.now()): SourceRecord => ({
@@ -125,4 +125,40 @@ void test('/metrics text: names from metric-names.ts, counters with _total, per-
   assert.match(text, /signwatch_host_codesign_errors_total\{region="HK",host="mini-hk-01",code="errSecInternalComponent"\} 4/);
   assert.ok(!text.includes('otel_scope_name'), 'withoutScopeInfo');
   assert.ok(!/signwatch_keychain_failures_in_window\{region="(JP|KR|SG|US)"/.test(text), 'only regions this partition has seen');
+});
+
+// regression (issue 15, 1): signwatch_alert_firing stayed 1 after the transition resolved (the SDK's observable
+// gauges keep reporting a label set after it was last observed), so the Prometheus rules reading it never cleared
+void test('/metrics follows every resolve: alert_firing drops to 0 (then goes), a resolved alert\'s own series go', async () => {
+  let wall = T0;
+  const policy = defaultPolicy();
+  const telemetry = createTelemetry({ serviceName: 't', host: '127.0.0.1', port: 0, serve: false });
+  const holder: { pipeline?: PartitionPipeline } = {};
+  const metrics = new ProcessorMetrics(telemetry, policy, () => holder.pipeline?.snapshot() ?? [], () => wall);
+  const pipeline = (holder.pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock: 'event', clockDelay: 0, maxEventBytes: 4096, metrics, log: silent }));
+  const acl = JSON.stringify({ v: 1, id: id(T0), ts: new Date(T0).toISOString(), type: 'acl', host: 'mini-hk-01', region: 'HK', pool: 'signing', agent: 't', command: 'set-key-partition-list', keychain: '/k', partitionIds: ['apple-tool:'], declared: false });
+  const skew = JSON.stringify({ v: 1, id: id(T0 + 1), ts: new Date(T0 + 1).toISOString(), type: 'clock', host: 'mini-hk-02', region: 'HK', pool: 'signing', agent: 't', offsetMs: 4000, server: 'time.apple.com' });
+  const out: OutRecord[] = [];
+  let offset = 0;
+  // the broker appends each record 10 ms after its event time (its reference time)
+  const record = (value: string) => pipeline.record({ topic: 'events', partition: 0, offset: String(offset++), timestamp: Date.parse((JSON.parse(value) as { ts: string }).ts) + 10, key: Buffer.from('HK'), value: Buffer.from(value) }, true, out);
+  record(acl);
+  record(skew);
+  const firing = (text: string, alert: string) => new RegExp(`^signwatch_alert_firing\\{[^}]*alert="${alert}"[^}]*\\} (\\d)$`, 'm').exec(text)?.[1];
+  let text = await telemetry.scrape();
+  assert.equal(firing(text, 'acl_outside_window'), '1');
+  assert.equal(firing(text, 'clock_skew'), '1');
+  assert.match(text, /^signwatch_clock_offset_ms\{region="HK",host="mini-hk-02"\} 4000$/m);
+  // the ACL change leaves the hold window, the clock comes back within limits: both resolve
+  record(JSON.stringify({ ...JSON.parse(skew), id: id(T0 + 2), ts: new Date(T0 + policy.alerts.acl_outside_window.holdFor + 1).toISOString(), offsetMs: 3 }));
+  assert.deepEqual(out.filter((o) => o.topic === 'a').map((o) => `${(JSON.parse(String(o.value)) as Transition).alert}/${(JSON.parse(String(o.value)) as Transition).state}`).sort(), ['acl_outside_window/firing', 'acl_outside_window/resolved', 'clock_skew/firing', 'clock_skew/resolved']);
+  text = await telemetry.scrape();
+  assert.equal(firing(text, 'acl_outside_window'), '0', 'resolved: 0, not a stale 1');
+  assert.equal(firing(text, 'clock_skew'), '0');
+  assert.match(text, /^signwatch_clock_offset_ms\{region="HK",host="mini-hk-02"\} 3$/m);
+  // an hour later (wall clock) the resolved series are gone
+  wall += 3_600_001;
+  text = await telemetry.scrape();
+  assert.equal(firing(text, 'acl_outside_window'), undefined);
+  assert.equal(firing(text, 'clock_skew'), undefined);
 });
