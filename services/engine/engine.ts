@@ -17,7 +17,7 @@ import { alertConfig, type Policy } from './policy.js';
 import { Dedup } from './dedup.js';
 import { HourlyAggregator } from './hourly.js';
 import type { Rule } from './rule.js';
-import type { AnyRuleDefinition } from './rules/definition.js';
+import { isFleetRule, type AnyRuleDefinition } from './rules/definition.js';
 import { RULES, type Registry } from './rules/index.js';
 import { TimestampParser, toIso, toMs } from './time.js';
 import type { AlertEngine, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
@@ -31,9 +31,38 @@ interface RegionState {
   byType: Map<EventType, Rule[]>;
 }
 
+/**
+ * Which alerts an engine runs: `all` (replay: every alert over the whole stream), `region` (a processor partition:
+ * the region alerts of the regions it holds) or `fleet` (the processor's fleet partition: the fleet alerts, fed with
+ * offerFleet()).
+ */
+export type EngineScope = 'all' | 'region' | 'fleet';
+
 export interface EngineOptions {
   /** The alert registry (default: every built-in alert); the policy must have been parsed with the same one. */
   rules?: Registry;
+  scope?: EngineScope;
+}
+
+/** The fleet's alerts: one instance each, their own clock (the largest time of the events they were offered). */
+interface FleetState {
+  clock: number;
+  rules: Rule[];
+  defs: AnyRuleDefinition[];
+  byType: Map<EventType, Rule[]>;
+  dedup: Dedup;
+}
+
+function byTypeOf(defs: readonly AnyRuleDefinition[], rules: readonly Rule[]): Map<EventType, Rule[]> {
+  const byType = new Map<EventType, Rule[]>();
+  defs.forEach((f, i) => {
+    for (const t of f.types) {
+      const list = byType.get(t) ?? [];
+      list.push(rules[i]!);
+      byType.set(t, list);
+    }
+  });
+  return byType;
 }
 
 /** The enabled definitions of a registry under a policy. */
@@ -68,6 +97,7 @@ class Engine implements AlertEngine {
   private readonly out: Transition[] = [];
   private readonly emitHourly: (a: HourlyAggregate) => void;
   private readonly defs: AnyRuleDefinition[];
+  private readonly fleet: FleetState | undefined;
   private readonly time = new TimestampParser();
   readonly stats: EngineStats = { accepted: 0, duplicate: 0, late: 0, expired: 0, future: 0, transitions: 0 };
 
@@ -76,18 +106,18 @@ class Engine implements AlertEngine {
     private readonly sink: Sink,
     opts: EngineOptions,
   ) {
-    const defs = enabledRules(policy, opts.rules);
+    const scope = opts.scope ?? 'all';
+    const all = enabledRules(policy, opts.rules);
+    const defs = scope === 'fleet' ? [] : all.filter((d) => !isFleetRule(d));
+    const fleetDefs = scope === 'region' ? [] : all.filter(isFleetRule);
     this.defs = defs;
+    if (fleetDefs.length) {
+      const rules = fleetDefs.map((d) => d.createFleet!(alertConfig(policy, d.name), policy) as Rule);
+      this.fleet = { clock: -Infinity, rules, defs: fleetDefs, byType: byTypeOf(fleetDefs, rules), dedup: new Dedup(policy.hourlyRetention) };
+    }
     for (const region of REGIONS) {
-      const rules: Rule[] = defs.map((d) => d.create(region, alertConfig(policy, d.name), policy) as Rule);
-      const byType = new Map<EventType, Rule[]>();
-      defs.forEach((f, i) => {
-        for (const t of f.types) {
-          const list = byType.get(t) ?? [];
-          list.push(rules[i]!);
-          byType.set(t, list);
-        }
-      });
+      const rules: Rule[] = defs.map((d) => d.create!(region, alertConfig(policy, d.name), policy) as Rule);
+      const byType = byTypeOf(defs, rules);
       this.regions.set(region, {
         region,
         clock: -Infinity,
@@ -141,13 +171,39 @@ class Engine implements AlertEngine {
       for (const rule of rules) rule.observe(event, ts);
     }
     this.step(r, ts > r.clock ? ts : r.clock);
+    if (this.fleet?.byType.has(event.type)) this.fleetObserve(this.fleet, event, ts);
     return 'accepted';
+  }
+
+  offerFleet(event: SignEvent): 'accepted' | 'duplicate' | 'ignored' {
+    const f = this.fleet;
+    if (!f?.byType.has(event.type)) return 'ignored';
+    return this.fleetObserve(f, event, this.time.toMs(event.ts)) ? 'accepted' : 'duplicate';
+  }
+
+  /** An accepted event to the fleet's alerts, on the fleet's clock (causal, as for a region). */
+  private fleetObserve(f: FleetState, event: SignEvent, ts: number): boolean {
+    if (!f.dedup.add(event.id, ts)) return false;
+    if (ts - 1 > f.clock) this.advanceFleet(f, ts - 1);
+    for (const rule of f.byType.get(event.type) ?? []) rule.observe(event, ts);
+    this.advanceFleet(f, ts > f.clock ? ts : f.clock);
+    return true;
+  }
+
+  private advanceFleet(f: FleetState, to: number): void {
+    for (const rule of f.rules) rule.advance(to, this.out);
+    this.drain();
+    if (to > f.clock) {
+      f.clock = to;
+      f.dedup.evict(to);
+    }
   }
 
   advanceTo(nowMs: number): void {
     for (const r of this.regions.values()) {
       if (nowMs > r.clock) this.step(r, nowMs);
     }
+    if (this.fleet && nowMs > this.fleet.clock) this.advanceFleet(this.fleet, nowMs);
   }
 
   flush(): void {
@@ -182,7 +238,7 @@ class Engine implements AlertEngine {
   }
 
   snapshot(): RegionSnapshot[] {
-    const snaps: RegionSnapshot[] = [];
+    const snaps = new Map<Region, RegionSnapshot>();
     for (const r of this.regions.values()) {
       const s: RegionSnapshot = { region: r.region, clock: Number.isFinite(r.clock) ? toIso(r.clock) : null, firing: [], gauges: [] };
       r.rules.forEach((rule, i) => {
@@ -191,9 +247,18 @@ class Engine implements AlertEngine {
           for (const reading of g.read(rule)) s.gauges.push({ name: g.name, labels: { region: r.region, ...reading.labels }, value: reading.value });
         }
       });
-      snaps.push(s);
+      snaps.set(r.region, s);
     }
-    return snaps;
+    // fleet alerts name their region in their labels: each reading goes to its region's snapshot
+    const f = this.fleet;
+    if (f) {
+      const into = (region: string | number | boolean | undefined) => snaps.get(region as Region);
+      f.rules.forEach((rule, i) => {
+        for (const x of rule.firing()) into(x.labels.region)?.firing.push({ alert: x.alert, labels: x.labels, since: toIso(x.since), value: x.value });
+        for (const g of f.defs[i]!.gauges) for (const reading of g.read(rule)) into(reading.labels.region)?.gauges.push({ name: g.name, labels: reading.labels, value: reading.value });
+      });
+    }
+    return [...snaps.values()];
   }
 }
 

@@ -107,6 +107,11 @@ export interface AlertEngine {
    * clock_skew evidence. Without refMs the event time is trusted (tests of window semantics).
    */
   offer(event: SignEvent, refMs?: number): OfferOutcome;
+  /**
+   * An event already accepted by its region's partition, for the fleet's alerts (the processor's fleet partition):
+   * deduplicated by id, observed on the fleet's clock. 'ignored' when no fleet alert observes its type.
+   */
+  offerFleet(event: SignEvent): 'accepted' | 'duplicate' | 'ignored';
   /** Move every region's clock to `nowMs` (wall clock live, `--until` in replay); emits what resolves/fires. */
   advanceTo(nowMs: number): void;
   flush(): void;

@@ -87,8 +87,14 @@ export interface RuleDefinition<N extends string = string, S extends z.ZodType<A
   readonly types: readonly EventType[];
   /** Label keys of its transitions (besides `region`, always present). */
   readonly labels: readonly string[];
-  /** One rule instance per region. */
-  create(region: Region, cfg: z.output<S>, globals: PolicyGlobals): R;
+  /** A region alert: one rule instance per region, fed that region's events (one Kafka partition holds a region). */
+  create?(region: Region, cfg: z.output<S>, globals: PolicyGlobals): R;
+  /**
+   * A fleet alert (instead of `create`): one instance for the whole fleet, fed the accepted events of its types from
+   * every region, on the fleet's clock (the largest time of those events). Its labels name the region themselves.
+   * Live, the processor forwards those events to a single-partition fleet topic (docs/processor.md).
+   */
+  createFleet?(cfg: z.output<S>, globals: PolicyGlobals): R;
   /** The longest stretch of event time its state depends on (a rebuild must re-read at least this much). */
   horizon(cfg: z.output<S>): number;
   /** Whether a firing transition freezes the region's releases, when not the policy's `freezes` (default: critical). */
@@ -100,10 +106,13 @@ export interface RuleDefinition<N extends string = string, S extends z.ZodType<A
   runbookRows?(cfg: z.output<S>): [string, string][];
 }
 
-/** Identity with type inference: `export default defineRule({ … })` in a rule folder. */
+/** Type inference and a check: `export default defineRule({ … })` in a rule folder (exactly one of create/createFleet). */
 export function defineRule<N extends string, S extends z.ZodType<AlertBase>, R extends Rule>(d: RuleDefinition<N, S, R>): RuleDefinition<N, S, R> {
+  if ((d.create === undefined) === (d.createFleet === undefined)) throw new Error(`alert ${d.name}: define exactly one of create (per region) or createFleet (one for the fleet)`);
   return d;
 }
+
+export const isFleetRule = (d: { createFleet?: unknown }): boolean => d.createFleet !== undefined;
 
 /** Any definition, whatever its config and rule types (the registry's element type). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds definitions of different config types

@@ -92,7 +92,7 @@ void test('broker down, 10 000 events, kill -9 twice, broker back: every event i
     // four concurrent writer processes, 2 500 events each: 500 single appends (as the wrapper does) and 2 000 in
     // entries of 100 (as the scanner does); every append is fsync'd before the next one
     const writerCode = (tag: number) => `
-      const { Spool } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/spool.js'))});
+      const { Spool } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/spool/spool.js'))});
       const { newId } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/events.js'))});
       const s = new Spool({ dir: ${JSON.stringify(join(sb.dataDir, 'spool'))}, maxEvents: 100000 });
       const ev = (i) => { const id = newId(); return { id, line: JSON.stringify({ v: 1, id, ts: new Date().toISOString(), type: 'unlock', host: 'mini-sg-07', region: 'SG', pool: 'signing', agent: '0.1.0', outcome: 'ok', durationMs: (i * 7 + ${tag}) % 900, keychain: '/Users/ci/signing.keychain-db' }) }; };

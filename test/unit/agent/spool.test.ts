@@ -83,7 +83,7 @@ void test('an unusable spool throws a coded SpoolError (callers keep going)', ()
 
 function writer(dir: string, n: number, tag: string) {
   const code = `
-    const { Spool } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/spool.js'))});
+    const { Spool } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/spool/spool.js'))});
     const { newId } = await import(${JSON.stringify(join(ROOT, 'dist/services/agent/events.js'))});
     const s = new Spool({ dir: ${JSON.stringify(dir)}, maxEvents: 1000000 });
     for (let i = 0; i < ${n}; i++) { const id = newId(); s.append(id, JSON.stringify({ id, tag: ${JSON.stringify(tag)}, i, pad: 'x'.repeat(300) })); if (i === 0) process.stdout.write('started\\n'); }
@@ -112,7 +112,11 @@ void test('kill -9 in the middle of appends: no partial event is ever visible; s
   const dir = tmp();
   try {
     const k = writer(dir, 1_000_000, 'k');
-    await new Promise<void>((resolve) => k.stdout.once('data', () => resolve()));
+    // a writer that dies before its first append fails the test instead of leaving it pending
+    await new Promise<void>((resolve, reject) => {
+      k.stdout.once('data', () => resolve());
+      k.once('close', (code) => reject(new Error(`writer exited (${String(code)}) before its first append`)));
+    });
     await new Promise((r) => setTimeout(r, 150));
     k.kill('SIGKILL');
     await new Promise((r) => k.on('close', r));
