@@ -76,7 +76,7 @@ export class FleetMetrics {
     this.engine = createEngine(policy, sink);
     // series the processor creates at start-up (zero), so "nothing happened" reads 0, not "no data"
     for (const r of REGIONS) {
-      for (const m of [METRICS.eventsDuplicate, METRICS.eventsLate, METRICS.eventsExpired]) this.counters.add(m, { region: r }, 0);
+      for (const m of [METRICS.eventsDuplicate, METRICS.eventsLate, METRICS.eventsExpired, METRICS.eventsFuture]) this.counters.add(m, { region: r }, 0);
     }
     for (const a of ALERT_NAMES) for (const s of ['firing', 'resolved']) this.counters.add(METRICS.transitions, { alert: a, state: s }, 0);
     for (const c of ['pagerduty', 'ticket', 'gate']) {
@@ -110,6 +110,7 @@ export class FleetMetrics {
     if (outcome === 'duplicate') return this.counters.add(METRICS.eventsDuplicate, { region: e.region });
     if (outcome === 'late') this.counters.add(METRICS.eventsLate, { region: e.region });
     if (outcome === 'expired') this.counters.add(METRICS.eventsExpired, { region: e.region });
+    if (outcome === 'future') this.counters.add(METRICS.eventsFuture, { region: e.region });
     this.count(e);
   }
 

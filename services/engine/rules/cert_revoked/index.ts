@@ -37,7 +37,10 @@ export default defineRule({
       summary: sum('{{ $labels.region }}', '{{ $labels.subject }}'),
       description: 'Hosts of the region that still have a certificate the trust evaluation reports revoked (security find-identity, or a signing call that failed with CSSMERR_TP_CERT_REVOKED).',
       dashboardUrl: ctx.regionDashboardUrl,
-      series: [{ series: promSelector(METRIC, { region: 'US', sha1: due, subject: 'Apple Distribution: Revoked' }), value: 2 }],
+      series: [
+        { series: promSelector(METRIC, { region: 'HK', sha1: 'ab'.repeat(20), subject: 'Apple Distribution: Fine' }), value: 0 },
+        { series: promSelector(METRIC, { region: 'US', sha1: due, subject: 'Apple Distribution: Revoked' }), value: 1 },
+      ],
       fire: [{ labels: { region: 'US', sha1: due, subject: 'Apple Distribution: Revoked' }, region: 'US', summary: sum('US', 'Apple Distribution: Revoked') }],
     };
   },

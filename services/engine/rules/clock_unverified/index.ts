@@ -38,9 +38,9 @@ export default defineRule({
       dashboardUrl: ctx.regionDashboardUrl,
       series: [
         { series: promSelector(METRIC, { region: 'HK', host: 'mac-hk-01' }), value: 0 },
-        { series: promSelector(METRIC, { region: 'JP', host: 'mac-jp-01' }), value: 3 },
+        { series: promSelector(METRIC, { region: 'JP', host: 'mac-jp-01' }), value: 1 },
       ],
-      fire: [{ labels: { region: 'JP', host: 'mac-jp-01' }, region: 'JP', summary: sum('JP', 'mac-jp-01', goFloat(3)) }],
+      fire: [{ labels: { region: 'JP', host: 'mac-jp-01' }, region: 'JP', summary: sum('JP', 'mac-jp-01', goFloat(1)) }],
     };
   },
 });
