@@ -4,13 +4,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
 import { startPromStack, startStaticExporter } from '../../harness/prom-stack.js';
-import { loadPolicy } from '../../../services/engine/policy.js';
+import { loadPolicy, parsePolicy } from '../../../services/engine/policy.js';
 import { ALERT_METRICS } from '../../../services/engine/rules/index.js';
 
 const ROUTING_KEY = 'R0UTINGKEY00000000000000000000AA';
 
 void test('Prometheus + Alertmanager route the generated rules to PagerDuty (page + resolve), chat (inhibited per region) and tickets', { timeout: 120_000 }, async () => {
-  const policy = loadPolicy();
+  // the committed policy with the unlock warning undamped (its default `for: 2m` would make the test wait minutes;
+  // damping itself is covered by the promtool tests of the generated rules)
+  const committed = structuredClone(loadPolicy()) as unknown as { alerts: Record<string, Record<string, unknown>> };
+  committed.alerts.unlock_latency_p95 = { ...committed.alerts.unlock_latency_p95, for: 0, keepFiringFor: 0 };
+  const policy = parsePolicy(committed, 'test policy');
   const pd = await startFakePagerDuty();
   const exporter = await startStaticExporter();
   const T = policy.alerts.codesign_keychain_failures.threshold;
