@@ -72,6 +72,13 @@ export function createKafka(cfg: KafkaConnectionConfig, log: Logger, clientIdSuf
   return new Kafka(kcfg);
 }
 
+/** A topic's `message.timestamp.type` (LogAppendTime or CreateTime), or undefined when the broker does not say. */
+export async function topicTimestampType(admin: Admin, topic: string): Promise<'LogAppendTime' | 'CreateTime' | undefined> {
+  const r = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['message.timestamp.type'] }] });
+  const v = r.resources[0]?.configEntries.find((e) => e.configName === 'message.timestamp.type')?.configValue;
+  return v === 'LogAppendTime' || v === 'CreateTime' ? v : undefined;
+}
+
 export interface TopicSpec {
   name: string;
   partitions: number;

@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Policy } from '../engine/policy.js';
 import type { ProcessorConfig } from './config.js';
-import { createKafka, ensureTopics, KafkaError, Partitioners } from '../platform/kafka.js';
+import { createKafka, ensureTopics, KafkaError, Partitioners, topicTimestampType } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
 import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
 import { stateHorizon } from '../engine/engine.js';
@@ -84,6 +84,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   let joined = false;
   let started = false;
   let stopping = false;
+  /** What the events topic's record timestamps are (read at start-up): the broker's (LogAppendTime) or producers' claims. */
+  let recordTime: 'broker' | 'producer' = 'broker';
   let stopPromise: Promise<void> | undefined;
   let metricsPort = 0;
 
@@ -194,6 +196,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           maxEventBytes: config.maxEventBytes,
           metrics,
           log: plog,
+          recordTime,
         }),
         position: start,
         committed,
@@ -439,6 +442,18 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           { name: t.hourly.name, partitions: t.hourly.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
         ],
         log,
+      );
+    }
+    // the record timestamp is the reference time of bounded event time: with CreateTime it is the producer's claim
+    const tsType = await topicTimestampType(admin, eventsTopic).catch((e: unknown) => {
+      log.warn({ err: e, topic: eventsTopic }, 'cannot read the events topic timestamp type; treating record timestamps as producer claims');
+      return undefined;
+    });
+    recordTime = tsType === 'LogAppendTime' ? 'broker' : 'producer';
+    if (recordTime === 'producer') {
+      log.warn(
+        { topic: eventsTopic, 'message.timestamp.type': tsType ?? 'unknown' },
+        "events topic does not use LogAppendTime: record timestamps are the producers' claims, bounded by this processor's clock (set message.timestamp.type=LogAppendTime on the topic: docs/processor.md)",
       );
     }
     await runConsumer();

@@ -64,6 +64,13 @@ export interface TopologyOptions {
   log: Logger;
   /** The alert registry (default: the built-in alerts); the policy must have been parsed with it. */
   rules?: Registry;
+  /**
+   * What a record's timestamp is: `broker` (the events topic uses LogAppendTime: the broker's clock, the same on
+   * every re-read) or `producer` (CreateTime: whatever the producer claimed, so it is bounded by `now()`, the
+   * processor's wall clock, before it may move a clock or judge an event's time). Default `broker`.
+   */
+  recordTime?: 'broker' | 'producer';
+  now?: () => number;
 }
 
 export interface PartitionPipeline {
@@ -123,6 +130,9 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
     },
   };
   const engine = createEngine(policy, sink, opts.rules ? { rules: opts.rules } : {});
+  const now = opts.now ?? Date.now;
+  /** The record's reference time: the broker's append time, or a producer's claim never later than our clock. */
+  const referenceTime = (r: SourceRecord): number => (opts.recordTime === 'producer' ? Math.min(r.timestamp, now()) : r.timestamp);
 
   // ── dead letters ───────────────────────────────────────────────────────────────────────────────────
   /** `invalid`: the record failed validation (counted as invalid); a future-stamped valid event is not. */
@@ -160,15 +170,16 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       try {
         // clock: in wall mode the engine also follows the broker's append time, minus clockDelay (deterministic on
         // re-read: the same records carry the same append times)
-        if (opts.clock === 'wall' && r.timestamp > lastAdvance) {
-          lastAdvance = r.timestamp;
-          engine.advanceTo(r.timestamp - opts.clockDelay);
+        const ref = referenceTime(r);
+        if (opts.clock === 'wall' && ref > lastAdvance) {
+          lastAdvance = ref;
+          engine.advanceTo(ref - opts.clockDelay);
         }
         // the record's broker timestamp is the event's reference time: an event stamped beyond it + maxFutureSkew
         // moves no clock and enters no window (docs/engine.md, "Bounded event time")
-        const outcome = engine.offer(event, r.timestamp);
+        const outcome = engine.offer(event, ref);
         metrics.onEvent(event, outcome, live);
-        if (outcome === 'future') deadLetter(r, futureReason(event.ts, r.timestamp, policy.maxFutureSkew), live, out, false);
+        if (outcome === 'future') deadLetter(r, futureReason(event.ts, ref, policy.maxFutureSkew), live, out, false);
       } finally {
         target = null;
       }

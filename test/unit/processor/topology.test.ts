@@ -5,7 +5,7 @@ import { defaultPolicy, parsePolicy } from '../../../services/engine/policy.js';
 import { createLogger } from '../../../services/platform/logger.js';
 import { createTelemetry } from '../../../services/platform/telemetry.js';
 import { ProcessorMetrics, reasonLabel } from '../../../services/processor/metrics.js';
-import { createPipeline, DLQ_HEADERS, hourlyKey, type OutRecord, type PartitionPipeline, type SourceRecord } from '../../../services/processor/topology.js';
+import { createPipeline, DLQ_HEADERS, hourlyKey, type OutRecord, type PartitionPipeline, type SourceRecord, type TopologyOptions } from '../../../services/processor/topology.js';
 import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';
 
 const silent = createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -26,11 +26,11 @@ function failure(region: string, ms: number, host = 'mini-hk-01'): string {
   });
 }
 
-function setup(policy = defaultPolicy(), clock: 'wall' | 'event' = 'event') {
+function setup(policy = defaultPolicy(), clock: 'wall' | 'event' = 'event', extra: Partial<TopologyOptions> = {}) {
   const telemetry = createTelemetry({ serviceName: 't', host: '127.0.0.1', port: 0, serve: false });
   const holder: { pipeline?: PartitionPipeline } = {};
   const metrics = new ProcessorMetrics(telemetry, policy, () => holder.pipeline?.snapshot() ?? []);
-  const pipeline = (holder.pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock, clockDelay: 100, maxEventBytes: 1024, metrics, log: silent }));
+  const pipeline = (holder.pipeline = createPipeline({ policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock, clockDelay: 100, maxEventBytes: 1024, metrics, log: silent, ...extra }));
   let offset = 0;
   const rec = (value: string | Buffer | null, key = 'HK', timestamp = Date.now()): SourceRecord => ({
     topic: 'events', partition: 2, offset: String(offset++), timestamp, key: Buffer.from(key), value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value),
@@ -97,6 +97,26 @@ void test('wall mode: the broker append time moves the clock, so a quiet region 
   const ts = out.filter((o) => o.topic === 'a').map((o) => JSON.parse(o.value as string) as Transition);
   assert.deepEqual(ts.map((t) => t.state), ['firing', 'resolved']);
   assert.equal(ts[1]!.at, new Date(T0 + 10_000).toISOString(), 'resolves at oldest failure + window, not at tick time');
+});
+
+void test('CreateTime topic: a producer that claims a year-9999 record timestamp moves no clock (bounded by the processor clock)', () => {
+  const policy = parsePolicy({ alerts: { codesign_keychain_failures: { window: '10s' } } });
+  let now = T0 - 1000;
+  const { pipeline, rec } = setup(policy, 'wall', { recordTime: 'producer', now: () => now });
+  const out: OutRecord[] = [];
+  const claimed = Date.parse('9999-12-31T23:59:59.000Z');
+  // the poison: event time and record timestamp both claimed in 9999 by a foreign producer
+  pipeline.record(rec(failure('JP', claimed), 'JP', claimed), true, out);
+  const dead = out.filter((o) => o.topic === 'd');
+  assert.equal(dead.length, 1);
+  assert.equal(reasonLabel(dead[0]!.headers![DLQ_HEADERS.reason]!), 'future_timestamp');
+  // honest failures after it still page at the third one: the JP clock did not jump to 9999
+  now = T0 + 60_000;
+  for (const k of [0, 1000, 2000]) pipeline.record(rec(failure('JP', T0 + k), 'JP', T0 + k + 50), true, out);
+  const fired = out.filter((o) => o.topic === 'a').map((o) => JSON.parse(o.value as string) as Transition);
+  assert.deepEqual(fired.filter((t) => t.alert === 'codesign_keychain_failures').map((t) => [t.state, t.at]), [['firing', new Date(T0 + 2000).toISOString()]]);
+  // and the host that claimed 9999 is evidently wrong: clock_skew
+  assert.ok(fired.some((t) => t.alert === 'clock_skew' && t.state === 'firing'));
 });
 
 void test('/metrics text: names from metric-names.ts, counters with _total, per-region gauges, no scope labels', async () => {
