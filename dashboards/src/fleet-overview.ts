@@ -237,7 +237,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .graphMode(BigValueGraphMode.Area)
         .gridPos(pos(16, 24, 8, 6)),
     )
-    .withRow(new RowBuilder('Region $region: notarization and silence').id(25).repeat('region').gridPos(pos(0, 30, 24, 1)))
+    // still inside the repeated region row: notarization, heartbeat silence, spool drops, clock probes, revocations
     .withPanel(
       new TimeseriesPanel()
         .id(26)

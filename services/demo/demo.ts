@@ -309,6 +309,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       groupId: groups.store,
       store,
       log: log.child({ component: 'store-writer' }),
+      maxFutureSkew: policy.maxFutureSkew,
       onEvent: (e) => {
         stored++;
         v.onEvent(e);

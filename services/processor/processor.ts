@@ -425,7 +425,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       store = await openStore(spec, { retentionMs: config.store.retention });
       log.info({ store: redactSpec(spec) }, 'event store open');
       // its own consumer group: the store never delays a transaction (nor a page)
-      storeWriter = createStoreWriter({ kafka: config.kafka, topic: eventsTopic, groupId: `${config.groupId}.store`, store, log: log.child({ component: 'store-writer' }), maxEventBytes: config.maxEventBytes });
+      storeWriter = createStoreWriter({ kafka: config.kafka, topic: eventsTopic, groupId: `${config.groupId}.store`, store, log: log.child({ component: 'store-writer' }), maxEventBytes: config.maxEventBytes, maxFutureSkew: policy.maxFutureSkew });
     }
     admin = kafka.admin();
     await admin.connect();

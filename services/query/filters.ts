@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { DateTime } from 'luxon';
 import { parseDuration } from '../platform/duration.js';
 import { EVENT_TYPES, EventId, REGIONS, type EventType, type Region } from '../../schemas/events.js';
-import { COUNT_KEYS, DEFAULT_LIMIT, MAX_LIMIT, type Context, type CountKey, type QueryFilters } from './store.js';
+import { COUNT_KEYS, DEFAULT_LIMIT, EVENT_FLAGS, type EventFlag, MAX_LIMIT, type Context, type CountKey, type QueryFilters } from './store.js';
 
 export interface QueryRequest {
   filters: QueryFilters;
@@ -92,7 +92,7 @@ const IntField = (min: number, max: number) =>
 /** Field names are the CLI flags without `--` and the HTTP query parameters. */
 export const FILTER_KEYS = [
   'since', 'until', 'around', 'before', 'after', 'region', 'host', 'type', 'outcome', 'error', 'keychain', 'partition',
-  'correlation-id', 'invocation-id', 'count-by', 'limit', 'order',
+  'correlation-id', 'invocation-id', 'flag', 'count-by', 'limit', 'order',
 ] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
@@ -113,6 +113,7 @@ export function makeQuerySchema(now: number) {
       partition: Many.optional(),
       'correlation-id': Many.optional(),
       'invocation-id': Many.optional(),
+      flag: enumList<EventFlag>(EVENT_FLAGS, false).optional(),
       'count-by': enumList<CountKey>(COUNT_KEYS, false).optional(),
       limit: IntField(1, MAX_LIMIT).optional(),
       order: z.enum(['asc', 'desc'], { error: () => 'must be asc or desc' }).optional(),
@@ -141,6 +142,7 @@ export function makeQuerySchema(now: number) {
       if (v.partition) filters.partition = v.partition;
       if (v['correlation-id']) filters.correlationId = v['correlation-id'];
       if (v['invocation-id']) filters.invocationId = v['invocation-id'];
+      if (v.flag) filters.flag = v.flag;
       const req: QueryRequest = { filters, limit: v.limit ?? DEFAULT_LIMIT, order: v.order ?? 'asc' };
       if (v.around !== undefined) req.around = { id: v.around, before: v.before ?? { events: 10 }, after: v.after ?? { events: 10 } };
       if (v['count-by']) req.countBy = v['count-by'];

@@ -101,6 +101,11 @@ INSERT INTO hourly_region_counts
   SELECT hour, region, type, outcome, error_code, sum(count) FROM hourly_counts GROUP BY 1, 2, 3, 4, 5;
 `,
   },
+  {
+    version: 4,
+    name: 'future_ref: the reference time of an event stamped beyond it + maxFutureSkew (bounded event time)',
+    sql: `ALTER TABLE events ADD COLUMN future_ref timestamptz;`,
+  },
 ];
 
 const pgDialect: Dialect = {
@@ -118,7 +123,7 @@ const pgDialect: Dialect = {
   },
 };
 
-const SELECT_COLUMNS = `seq, id, ${MS_OF('ts')} AS ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, raw`;
+const SELECT_COLUMNS = `seq, id, ${MS_OF('ts')} AS ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, ${MS_OF('future_ref')} AS future_ref, raw`;
 
 
 const ROLLUP_SELECT: Record<CountKey, string> = {
@@ -250,24 +255,24 @@ export class PostgresEventStore implements EventStore {
   async insertBatch(events: readonly StoreInput[]): Promise<number> {
     const pool = this.need();
     if (events.length === 0) return 0;
-    const cols: unknown[][] = Array.from({ length: 14 }, () => []);
-    for (const { event, raw } of events) {
+    const cols: unknown[][] = Array.from({ length: 15 }, () => []);
+    for (const { event, raw, futureRef } of events) {
       const c = extractColumns(event);
       const values = [
         c.id, c.ts, c.type, c.region, c.host, c.pool, c.outcome, c.errorCode, c.errorClass, c.keychain,
-        c.correlationId, c.invocationId, c.partitionIds ? JSON.stringify(c.partitionIds) : null, raw,
+        c.correlationId, c.invocationId, c.partitionIds ? JSON.stringify(c.partitionIds) : null, raw, futureRef ?? null,
       ];
       for (let i = 0; i < values.length; i++) cols[i]!.push(values[i]);
     }
     const sql = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-    AS t(id, ts_ms, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw)
+                       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::float8[])
+    AS t(id, ts_ms, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref_ms)
 ), ins AS (
-  INSERT INTO events (id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw)
+  INSERT INTO events (id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref)
   SELECT id, to_timestamp(ts_ms / 1000.0), type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id,
-         invocation_id, partition_ids::jsonb, raw
+         invocation_id, partition_ids::jsonb, raw, to_timestamp(future_ref_ms / 1000.0)
   FROM input
   ON CONFLICT (id) DO NOTHING
   RETURNING ts, region, host, type, outcome, error_code

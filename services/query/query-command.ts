@@ -26,6 +26,8 @@ Filters (matched literally: quotes, ';', '%' and '_' are ordinary characters):
   --partition ID          partition ID contained in the event's partitionIds (e.g. teamid:ABCDE12345)
   --correlation-id ID     CI job / pipeline id
   --invocation-id ID      codesign invocation id
+  --flag future           only events stamped beyond their record's time + maxFutureSkew (dead-lettered as
+                          future_timestamp by the processor, kept here for postmortems)
 Results:
   --count-by KEYS         counts grouped by hour,region,host,type,outcome,error (comma-separated, in order)
   --limit N               at most N events (default 1000, max 100000)
@@ -59,6 +61,7 @@ const FILTER_OPTIONS = {
   partition: { type: 'string', multiple: true },
   'correlation-id': { type: 'string', multiple: true },
   'invocation-id': { type: 'string', multiple: true },
+  flag: { type: 'string', multiple: true },
   'count-by': { type: 'string', multiple: true },
   limit: { type: 'string' },
   order: { type: 'string' },

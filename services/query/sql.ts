@@ -45,6 +45,7 @@ export function whereClauses(d: Dialect, params: unknown[], f: QueryFilters, tsC
     if (values && values.length) out.push(inList(d, params, column, values));
   }
   if (f.partition && f.partition.length) out.push(d.partitionAny(params, f.partition));
+  if (f.flag?.includes('future')) out.push('future_ref IS NOT NULL');
   if (f.afterSeq !== undefined) out.push(`seq > ${d.param(params, f.afterSeq)}`);
   return out;
 }
@@ -53,9 +54,9 @@ export function whereSql(clauses: string[]): string {
   return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
 }
 
-/** Filters the hourly rollup can answer (it has no keychain, partition, correlation, invocation or seq). */
+/** Filters the hourly rollup can answer (it has no keychain, partition, correlation, invocation, flag or seq). */
 export function rollupCanAnswer(f: QueryFilters): boolean {
-  return !(f.keychain?.length || f.partition?.length || f.correlationId?.length || f.invocationId?.length || f.afterSeq !== undefined);
+  return !(f.keychain?.length || f.partition?.length || f.correlationId?.length || f.invocationId?.length || f.flag?.length || f.afterSeq !== undefined);
 }
 
 /**
@@ -139,6 +140,7 @@ export interface EventRow {
   keychain: string | null;
   correlation_id: string | null;
   invocation_id: string | null;
+  future_ref: number | string | null;
   raw: string;
 }
 
@@ -153,6 +155,7 @@ export function rowToEvent(r: EventRow): StoredEvent {
     outcome: r.outcome,
     errorCode: r.error_code,
     keychain: r.keychain,
+    futureRef: r.future_ref === null || r.future_ref === undefined ? null : Number(r.future_ref),
     correlationId: r.correlation_id,
     invocationId: r.invocation_id,
     raw: r.raw,

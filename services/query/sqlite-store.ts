@@ -113,6 +113,11 @@ DROP INDEX IF EXISTS events_region_ts;
 DROP INDEX IF EXISTS events_type_ts;
 `,
   },
+  {
+    version: 5,
+    name: 'future_ref: the reference time of an event stamped beyond it + maxFutureSkew (bounded event time)',
+    sql: `ALTER TABLE events ADD COLUMN future_ref INTEGER;`,
+  },
 ];
 
 const sqliteDialect: Dialect = {
@@ -130,7 +135,7 @@ const sqliteDialect: Dialect = {
 };
 
 const SELECT_COLUMNS =
-  'seq, id, ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, raw';
+  'seq, id, ts, type, region, host, outcome, error_code, keychain, correlation_id, invocation_id, future_ref, raw';
 
 
 /** Without the background checkpointer (read-only use, or its worker failed): checkpoint past this WAL size. */
@@ -183,14 +188,17 @@ function wrap(e: unknown, what: string): StoreError {
   return new StoreError('SW_STORE_DB', `sqlite store: ${what}: ${(e as Error).message}${code ? ` (${code})` : ''}`, { retryable, cause: e });
 }
 
-/** Writes the 14 insert parameters of `input` at `out[at…]`; returns its columns for the rollup. */
 /** Per-store memory of the binding hot path (the last hour parsed, the last partition list). */
 interface BindCaches {
   time: TimestampParser;
   lists: StringListJson;
 }
 
-function bindEvent(out: unknown[], at: number, { event, raw }: StoreInput, caches: BindCaches): EventColumns {
+/** Insert parameters per event. */
+const PARAMS = 15;
+
+/** Writes the PARAMS insert parameters of `input` at `out[at…]`; returns its columns for the rollup. */
+function bindEvent(out: unknown[], at: number, { event, raw, futureRef }: StoreInput, caches: BindCaches): EventColumns {
   const c = extractColumns(event, caches.time);
   out[at] = c.id;
   out[at + 1] = c.ts;
@@ -206,6 +214,7 @@ function bindEvent(out: unknown[], at: number, { event, raw }: StoreInput, cache
   out[at + 11] = c.invocationId;
   out[at + 12] = c.partitionIds ? caches.lists.json(c.partitionIds) : null;
   out[at + 13] = raw;
+  out[at + 14] = futureRef ?? null;
   return c;
 }
 
@@ -405,8 +414,8 @@ export class SqliteEventStore implements EventStore {
 
   private prepare(db: Database.Database): void {
     const cols =
-      '(id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw)';
-    const tuple = `(${Array(14).fill('?').join(', ')})`;
+      '(id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref)';
+    const tuple = `(${Array(PARAMS).fill('?').join(', ')})`;
     // No RETURNING: it makes SQLite buffer every inserted row and better-sqlite3 build a JS array of new strings
     // per row (measured ~20 % of ingest). The rollup is tallied from the input columns instead; only a chunk where
     // `changes` says some ids were already known asks which of its rows are new (seq above the previous maximum).
@@ -418,8 +427,8 @@ export class SqliteEventStore implements EventStore {
     const hosts = new RollupUpsert(db, 'hourly_counts', ['hour', 'region', 'host', 'type', 'outcome', 'error_code']);
     const regions = new RollupUpsert(db, 'hourly_region_counts', ['hour', 'region', 'type', 'outcome', 'error_code']);
     // one reused parameter array per statement shape (bound as an array: no spread of 896 arguments)
-    const manyArgs: unknown[] = new Array<unknown>(CHUNK * 14);
-    const oneArgs: unknown[] = new Array<unknown>(14);
+    const manyArgs: unknown[] = new Array<unknown>(CHUNK * PARAMS);
+    const oneArgs: unknown[] = new Array<unknown>(PARAMS);
     const rows: EventColumns[] = new Array<EventColumns>(CHUNK);
     this.insertTx = db.transaction((events: readonly StoreInput[]) => {
       const tally = new HourlyTally();
@@ -438,7 +447,7 @@ export class SqliteEventStore implements EventStore {
       };
       let i = 0;
       for (; i + CHUNK <= events.length; i += CHUNK) {
-        for (let k = 0; k < CHUNK; k++) rows[k] = bindEvent(manyArgs, k * 14, events[i + k]!, this.caches);
+        for (let k = 0; k < CHUNK; k++) rows[k] = bindEvent(manyArgs, k * PARAMS, events[i + k]!, this.caches);
         insert(many, manyArgs, CHUNK);
       }
       for (; i < events.length; i++) {

@@ -37,6 +37,11 @@ export interface StoreWriterOptions {
   store: EventStore;
   log: Logger;
   maxEventBytes?: number;
+  /**
+   * The policy's maxFutureSkew (ms): an event stamped more than this ahead of its record's timestamp is stored with
+   * that timestamp as its `future_ref` flag (the processor dead-letters it as future_timestamp). Default 5 min.
+   */
+  maxFutureSkew?: number;
   /** Called with every valid event after its batch was stored (the demo's live view counts them). */
   onEvent?: (e: SignEvent) => void;
 }
@@ -44,6 +49,7 @@ export interface StoreWriterOptions {
 export function createStoreWriter(opts: StoreWriterOptions): StoreWriter {
   const kafka = createKafka(opts.kafka, opts.log, '-store');
   const stats: StoreWriterStats = { stored: 0, duplicates: 0, invalid: 0 };
+  const maxFutureSkew = opts.maxFutureSkew ?? 5 * 60_000;
   let consumer: Consumer | undefined;
 
   const eachBatch = async (payload: EachBatchPayload) => {
@@ -52,8 +58,13 @@ export function createStoreWriter(opts: StoreWriterOptions): StoreWriter {
     for (const m of batch.messages) {
       const raw = m.value?.toString('utf8') ?? '';
       const r = parseEventFast(raw, opts.maxEventBytes ?? 64 * 1024);
-      if (r.ok) rows.push({ event: r.event, raw });
-      else stats.invalid++;
+      if (!r.ok) {
+        stats.invalid++;
+        continue;
+      }
+      const ref = Number(m.timestamp);
+      if (Date.parse(r.event.ts) > ref + maxFutureSkew) rows.push({ event: r.event, raw, futureRef: ref });
+      else rows.push({ event: r.event, raw });
     }
     if (rows.length) {
       const added = await retry(() => opts.store.insertBatch(rows), {

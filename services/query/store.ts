@@ -39,10 +39,20 @@ import { CodedError } from '../platform/errors.js';
 import { toMs, type TimestampParser } from '../engine/time.js';
 import type { EventType, Region, SignEvent } from '../../schemas/events.js';
 
+/** Flags the store keeps on an event. */
+export const EVENT_FLAGS = ['future'] as const;
+export type EventFlag = (typeof EVENT_FLAGS)[number];
+
 /** One event to store: the validated event and its JSON text. */
 export interface StoreInput {
   event: SignEvent;
   raw: string;
+  /**
+   * Set when the event was stamped more than the policy's maxFutureSkew ahead of its record's reference time (the
+   * broker's append time): that reference, ms. The processor dead-lettered it as future_timestamp; the store keeps it
+   * for postmortems, flagged (docs/engine.md, "Bounded event time").
+   */
+  futureRef?: number;
 }
 
 /** One stored event as queries return it. */
@@ -58,6 +68,8 @@ export interface StoredEvent {
   outcome: string | null;
   errorCode: string | null;
   keychain: string | null;
+  /** The record's reference time (ms) when the event was stamped beyond it + maxFutureSkew (a `future_timestamp`). */
+  futureRef: number | null;
   correlationId: string | null;
   invocationId: string | null;
   /** The event's JSON as it was received. */
@@ -81,6 +93,8 @@ export interface QueryFilters {
   partition?: readonly string[];
   correlationId?: readonly string[];
   invocationId?: readonly string[];
+  /** Only events with one of these flags (`future`: stamped beyond the record's time + maxFutureSkew). */
+  flag?: readonly EventFlag[];
   /** Only events stored after this sequence number (`--follow`). */
   afterSeq?: number;
 }

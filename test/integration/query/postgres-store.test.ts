@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { PostgresEventStore } from '../../../services/query/postgres-store.js';
+import { POSTGRES_MIGRATIONS, PostgresEventStore } from '../../../services/query/postgres-store.js';
 import { SqliteEventStore } from '../../../services/query/sqlite-store.js';
 import { runStoreSuite, answerSet } from '../../unit/query/store-suite.js';
 import { generateBatches } from '../../../bench/query-gen.js';
@@ -45,7 +45,7 @@ void test('postgres: migrations are versioned and applied once; concurrent opens
     await c.connect();
     try {
       const r = await c.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-      assert.deepEqual(r.rows.map((x) => x.version), [1, 2, 3]);
+      assert.deepEqual(r.rows.map((x) => x.version), POSTGRES_MIGRATIONS.map((m) => m.version));
       const idx = await c.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY 1', [schema, 'events']);
       for (const name of ['events_ts', 'events_region_ts', 'events_host_ts', 'events_type_ts', 'events_correlation', 'events_invocation', 'events_error_ts']) {
         assert.ok(idx.rows.some((r) => r.indexname === name), `index ${name}`);

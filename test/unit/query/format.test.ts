@@ -13,6 +13,7 @@ const ev = (over: Partial<StoredEvent>): StoredEvent => ({
   outcome: 'fail',
   errorCode: 'errSecInternalComponent',
   keychain: '/k.keychain-db',
+  futureRef: null,
   correlationId: 'ci-1',
   invocationId: 'inv-1',
   raw: '{"v":1,"partitionIds":["apple-tool:","teamid:X"],"odd":"keep  spacing"}',

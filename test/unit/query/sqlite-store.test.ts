@@ -5,8 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteEventStore } from '../../../services/query/sqlite-store.js';
+import { SQLITE_MIGRATIONS, SqliteEventStore } from '../../../services/query/sqlite-store.js';
 import { runStoreSuite, fixture } from './store-suite.js';
+
+const LATEST = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'sw-query-'));
@@ -34,7 +36,7 @@ void test('sqlite: WAL journal, versioned migrations applied once, every index p
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4]);
+      assert.deepEqual(versions.map((v) => v.version), SQLITE_MIGRATIONS.map((m) => m.version));
       const idx = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name).sort();
       assert.deepEqual(idx, ['events_correlation', 'events_error_ts', 'events_host_ts', 'events_invocation', 'events_ts']);
       const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail).join(' | ');
@@ -93,11 +95,11 @@ void test('sqlite: upgrading a version-2 store back-fills the region rollup from
     const before = await s1.countBy({}, ['hour', 'region', 'outcome']);
     await s1.close();
     const db = new Database(path);
-    db.exec('DROP TABLE hourly_region_counts; DELETE FROM schema_migrations WHERE version >= 3');
+    db.exec('DROP TABLE hourly_region_counts; ALTER TABLE events DROP COLUMN future_ref; DELETE FROM schema_migrations WHERE version >= 3');
     db.close();
     const s2 = new SqliteEventStore(path);
     await s2.open();
-    assert.equal((await s2.stats()).schemaVersion, 4);
+    assert.equal((await s2.stats()).schemaVersion, LATEST);
     assert.deepEqual(await s2.countBy({}, ['hour', 'region', 'outcome']), before);
     assert.equal(before.reduce((n, r) => n + r.count, 0), 12);
     await s2.close();
@@ -116,12 +118,12 @@ void test('sqlite: upgrading a version-3 store drops the (region, ts) and (type,
     await s1.close();
     // rewind to version 3: the two indexes back, migration 4 not applied
     const db = new Database(path);
-    db.exec('CREATE INDEX events_region_ts ON events (region, ts); CREATE INDEX events_type_ts ON events (type, ts); DELETE FROM schema_migrations WHERE version = 4');
+    db.exec('CREATE INDEX events_region_ts ON events (region, ts); CREATE INDEX events_type_ts ON events (type, ts); ALTER TABLE events DROP COLUMN future_ref; DELETE FROM schema_migrations WHERE version >= 4');
     db.close();
     const s3 = new SqliteEventStore(path);
     await s3.open();
     try {
-      assert.equal((await s3.stats()).schemaVersion, 4);
+      assert.equal((await s3.stats()).schemaVersion, LATEST);
       assert.equal((await s3.stats()).events, 12);
       assert.deepEqual((await s3.query({ region: ['JP'] })).map((e) => e.region), ['JP', 'JP']);
       assert.deepEqual((await s3.query({ type: ['clock'] })).map((e) => e.type), ['clock']);

@@ -125,6 +125,20 @@ export function runStoreSuite(name: string, make: MakeStore): void {
     }
   });
 
+  void withStore('a future-stamped event is kept with its reference time and found by --flag future only', async (store, data) => {
+    const ref = T0 + 10 * MIN;
+    const poison = { ...mk({ ts: Date.parse('9999-12-31T23:59:59.000Z'), region: 'HK' }), futureRef: ref };
+    const honest = mk({ ts: T0 + 11 * MIN });
+    assert.equal(await store.insertBatch([poison, honest]), 2);
+    const flagged = await store.query({ flag: ['future'] });
+    assert.deepEqual(flagged.map((e) => [e.id, e.futureRef]), [[poison.event.id, ref]]);
+    assert.equal((await store.getById(honest.event.id))?.futureRef, null);
+    assert.equal((await store.getById(poison.event.id))?.futureRef, ref);
+    assert.equal((await store.query({})).length, data.length + 2, 'kept for postmortems like any other event');
+    // the rollup cannot answer a flag filter: counted from the events table
+    assert.deepEqual((await store.countBy({ flag: ['future'] }, ['region'])).map((r) => [r.region, r.count]), [['HK', 1]]);
+  });
+
   void withStore('insertBatch is idempotent by id and counts only new events', async (store, data) => {
     assert.equal(await store.insertBatch(data), 0, 'replaying the same batch adds nothing');
     assert.equal(await store.insertBatch([]), 0);
