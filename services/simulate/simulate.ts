@@ -35,6 +35,11 @@ export interface SimulateOptions {
   duplicateRate: number;
   lateRate: number;
   malformedRate: number;
+  /**
+   * Every host also sends a heartbeat this often (ms of event time; 0: none), as the agent daemon does once a
+   * minute: a fleet whose heartbeats came only at random would look silent (host_silent) for no reason.
+   */
+  heartbeatEvery: number;
 }
 
 export const DEFAULT_SIMULATION: Omit<SimulateOptions, 'start'> = {
@@ -47,6 +52,7 @@ export const DEFAULT_SIMULATION: Omit<SimulateOptions, 'start'> = {
   duplicateRate: 0,
   lateRate: 0,
   malformedRate: 0,
+  heartbeatEvery: MINUTE,
 };
 
 /** mulberry32: small, fast, good enough for simulation; seeded for reproducibility. */
@@ -168,10 +174,40 @@ export function* simulate(options: Partial<SimulateOptions> & { start: number })
   const expiring = new Map<Region, Host['certs'][number]>();
   const aclDone = new Set<Incident>();
 
+  // the daemons' heartbeats: their own random stream (the seeded sequence of the other events is unchanged), each
+  // host at its own phase within the period
+  const beatRand = rng(opts.seed ^ 0x5eed);
+  const beats = opts.heartbeatEvery > 0 ? hosts.map((h) => ({ host: h, due: opts.start + Math.floor(beatRand() * opts.heartbeatEvery) })) : [];
+  const heartbeat = (host: Host, at: number): SignEvent => ({
+    v: 1,
+    id: ulidAt(at, beatRand),
+    ts: toIso(at),
+    host: host.name,
+    region: host.region,
+    pool: host.pool,
+    agent: '0.1.0',
+    type: 'heartbeat',
+    searchList: [host.keychain, '/Library/Keychains/System.keychain'],
+    wrapperSha256: WRAPPER,
+    secretVersion: 'v7',
+    teamIds: [TEAM],
+    identities: host.certs.map((c) => c.sha1),
+    keychain: host.keychain,
+    spoolDepth: 0,
+    spoolDropped: 0,
+  });
+
   for (let n = 0; n < opts.events; n++) {
     t += Math.max(1, Math.round(-Math.log(Math.max(rand(), 1e-12)) * meanGap));
     // late deliveries due now go out first
     while (delayed.length && delayed[0]!.due <= t) yield delayed.shift()!.line;
+    for (;;) {
+      let next: (typeof beats)[number] | undefined;
+      for (const b of beats) if (b.due < t && (!next || b.due < next.due)) next = b;
+      if (!next) break;
+      yield JSON.stringify(heartbeat(next.host, next.due));
+      next.due += opts.heartbeatEvery;
+    }
     const host = hosts[Math.floor(rand() * hosts.length)]!;
     const base = { v: 1 as const, id: ulidAt(t, rand), ts: toIso(t), host: host.name, region: host.region, pool: host.pool, agent: '0.1.0' };
     for (const inc of certIncidents) {
@@ -215,7 +251,8 @@ export function* simulate(options: Partial<SimulateOptions> & { start: number })
       };
     } else if (x < 0.83) {
       const y = rand();
-      const outcome = y < 0.9 ? 'accepted' : y < 0.95 ? 'invalid' : y < 0.96 ? 'rejected' : 'error';
+      // 1 % end in an Apple-side error: a healthy fleet stays under notary_apple_outage's 5 per region-hour
+      const outcome = y < 0.93 ? 'accepted' : y < 0.98 ? 'invalid' : y < 0.99 ? 'rejected' : 'error';
       ev = {
         ...base,
         correlationId: `ci-${correlation++}`,
