@@ -119,14 +119,21 @@ export abstract class BaseRule implements Rule {
   protected readonly severity: Severity;
   private readonly damping: Damping;
 
+  /** `scope`: the region of a region alert's instance, or `fleet` for the one instance of a fleet alert. */
   constructor(
     readonly alert: string,
-    protected readonly region: Region,
+    private readonly scope: Region | 'fleet',
     severity: Severity,
     damping: Partial<Damping> = NO_DAMPING,
   ) {
     this.severity = severity;
     this.damping = { ...NO_DAMPING, ...damping };
+  }
+
+  /** The region of a region alert (a fleet alert names the region in each transition's labels instead). */
+  protected get region(): Region {
+    if (this.scope === 'fleet') throw new Error(`${this.alert}: a fleet alert has no region of its own`);
+    return this.scope;
   }
 
   get clock(): number {
@@ -297,7 +304,7 @@ export const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 export abstract class WindowedRule<T extends SignEvent> extends BaseRule {
   protected readonly window: SlidingWindow<T>;
 
-  constructor(alert: string, region: Region, severity: Severity, width: number, hooks?: WindowHooks<T>, damping?: Partial<Damping>) {
+  constructor(alert: string, region: Region | 'fleet', severity: Severity, width: number, hooks?: WindowHooks<T>, damping?: Partial<Damping>) {
     super(alert, region, severity, damping);
     this.window = new SlidingWindow<T>(width, hooks);
   }

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import { RULES } from '../../../services/engine/rules/index.js';
+import { isFleetRule } from '../../../services/engine/rules/definition.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { SignEvent } from '../../../schemas/events.js';
@@ -55,6 +56,8 @@ const op = fc.record({
   skew: fc.constantFrom(0, 999, 1000, 1001, -1500),
   declared: fc.boolean(),
   wrapper: fc.integer({ min: 0, max: 3 }),
+  secret: fc.constantFrom('v7', 'v7', 'v7', 'v8'),
+  profile: fc.constantFrom(undefined, 'asc-hk', 'asc-hk', 'asc-jp'),
   pick: fc.nat(),
 });
 
@@ -79,7 +82,11 @@ function build(ops: Op[]): SignEvent[] {
       }
       case 'clock': out.push(clock(ts, o.skew as number, region, host)); break;
       case 'clockfail': out.push(clockFail(ts, region, host)); break;
-      case 'hb': out.push(heartbeat(ts, host, String(o.wrapper).repeat(64).slice(0, 64).replace(/[^0-9a-f]/g, 'a'), region, o.dropped as unknown as number | undefined, o.inventory as unknown as string[] | undefined)); break;
+      case 'hb': {
+        const hb = heartbeat(ts, host, String(o.wrapper).repeat(64).slice(0, 64).replace(/[^0-9a-f]/g, 'a'), region, o.dropped as unknown as number | undefined, o.inventory as unknown as string[] | undefined);
+        out.push({ ...hb, secretVersion: String(o.secret), ...(o.profile !== undefined ? { notaryProfile: String(o.profile) } : {}) });
+        break;
+      }
       case 'revokedUse': out.push(revokedUse(ts, String(o.sha) === '0' ? 'A'.repeat(40) : 'B'.repeat(40), region, host)); break;
       case 'notarize': out.push(notarize(ts, o.attempts as unknown as ('apple_api' | 'network' | 'auth' | 'other')[], o.final as unknown as 'apple_api' | null, region, host)); break;
       case 'verify': out.push(verifyFail(ts, region, host)); break;
@@ -110,11 +117,14 @@ test('engine == brute-force reference on random streams (transitions and outcome
       const got = sink.transitions.map((t) => ({ alert: t.alert, labels: t.labels, state: t.state, at: Date.parse(t.at), value: t.value }));
       for (const t of got) seen.add(`${t.alert}/${t.state}`);
       assert.deepEqual(canon(got), canon(ref.transitions));
-      // emitted in time order per region
+      // emitted in time order per region, and the fleet alerts in time order on the fleet's own clock
+      const fleet = new Set<string>(RULES.filter(isFleetRule).map((r) => r.name));
       for (const region of REG) {
-        const ats = got.filter((t) => t.labels.region === region).map((t) => t.at);
+        const ats = got.filter((t) => t.labels.region === region && !fleet.has(t.alert)).map((t) => t.at);
         assert.deepEqual(ats, [...ats].sort((a, b) => a - b));
       }
+      const fleetAts = got.filter((t) => fleet.has(t.alert)).map((t) => t.at);
+      assert.deepEqual(fleetAts, [...fleetAts].sort((a, b) => a - b));
     }),
     { numRuns: Number(process.env.PROPERTY_RUNS ?? 3000), seed: Number(process.env.PROPERTY_SEED ?? 20261126) },
   );
@@ -212,7 +222,7 @@ test('damping (for / keepFiringFor) is exact: engine == brute-force reference wi
       for (const e of events) engine.offer(e);
       if (until !== undefined) engine.advanceTo(until);
       const ref = reference(events, policy, until);
-      const want = damp(ref.transitions, (a) => F[a] ?? 0, (a) => K[a] ?? 0, ref.clocks);
+      const want = damp(ref.transitions, (a) => F[a] ?? 0, (a) => K[a] ?? 0, ref.clocks, ref.fleetClock);
       const key = (t: { alert: string; labels: Record<string, string>; state: string; at: number }) => `${t.at} ${t.alert} ${JSON.stringify(t.labels, Object.keys(t.labels).sort())} ${t.state}`;
       const got = sink.transitions.map((t) => key({ ...t, at: Date.parse(t.at) })).sort();
       n += got.length;

@@ -86,23 +86,9 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
   const acls = new Map<string, number>();
   for (const a of upTo) if (a.e.type === 'acl' && !a.e.declared) acls.set(a.e.host, (acls.get(a.e.host) ?? 0) + (a.ts > t - A.acl_outside_window.holdFor ? 1 : 0));
   for (const [host, n] of acls) put('acl_outside_window', { region, host }, n > 0, n);
-  // parity drift
+  // parity drift: a fleet alert (fleetConditions)
   const hbs = new Map<string, Acc[]>();
   for (const a of upTo) if (a.e.type === 'heartbeat') hbs.set(a.e.host, [...(hbs.get(a.e.host) ?? []), a]);
-  const fpOf = (e: SignEvent) => {
-    const h = e as Extract<SignEvent, { type: 'heartbeat' }>;
-    return [h.wrapperSha256, h.keychain ?? h.searchList[0] ?? '', h.searchList.join('\n'), [...h.teamIds].sort().join(',')];
-  };
-  const active = [...hbs].map(([host, list]) => [host, latest(list, t)!] as const).filter(([, l]) => t < l.ts + A.parity_drift.staleAfter);
-  const votes = new Map<string, number>();
-  for (const [, l] of active) votes.set(fpOf(l.e).join('\0'), (votes.get(fpOf(l.e).join('\0')) ?? 0) + 1);
-  let major: string[] | undefined;
-  for (const [fp, n] of votes) if (n * 2 > active.length) major = fp.split('\0');
-  for (const [host, l] of active) {
-    const f = fpOf(l.e);
-    const diff = major ? f.filter((x, i) => x !== major[i]).length : 0;
-    put('parity_drift', { region, host }, diff > 0, diff);
-  }
   // distribution key on compile host
   const dist = new Map<string, Set<string>>();
   for (const a of upTo) {
@@ -142,6 +128,45 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
   put('notary_apple_outage', { region }, appleN > A.notary_apple_outage.threshold, appleN);
   const ours = notarizations.filter((a) => a.ts > t - A.notary_our_failures.window && a.e.type === 'notarize' && a.e.outcome === 'error' && (a.e.error?.class === 'auth' || a.e.error?.class === 'keychain')).length;
   put('notary_our_failures', { region }, ours > A.notary_our_failures.threshold, ours);
+  return out;
+}
+
+/** Fleet alerts at t over every region's accepted heartbeats: parity_drift (fleet majority; per-region fields). */
+function fleetConditions(acc: Acc[], t: number, p: Readonly<Policy>): Map<string, { alert: string; labels: Record<string, string>; fire: boolean; value: number }> {
+  const out = new Map<string, { alert: string; labels: Record<string, string>; fire: boolean; value: number }>();
+  const A = p.alerts.parity_drift;
+  const byHost = new Map<string, Acc[]>();
+  for (const a of acc) if (a.ts <= t && a.e.type === 'heartbeat') byHost.set(a.e.host, [...(byHost.get(a.e.host) ?? []), a]);
+  const valueOf = (e: SignEvent, f: string): string | undefined => {
+    const h = e as Extract<SignEvent, { type: 'heartbeat' }>;
+    if (f === 'wrapperSha256') return h.wrapperSha256;
+    if (f === 'keychain') return h.keychain ?? h.searchList[0] ?? '';
+    if (f === 'searchList') return h.searchList.join('\n');
+    if (f === 'teamIds') return [...h.teamIds].sort().join(',');
+    if (f === 'secretVersion') return h.secretVersion;
+    return h.notaryProfile;
+  };
+  const active = [...byHost].map(([host, list]) => [host, latest(list, t)!] as const).filter(([, l]) => t < l.ts + A.staleAfter);
+  const majority = (vals: (string | undefined)[]) => {
+    const vs = vals.filter((v): v is string => v !== undefined);
+    for (const v of new Set(vs)) if (vs.filter((x) => x === v).length * 2 > vs.length) return v;
+    return undefined;
+  };
+  for (const [host, l] of active) {
+    let diff = 0;
+    for (const f of A.fields) {
+      const v = valueOf(l.e, f);
+      if (v === undefined) continue;
+      if (A.perRegion.includes(f)) {
+        const b = majority(active.filter(([, x]) => x.e.region === l.e.region).map(([, x]) => valueOf(x.e, f)));
+        if (b === undefined || b !== v) diff++;
+      } else {
+        const b = majority(active.map(([, x]) => valueOf(x.e, f)));
+        if (b !== undefined && b !== v) diff++;
+      }
+    }
+    out.set(dedupKey('parity_drift', { region: l.e.region, host }), { alert: 'parity_drift', labels: { region: l.e.region, host }, fire: diff > 0, value: diff });
+  }
   return out;
 }
 
@@ -241,17 +266,18 @@ function candidates(acc: Acc[], p: Readonly<Policy>): number[] {
   return c;
 }
 
-export function reference(events: SignEvent[], p: Readonly<Policy>, until?: number): { transitions: RefTransition[]; outcomes: string[]; clocks: Map<Region, number> } {
+export function reference(events: SignEvent[], p: Readonly<Policy>, until?: number): { transitions: RefTransition[]; outcomes: string[]; clocks: Map<Region, number>; fleetClock: number } {
   const state = new Map<Region, { clock: number; acc: Acc[]; firing: Map<string, number>; seen: Set<string> }>();
+  const fleet = { clock: -Infinity, acc: [] as Acc[], firing: new Map<string, number>() };
   const transitions: RefTransition[] = [];
   const outcomes: string[] = [];
   let seq = 0;
-  const evalRange = (region: Region, s: { clock: number; acc: Acc[]; firing: Map<string, number> }, from: number, to: number, forceTo: boolean) => {
-    const pts = [...new Set(candidates(s.acc, p).filter((x) => x > from && x <= to))];
+  const evalRange = (region: Region | 'fleet', s: { clock: number; acc: Acc[]; firing: Map<string, number> }, from: number, to: number, forceTo: boolean) => {
+    const pts = [...new Set((region === 'fleet' ? s.acc.flatMap((a) => [a.ts, a.ts + p.alerts.parity_drift.staleAfter]) : candidates(s.acc, p)).filter((x) => x > from && x <= to))];
     if (forceTo && !pts.includes(to)) pts.push(to);
     pts.sort((a, b) => a - b);
     for (const b of pts) {
-      const conds = conditions(s.acc, region, b, p);
+      const conds = region === 'fleet' ? fleetConditions(s.acc, b, p) : conditions(s.acc, region, b, p);
       for (const [key] of [...s.firing]) {
         if (conds.has(key)) continue;
         const [alert, rest] = [key.split('/')[1]!, key.split('/')[2]!];
@@ -293,6 +319,13 @@ export function reference(events: SignEvent[], p: Readonly<Policy>, until?: numb
     const to = Math.max(s.clock, ts);
     evalRange(e.region, s, s.clock, to, true);
     s.clock = to;
+    if (e.type === 'heartbeat') {
+      // the fleet alerts see the event once its region accepted it, on the fleet's own clock
+      fleet.acc.push({ e, ts, seq: seq++ });
+      const fto = Math.max(fleet.clock, ts);
+      evalRange('fleet', fleet, fleet.clock, fto, true);
+      fleet.clock = fto;
+    }
   }
   if (until !== undefined) {
     for (const [region, s] of state) {
@@ -301,8 +334,12 @@ export function reference(events: SignEvent[], p: Readonly<Policy>, until?: numb
         s.clock = until;
       }
     }
+    if (until > fleet.clock) {
+      evalRange('fleet', fleet, fleet.clock, until, false);
+      fleet.clock = until;
+    }
   }
-  return { transitions, outcomes, clocks: new Map([...state].map(([r, st]) => [r, st.clock])) };
+  return { transitions, outcomes, clocks: new Map([...state].map(([r, st]) => [r, st.clock])), fleetClock: fleet.clock };
 }
 
 /**
@@ -311,7 +348,7 @@ export function reference(events: SignEvent[], p: Readonly<Policy>, until?: numb
  * then (f + for < r), and resolves at r + keep when the condition is still false then (r + keep < next f). A deadline
  * is emitted only if the region's clock reached it (`clocks`).
  */
-export function damp(raw: readonly RefTransition[], forMs: (alert: string) => number, keepMs: (alert: string) => number, clocks: Map<Region, number>): RefTransition[] {
+export function damp(raw: readonly RefTransition[], forMs: (alert: string) => number, keepMs: (alert: string) => number, clocks: Map<Region, number>, fleetClock = -Infinity, fleetAlerts: ReadonlySet<string> = new Set(['parity_drift'])): RefTransition[] {
   const byKey = new Map<string, RefTransition[]>();
   for (const t of raw) {
     const k = `${t.alert}|${JSON.stringify(t.labels, Object.keys(t.labels).sort())}`;
@@ -323,7 +360,7 @@ export function damp(raw: readonly RefTransition[], forMs: (alert: string) => nu
   for (const list of byKey.values()) {
     const alert = list[0]!.alert;
     const labels = list[0]!.labels;
-    const end = clocks.get(labels.region as Region) ?? -Infinity;
+    const end = fleetAlerts.has(alert) ? fleetClock : (clocks.get(labels.region as Region) ?? -Infinity);
     const F = forMs(alert);
     const K = keepMs(alert);
     let firing = false;
