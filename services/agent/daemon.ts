@@ -137,12 +137,16 @@ export class AgentDaemon {
 
   /** Ship until the spool is empty or the deadline passes (used by `run --once`). */
   async drain(deadline: number): Promise<boolean> {
+    let said = '';
     while (Date.now() < deadline) {
       try {
         if (await this.shipper.drain(deadline)) return true;
       } catch (e) {
-        this.o.log.warn({ err: (e as Error).message }, 'ship failed; events stay in the spool');
-        await new Promise((r) => setTimeout(r, 500));
+        // one line per distinct reason, not one per attempt
+        const msg = (e as Error).message;
+        if (msg !== said) this.o.log.warn({ err: msg }, 'ship failed; events stay in the spool');
+        said = msg;
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(500, deadline - Date.now()))));
       }
     }
     return this.spool.depth() === 0;

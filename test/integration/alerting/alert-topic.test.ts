@@ -1,5 +1,6 @@
 // The direct path's last leg against the real broker: alert topic → notifier (outbox) → fake PagerDuty, across a
 // restart; and the release gate rebuilt from the alert topic.
+import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -43,7 +44,7 @@ async function withTopic(fn: (topic: string, produce: (ts: Transition[]) => Prom
 
 const bridge = (pd: FakePagerDuty, topic: string, outboxPath: string, groupId: string) =>
   alertTopicNotifier({
-    brokers: BROKERS,
+    kafka: parseKafkaConnection({ brokers: BROKERS }, 'sw-test-notifier'),
     topic,
     groupId,
     notifier: createNotifier({ outboxPath, retry: { baseMs: 20, maxMs: 200 }, routes: { ticket: [] } }, { policy, logger: silent, channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl, 2000) } }),
@@ -93,7 +94,7 @@ void test('the release gate rebuilds its state from the alert topic', { timeout:
       transition('codesign_keychain_failures', { region: 'JP' }, 'resolved', '2026-11-26T02:10:00.000Z'),
     ]);
     const gate = new ReleaseGate(policy);
-    const reader = alertTopicReader({ brokers: BROKERS, topic, onTransition: (t) => gate.apply(t) });
+    const reader = alertTopicReader({ kafka: parseKafkaConnection({ brokers: BROKERS }, 'sw-test-gate'), topic, onTransition: (t) => gate.apply(t) });
     await reader.start();
     try {
       const deadline = Date.now() + 30_000;
