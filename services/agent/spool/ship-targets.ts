@@ -58,7 +58,8 @@ export class KafkaTarget implements ShipTarget {
       this.platform ??= await import('../../platform/kafka.js');
       const log = this.opts.log ?? (await import('../../platform/logger.js')).createLogger({ name: 'signwatch-agent', level: 'silent' });
       this.kafka ??= this.platform.createKafka(this.opts.kafka, log, this.opts.clientIdSuffix ?? '', { retries: 3 });
-      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      // the default partitioner named, so kafkajs does not warn about its v2 change on every start
+      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: this.platform.Partitioners.DefaultPartitioner });
       try {
         await p.connect();
       } catch (e) {
