@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { connectKafka, createKafka } from '../../services/platform/kafka.js';
-import { parseKafkaConnection, type KafkaConnectionSettings, type SaslMechanism } from '../../services/platform/kafka-connection.js';
+import { parseKafkaConnection, type SaslMechanism } from '../../services/platform/kafka-connection.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -119,7 +119,7 @@ export async function startSaslBroker(): Promise<SaslBroker> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      await connectKafka(parseKafkaConnection(b.block(), 'sw-it-sasl-probe') as KafkaConnectionSettings, silent, { command: 'test', timeoutMs: 5000 });
+      await connectKafka(parseKafkaConnection(b.block(), 'sw-it-sasl-probe'), silent, { command: 'test', timeoutMs: 5000 });
       break;
     } catch (e) {
       if (Date.now() > deadline) {
