@@ -210,7 +210,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const b = broker;
     // the one connection block of every component of the demo
     const conn: KafkaConnectionSettings = o.kafka ?? parseKafkaConnection({ brokers: b.brokers }, 'signwatch-demo');
-    await connectKafka(conn, log, { command: 'demo', timeoutMs: Math.max(conn.connectionTimeout, 10_000) });
+    await connectKafka(conn, log, { command: 'demo' });
     stops.push({ name: 'kafka', stop: () => b.stop() });
     if (interrupted) throw new Error('interrupted');
     if (b.origin === 'started' && !b.jarsCached) firstPageLimit = o.firstPageLimitColdMs;
@@ -401,7 +401,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     }
   } catch (e) {
     if (!interrupted) {
-      error = (e as Error).message;
+      error = (e as Error).message.replace(/^signwatch demo: /, '');
       log.error({ err: e }, 'demo failed');
     }
   } finally {

@@ -68,7 +68,8 @@ export async function runDaemon(argv: string[], env: NodeJS.ProcessEnv = process
   if (parsed.values.once) {
     await daemon.start();
     const emptied = await daemon.drain(Date.now() + timeoutSec * 1000);
-    await daemon.stop();
+    // not emptied: the broker is unreachable or refusing; what is unsent stays in the spool, so do not wait long
+    await daemon.stop(emptied ? 5000 : 1000);
     log.info({ shipped: daemon.shipper.stats.shipped, emptied }, 'once: done');
     return emptied ? 0 : 1;
   }
