@@ -1,5 +1,6 @@
 // The direct path's last leg against the real broker: alert topic → notifier (outbox) → fake PagerDuty, across a
 // restart; and the release gate rebuilt from the alert topic.
+import { testKafka } from '../../harness/kafka.js';
 import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { startFakePagerDuty, type FakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
 import { createNotifier } from '../../../services/alerting/notifier.js';
@@ -22,7 +22,7 @@ import { ROUTING_KEY, transition } from '../../unit/alerting/transitions.js';
 const BROKERS = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const policy = defaultPolicy();
 const silent = pino({ level: 'silent' });
-const kafka = new Kafka({ clientId: 'sw-test-alerting', brokers: BROKERS, logLevel: logLevel.NOTHING });
+const kafka = testKafka(BROKERS, 'sw-test-alerting');
 
 async function withTopic(fn: (topic: string, produce: (ts: Transition[]) => Promise<void>) => Promise<void>): Promise<void> {
   const topic = `sw-test-alerts-${randomUUID().slice(0, 8)}`;
