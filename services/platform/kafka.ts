@@ -148,10 +148,15 @@ export async function connectKafka(cfg: KafkaConnectionSettings, log: Logger, o:
   const deadline = t0 + timeoutMs;
   let attempts = 0;
   let problem: KafkaProblem | undefined;
+  // distinct reasons in the order seen (several brokers: each seed broker's own failure)
+  const reasons = new Set<string>();
   for (;;) {
     attempts++;
     const remaining = Math.max(100, deadline - Date.now());
-    const kafka = createKafka({ ...cfg, connectionTimeout: Math.min(cfg.connectionTimeout, remaining), requestTimeout: Math.min(cfg.requestTimeout, remaining) }, log, '-connect', { retries: 0 });
+    // kafkajs starts at the first seed broker of its list: rotate it, so that each attempt asks the next broker
+    const k = (attempts - 1) % cfg.brokers.length;
+    const brokers = [...cfg.brokers.slice(k), ...cfg.brokers.slice(0, k)];
+    const kafka = createKafka({ ...cfg, brokers, connectionTimeout: Math.min(cfg.connectionTimeout, remaining), requestTimeout: Math.min(cfg.requestTimeout, remaining) }, log, '-connect', { retries: 0 });
     const admin = kafka.admin();
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -168,6 +173,7 @@ export async function connectKafka(cfg: KafkaConnectionSettings, log: Logger, o:
       return;
     } catch (e) {
       problem = explainKafkaError(e, cfg);
+      reasons.add(problem.reason);
       log.debug({ err: e, attempt: attempts }, 'kafka: connection attempt failed');
     } finally {
       clearTimeout(timer);
@@ -180,7 +186,9 @@ export async function connectKafka(cfg: KafkaConnectionSettings, log: Logger, o:
   const took = ((Date.now() - t0) / 1000).toFixed(1);
   throw new KafkaError(
     problem.code,
-    `signwatch ${o.command}: Kafka: cannot connect to ${describeConnection(cfg)}: ${problem.retryable ? `${attempts} attempt${attempts === 1 ? '' : 's'} in ${took} s; last: ` : ''}${problem.reason}`,
+    `signwatch ${o.command}: Kafka: cannot connect to ${describeConnection(cfg)}: ${
+      !problem.retryable ? problem.reason : `${attempts} attempt${attempts === 1 ? '' : 's'} in ${took} s; ${reasons.size > 1 ? `tried: ${[...reasons].slice(-4).join('; ')}` : `last: ${problem.reason}`}`
+    }`,
     { retryable: problem.retryable },
   );
 }

@@ -67,6 +67,12 @@ void test('no broker: processor, dlq export/replay, notifier, gate, demo and the
       console.log(`# ${c.what}: exit ${r.code} after ${r.ms} ms: ${lines[0]}`);
     }
 
+    // several brokers: each attempt asks the next one, and the line says what each answered
+    const port2 = await closedPort();
+    const two = await run(['dlq', 'export', '--brokers', `${broker},127.0.0.1:${port2}`, '--timeout', '2s'], {});
+    assert.equal(two.code, 1, two.out);
+    assert.match(two.out.trim(), new RegExp(`^signwatch dlq export: Kafka: cannot connect to ${broker},127\\.0\\.0\\.1:${port2} \\(plaintext\\): \\d+ attempts in 2\\.\\d s; tried: connect ECONNREFUSED ${broker}; connect ECONNREFUSED 127\\.0\\.0\\.1:${port2}$`));
+
     // the demo (on an existing cluster from --config): its progress lines, then the one reason, exit 1
     const demo = await run(['demo', '--once', '--config', cfg, '--dir', join(dir, 'demo')], {});
     assert.equal(demo.code, 1, demo.out);
