@@ -37,4 +37,11 @@ export default tseslint.config(
   restrict(['services/alerting/**/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'query', 'replay', 'simulate')),
   restrict(['services/replay/**/*.ts', 'services/simulate/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'processor', 'query')),
   restrict(['services/processor/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'replay', 'simulate')),
+  // one Kafka client module: services/platform/kafka.ts is the only file that loads kafkajs (createKafka); the others,
+  // tests and benchmarks included, may name its types only, so the client can be replaced in one file
+  {
+    files: ['services/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['services/platform/kafka.ts', 'test/integration/processor/harness.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', allowTypeImports: true, message: 'build Kafka clients with createKafka (services/platform/kafka.ts), the one file that loads kafkajs' }] }] },
+  },
 );

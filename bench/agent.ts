@@ -97,11 +97,11 @@ function freePort(): Promise<number> {
 }
 
 async function brokerUp(broker: string): Promise<boolean> {
-  const { default: kafkajs } = await import('kafkajs');
-  const admin = new kafkajs.Kafka({ clientId: 'bench-agent', brokers: [broker], logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
+  const { connectKafka } = await import('../services/platform/kafka.js');
+  const { parseKafkaConnection } = await import('../services/platform/kafka-connection.js');
+  const { pino } = await import('pino');
   try {
-    await admin.connect();
-    await admin.disconnect();
+    await connectKafka(parseKafkaConnection({ brokers: [broker], connectionTimeout: 1000 }, 'bench-agent'), pino({ level: 'silent' }), { command: 'bench' });
     return true;
   } catch {
     return false;
@@ -115,8 +115,8 @@ export async function measureDaemonRss(): Promise<{ rssMb: number[]; broker: str
   const topic = `bench.agent.${process.pid}.${Date.now()}`;
   let admin: Admin | undefined;
   if (up) {
-    const { default: kafkajs } = await import('kafkajs');
-    admin = new kafkajs.Kafka({ clientId: 'bench-agent', brokers: [broker], logLevel: kafkajs.logLevel.NOTHING }).admin();
+    const { testKafka } = await import('../test/harness/kafka.js');
+    admin = testKafka([broker], 'bench-agent').admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
   }

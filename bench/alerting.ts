@@ -19,12 +19,13 @@
  *   env: SIGNWATCH_BENCH_ALERTING_TRIALS (default 100), SIGNWATCH_BENCH_ALERTING_PROM_TRIALS (default 100),
  *        SIGNWATCH_BENCH_ALERTING_PROM=0, SIGNWATCH_KAFKA_BROKERS (default 127.0.0.1:9092)
  */
+import { testKafka } from '../test/harness/kafka.js';
+import { parseKafkaConnection } from '../services/platform/kafka-connection.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../services/platform/logger.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../services/alerting/fake-pagerduty.js';
 import { createNotifier } from '../services/alerting/notifier.js';
@@ -116,7 +117,7 @@ async function notifierOnly(trials: number): Promise<Stats> {
 async function alertTopicPath(trials: number, brokers: string[]): Promise<Stats> {
   const pd = await startFakePagerDuty();
   const dir = mkdtempSync(join(tmpdir(), 'sw-bench-alerting-'));
-  const kafka = new Kafka({ clientId: 'sw-bench-alerting', brokers, logLevel: logLevel.NOTHING });
+  const kafka = testKafka(brokers, 'sw-bench-alerting');
   const topic = `sw-bench-alerts-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
   await admin.connect();
@@ -124,7 +125,7 @@ async function alertTopicPath(trials: number, brokers: string[]): Promise<Stats>
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   const n = createNotifier({ outboxPath: join(dir, 'outbox.sqlite'), routes: { ticket: [] } }, { policy: loadPolicy(), logger: silent, channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl) } });
-  const bridge = alertTopicNotifier({ brokers, topic, groupId: `sw-bench-${randomUUID().slice(0, 8)}`, notifier: n, logger: silent });
+  const bridge = alertTopicNotifier({ kafka: parseKafkaConnection({ brokers }, 'sw-bench-notifier'), topic, groupId: `sw-bench-${randomUUID().slice(0, 8)}`, notifier: n, logger: silent });
   await bridge.start();
   const xs: number[] = [];
   try {
@@ -157,7 +158,7 @@ async function fullDirectPath(trials: number, brokers: string[]): Promise<Stats>
   const dir = mkdtempSync(join(tmpdir(), 'sw-bench-alerting-'));
   const proc = await startProcessorProcess({ brokers, clock: 'event' });
   const n = createNotifier({ outboxPath: join(dir, 'outbox.sqlite'), routes: { ticket: [] } }, { policy, logger: silent, channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl) } });
-  const bridge = alertTopicNotifier({ brokers, topic: proc.topics.alerts, groupId: `${proc.topics.alerts}-bench`, notifier: n, logger: silent });
+  const bridge = alertTopicNotifier({ kafka: parseKafkaConnection({ brokers }, 'sw-bench-notifier'), topic: proc.topics.alerts, groupId: `${proc.topics.alerts}-bench`, notifier: n, logger: silent });
   const xs: number[] = [];
   try {
     await bridge.start();

@@ -10,7 +10,15 @@
 # (override with SIGNWATCH_KAFKA_HOME): lib/ (jars from Maven Central), data/ (KRaft log dirs), logs/.
 # A second, private broker (tests that stop the broker): SIGNWATCH_KAFKA_HOME=DIR SIGNWATCH_KAFKA_PORT=N
 # (controller N+1) and SIGNWATCH_KAFKA_LIB=.cache/kafka/lib to reuse the cached jars; SIGNWATCH_KAFKA_EXTRA_PROPS=FILE
-# appends broker properties (e.g. a SASL listener).
+# appends broker properties.
+#
+# A secured listener (tests of TLS/SASL clients): SIGNWATCH_KAFKA_SASL_SSL_PORT=N adds SASL_SSL://127.0.0.1:N
+# (SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN over TLS) next to the plaintext one, which stays for the readiness probe
+# and test set-up. On first start a throw-away CA and a broker certificate (SAN 127.0.0.1, localhost) are made with
+# openssl under $SIGNWATCH_KAFKA_HOME/tls/ (clients trust tls/ca.pem); the broker reads them as a PEM keystore.
+# SIGNWATCH_KAFKA_SCRAM_USERS=FILE (mode 0600, lines `USER PASSWORD`) creates each user for both SCRAM mechanisms
+# with the broker's own kafka-configs tool (--add-config-file: no password in any argv) once the broker is ready,
+# and for PLAIN in the listener's JAAS config (the 0600 server.properties). Nothing of it is committed.
 # Idempotent: `start` finds a running broker (started by this script or not) and returns at once.
 # Readiness is probed with a kafkajs admin client (describeCluster + a metadata round trip), never slept for.
 set -euo pipefail
@@ -28,6 +36,9 @@ CPORT="$((PORT + 1))"
 BROKER="127.0.0.1:$PORT"
 READY_TIMEOUT_S="${SIGNWATCH_KAFKA_READY_TIMEOUT:-90}"
 HEAP="${SIGNWATCH_KAFKA_HEAP:-512m}"
+SASL_SSL_PORT="${SIGNWATCH_KAFKA_SASL_SSL_PORT:-}"
+SCRAM_USERS="${SIGNWATCH_KAFKA_SCRAM_USERS:-}"
+TLS_DIR="$HOME_DIR/tls"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -114,9 +125,91 @@ resolve_jars() {
   log "$(find "$LIB" -name '*.jar' | wc -l) jars cached in $LIB"
 }
 
+# users of the SCRAM file: "USER PASSWORD" per line; blank lines and # comments skipped
+read_users() {
+  [[ -n "$SCRAM_USERS" ]] || return 0
+  [[ -f "$SCRAM_USERS" ]] || die "SIGNWATCH_KAFKA_SCRAM_USERS: $SCRAM_USERS does not exist"
+  local user pass rest
+  while read -r user pass rest || [[ -n "$user" ]]; do
+    [[ -z "$user" || "$user" == \#* ]] && continue
+    [[ "$user" =~ ^[A-Za-z0-9._-]+$ ]] || die "SIGNWATCH_KAFKA_SCRAM_USERS: user '$user': use [A-Za-z0-9._-]"
+    # the PLAIN JAAS line quotes the password, and the SCRAM value is comma-separated: keep both unambiguous
+    [[ -n "$pass" && -z "$rest" && "$pass" =~ ^[A-Za-z0-9._~+/=-]+$ ]] || die "SIGNWATCH_KAFKA_SCRAM_USERS: user '$user': expected 'USER PASSWORD' with a password of [A-Za-z0-9._~+/=-]"
+    printf '%s %s\n' "$user" "$pass"
+  done <"$SCRAM_USERS"
+}
+
+# a throw-away CA and a broker certificate for 127.0.0.1 / localhost, made once per broker home
+make_tls() {
+  [[ -f "$TLS_DIR/.complete" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (needed for the SASL_SSL listener)"
+  rm -rf "$TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  chmod 700 "$TLS_DIR"
+  log "making a test CA and broker certificate in $TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 7 -keyout ca.key -out ca.pem \
+      -subj "/CN=signwatch test CA $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -newkey rsa:2048 -nodes -sha256 -keyout broker.key -out broker.csr -subj "/CN=localhost"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' >broker.ext
+    openssl x509 -req -sha256 -days 7 -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -extfile broker.ext -out broker.crt
+    # PEM keystore (ssl.keystore.type=PEM): the PKCS#8 private key, then the certificate chain
+    cat broker.key broker.crt ca.pem >broker-keystore.pem
+    rm -f broker.csr broker.ext ca.srl
+  ) >"$LOGS/tls.log" 2>&1 || die "openssl failed; see $LOGS/tls.log"
+  touch "$TLS_DIR/.complete"
+}
+
+sasl_props() {
+  local spp="$SASL_SSL_PORT" jaas="" user pass
+  while read -r user pass; do
+    [[ -n "$user" ]] && jaas+=" user_${user}=\"${pass}\""
+  done < <(read_users)
+  cat <<PROPS
+
+# SASL_SSL listener for clients (scripts/kafka.sh, SIGNWATCH_KAFKA_SASL_SSL_PORT)
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT,SASL_SSL://127.0.0.1:$spp
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_SSL://127.0.0.1:$spp
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${jaas};
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/broker-keystore.pem
+listener.name.sasl_ssl.ssl.client.auth=none
+PROPS
+}
+
+# create or update the SCRAM users (both mechanisms; the broker takes one credential per user and request, so one
+# kafka-configs run each), the password only in a 0600 file
+add_scram_users() {
+  [[ -n "$SCRAM_USERS" ]] || return 0
+  local user pass mech f="$HOME_DIR/.scram-user.properties" n=0
+  while read -r user pass; do
+    [[ -n "$user" ]] || continue
+    for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
+      (umask 077 && printf '%s=iterations=4096,password=%s\n' "$mech" "$pass" >"$f")
+      if ! java -Xmx128m -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$CONF_SRC/log4j.properties" -Dkafka.logs.dir="$LOGS" \
+          -cp "$LIB/*" kafka.admin.ConfigCommand --bootstrap-server "$BROKER" --alter --entity-type users \
+          --entity-name "$user" --add-config-file "$f" >>"$LOGS/scram.log" 2>&1; then
+        rm -f "$f"
+        die "creating $mech user '$user' failed; see $LOGS/scram.log"
+      fi
+    done
+    n=$((n + 1))
+  done < <(read_users)
+  rm -f "$f"
+  log "SCRAM users ready: $n (SCRAM-SHA-256 and SCRAM-SHA-512)"
+}
+
 write_props() {
   { sed -e "s/127\.0\.0\.1:9093/127.0.0.1:$CPORT/g" -e "s/127\.0\.0\.1:9092/127.0.0.1:$PORT/g" "$CONF_SRC/server.properties"
     printf '\nlog.dirs=%s\n' "$DATA"
+    if [[ -n "$SASL_SSL_PORT" ]]; then sasl_props; fi
     # extra broker properties (later keys win), e.g. a SASL listener for a test: SIGNWATCH_KAFKA_EXTRA_PROPS=FILE
     if [[ -n "${SIGNWATCH_KAFKA_EXTRA_PROPS:-}" ]]; then printf '\n'; cat "$SIGNWATCH_KAFKA_EXTRA_PROPS"; fi
   } >"$PROPS"
@@ -141,7 +234,7 @@ start() {
   flock -w 300 9 || die "another kafka.sh holds $HOME_DIR/.lock"
   local pid
   if pid="$(our_pid)"; then
-    if probe 90000; then log "already running (pid $pid) on $BROKER"; return 0; fi
+    if probe 90000; then log "already running (pid $pid) on $BROKER"; add_scram_users; return 0; fi
     die "broker pid $pid is running but does not answer on $BROKER; see $LOGS/server.log"
   fi
   if port_open; then
@@ -149,6 +242,7 @@ start() {
     die "$BROKER is taken by something that is not a ready Kafka broker"
   fi
   resolve_jars
+  [[ -z "$SASL_SSL_PORT" ]] || make_tls
   write_props
   format_storage
   log "starting broker on $BROKER (logs: $LOGS/server.log)"
@@ -168,7 +262,8 @@ start() {
       die "broker exited during start-up"
     fi
     if port_open && probe 5000 warm; then
-      log "ready after $((SECONDS - t0)) s (pid $pid)"
+      add_scram_users
+      log "ready after $((SECONDS - t0)) s (pid $pid)${SASL_SSL_PORT:+; SASL_SSL on 127.0.0.1:$SASL_SSL_PORT, CA $TLS_DIR/ca.pem}"
       return 0
     fi
     sleep 0.5
@@ -214,6 +309,6 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   reset) stop; rm -rf "$DATA"; log "data deleted ($DATA)" ;;
-  -h | --help | help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h | --help | help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) printf 'usage: bash scripts/kafka.sh start|stop|status|reset\n' >&2; exit 2 ;;
 esac

@@ -10,6 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, isAbsolute } from 'node:path';
+import { ConfigError as PlatformConfigError } from '../platform/errors.js';
+import { CONNECTION_KEYS, parseKafkaConnection, type KafkaConnectionSettings } from '../platform/kafka-connection.js';
 
 export const REGIONS = ['HK', 'JP', 'KR', 'SG', 'US'] as const;
 export type Region = (typeof REGIONS)[number];
@@ -30,7 +32,11 @@ export interface AgentConfig {
   readonly keychain?: string;
   /** Version label of the keychain secret in the vault (parity), never the secret. */
   readonly secretVersion: string;
-  readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly clientId: string };
+  /**
+   * The connection block every component takes (brokers, clientId, tls, sasl, timeouts: docs/secured-cluster.md),
+   * plus the topic the daemon ships to. The SASL password comes from sasl.passwordFile or sasl.passwordEnv.
+   */
+  readonly kafka: KafkaConnectionSettings & { readonly topic: string };
   /** `set-key-partition-list` inside one of these [start, end) windows is declared; outside it is suspicious. */
   readonly maintenanceWindows: readonly MaintenanceWindow[];
   readonly intervals: { readonly scanSec: number; readonly clockSec: number; readonly heartbeatSec: number; readonly shipMs: number };
@@ -118,13 +124,14 @@ export function parseConfig(raw: unknown): AgentConfig {
   const region = r.str('region', undefined, (s) => ((REGIONS as readonly string[]).includes(s) ? undefined : `must be one of ${REGIONS.join(', ')}`)) as Region;
   const pool = r.str('pool', 'signing', (s) => (s === 'signing' || s === 'compile' ? undefined : 'must be signing or compile')) as 'signing' | 'compile';
   const abs = (s: string) => (isAbsolute(s) ? undefined : 'must be an absolute path');
-  const kafkaR = r.sub('kafka', ['brokers', 'topic', 'clientId']);
-  const brokersRaw = kafkaR.arr('brokers') ?? ['127.0.0.1:9092'];
-  if (brokersRaw.length === 0) throw new ConfigError('kafka.brokers: must list at least one broker');
-  const brokers = brokersRaw.map((b, i) => {
-    if (typeof b !== 'string' || !/^[^\s:]+:\d{1,5}$/.test(b)) throw new ConfigError(`kafka.brokers[${i}]: must be host:port`);
-    return b;
-  });
+  let kafka: KafkaConnectionSettings;
+  try {
+    kafka = parseKafkaConnection(raw.kafka, 'signwatch-agent', 'kafka.', ['topic']);
+  } catch (e) {
+    if (e instanceof PlatformConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
+  const kafkaR = r.sub('kafka', [...CONNECTION_KEYS, 'topic']);
   const windows = (r.arr('maintenanceWindows') ?? []).map((w, i) => {
     if (!isObj(w)) throw new ConfigError(`maintenanceWindows[${i}]: must be an object {start, end}`);
     const wr = new Reader(w, `maintenanceWindows[${i}].`, ['start', 'end']);
@@ -146,11 +153,7 @@ export function parseConfig(raw: unknown): AgentConfig {
     spoolMaxEvents: r.int('spoolMaxEvents', 100_000, 10, 10_000_000),
     ...(keychain !== undefined ? { keychain } : {}),
     secretVersion: r.str('secretVersion', 'unset'),
-    kafka: Object.freeze({
-      brokers: Object.freeze(brokers),
-      topic: kafkaR.str('topic', 'events.v1'),
-      clientId: kafkaR.str('clientId', 'signwatch-agent'),
-    }),
+    kafka: Object.freeze({ ...kafka, topic: kafkaR.str('topic', 'events.v1', (s) => (/^[a-zA-Z0-9._-]{1,249}$/.test(s) ? undefined : 'must be 1-249 characters of [a-zA-Z0-9._-]')) }),
     maintenanceWindows: Object.freeze(windows),
     intervals: Object.freeze({
       scanSec: iv.int('scanSec', 3600, 1, 86_400),

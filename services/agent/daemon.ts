@@ -33,6 +33,7 @@ export class AgentDaemon {
   private stopped = false;
   private shipLoop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private lastShipError: string | undefined;
   private snapshot: Pick<HostSnapshot, 'searchList' | 'identities' | 'teamIds'> | undefined;
 
   constructor(private readonly o: DaemonOptions) {
@@ -116,10 +117,11 @@ export class AgentDaemon {
       try {
         n = await this.shipper.shipOnce();
         if (failures > 0) this.o.log.info({ after: failures }, 'shipping resumed');
+        if (failures > 0) this.lastShipError = undefined;
         failures = 0;
       } catch (e) {
         failures++;
-        if (failures === 1 || failures % 30 === 0) this.o.log.warn({ err: (e as Error).message, failures }, 'ship failed; events stay in the spool');
+        this.shipFailed((e as Error).message, failures);
       }
       if (n === 0 && !this.stopped) {
         const wait = failures > 0 ? Math.min(30_000, this.o.cfg.intervals.shipMs * 2 ** Math.min(failures, 5)) : this.o.cfg.intervals.shipMs;
@@ -135,14 +137,20 @@ export class AgentDaemon {
     }
   }
 
+  /** One log line per distinct failure (the ship loop and drain share it), then every 30th repeat. */
+  private shipFailed(err: string, failures?: number): void {
+    if (err !== this.lastShipError || (failures !== undefined && failures % 30 === 0)) this.o.log.warn({ err, ...(failures !== undefined ? { failures } : {}) }, 'ship failed; events stay in the spool');
+    this.lastShipError = err;
+  }
+
   /** Ship until the spool is empty or the deadline passes (used by `run --once`). */
   async drain(deadline: number): Promise<boolean> {
     while (Date.now() < deadline) {
       try {
         if (await this.shipper.drain(deadline)) return true;
       } catch (e) {
-        this.o.log.warn({ err: (e as Error).message }, 'ship failed; events stay in the spool');
-        await new Promise((r) => setTimeout(r, 500));
+        this.shipFailed((e as Error).message);
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(500, deadline - Date.now()))));
       }
     }
     return this.spool.depth() === 0;

@@ -5,8 +5,9 @@
  * at most a few transitions and sends none of them twice.
  * Lifecycle: start() resolves when the consumer runs; stop() idempotent (disconnects, then stops the notifier).
  */
-import { Kafka, logLevel } from 'kafkajs';
-import type { Logger } from '../platform/logger.js';
+import { createKafka } from '../platform/kafka.js';
+import type { KafkaConnectionSettings } from '../platform/kafka-connection.js';
+import { createLogger, type Logger } from '../platform/logger.js';
 import type { Notifier } from './notifier.js';
 import type { Transition } from '../engine/types.js';
 import { decodeTransition } from './alert-topic.js';
@@ -17,7 +18,8 @@ export interface AlertTopicNotifier {
 }
 
 export function alertTopicNotifier(opts: {
-  brokers: string[];
+  /** The connection block (brokers, TLS, SASL, timeouts): the same `kafka:` block as every component. */
+  kafka: KafkaConnectionSettings;
   topic: string;
   groupId?: string;
   notifier: Notifier;
@@ -25,7 +27,7 @@ export function alertTopicNotifier(opts: {
   /** Also called for every transition (e.g. the release gate's apply). */
   onTransition?: (t: Transition) => void;
 }): AlertTopicNotifier {
-  const kafka = new Kafka({ clientId: 'signwatch-notifier', brokers: opts.brokers, logLevel: logLevel.WARN });
+  const kafka = createKafka(opts.kafka, opts.logger ?? createLogger({ name: 'signwatch-notifier', level: 'silent' }));
   const consumer = kafka.consumer({ groupId: opts.groupId ?? 'signwatch-notifier', readUncommitted: false, maxWaitTimeInMs: 100 });
   let started = false;
   let stopped = false;

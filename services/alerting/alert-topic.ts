@@ -4,7 +4,9 @@
  * A fresh consumer group per start and no offset commits: every start replays the whole topic.
  * Lifecycle: start() resolves once the consumer is running; stop() idempotent.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafka } from '../platform/kafka.js';
+import type { KafkaConnectionSettings } from '../platform/kafka-connection.js';
+import { createLogger, type Logger } from '../platform/logger.js';
 import { randomUUID } from 'node:crypto';
 import type { Transition } from '../engine/types.js';
 
@@ -33,13 +35,14 @@ export function decodeTransition(value: Buffer | null): { t: Transition } | { re
 }
 
 export function alertTopicReader(opts: {
-  brokers: string[];
+  /** The connection block (brokers, TLS, SASL, timeouts): the same `kafka:` block as every component. */
+  kafka: KafkaConnectionSettings;
   topic: string;
-  clientId?: string;
+  logger?: Logger;
   onTransition: (t: Transition) => void;
   onInvalid?: (reason: string) => void;
 }): AlertTopicReader {
-  const kafka = new Kafka({ clientId: opts.clientId ?? 'signwatch-gate', brokers: opts.brokers, logLevel: logLevel.WARN });
+  const kafka = createKafka(opts.kafka, opts.logger ?? createLogger({ name: 'signwatch-gate', level: 'silent' }));
   const consumer = kafka.consumer({ groupId: `signwatch-gate-${randomUUID()}`, readUncommitted: false });
   let started = false;
   let stopped = false;

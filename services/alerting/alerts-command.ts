@@ -7,16 +7,21 @@ import { UsageError } from '../platform/errors.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ALERTS_DIR, checkDrift, writeFiles } from './generate/index.js';
 import { readFileSync } from 'node:fs';
-import { createNotifier, alertingLogger } from './notifier.js';
+import { createNotifier } from './notifier.js';
+import { createLogger } from '../platform/logger.js';
+import { effectiveConfigText } from '../platform/check-config.js';
+import { connectKafka } from '../platform/kafka.js';
+import { describeConnection } from '../platform/kafka-connection.js';
+import { brokersFlag, loadCommandConfig, NotifyCommandConfig, portFlag } from './command-config.js';
 import { PagerDutyChannel, TicketWebhookChannel, PAGERDUTY_EVENTS_URL, type Channel, type ChannelName } from './channels.js';
 import { alertTopicNotifier } from './alert-topic-notifier.js';
 import { createTelemetry } from '../platform/telemetry.js';
 
 const HELP = `Usage: signwatch alerts <generate|check> [--policy FILE] [--out DIR]
-       signwatch alerts notify [--brokers 127.0.0.1:9092] [--topic alerts.v1] [--group signwatch-notifier]
-                               [--outbox var/alerting/outbox.sqlite] [--pagerduty-url URL] [--ticket-url URL]
-                               [--routing-key-file FILE] [--policy FILE]
-                               [--metrics-host 127.0.0.1] [--metrics-port 9465]
+       signwatch alerts notify [--config FILE] [--brokers 127.0.0.1:9092] [--topic alerts.v1]
+                               [--group signwatch-notifier] [--outbox var/alerting/outbox.sqlite]
+                               [--pagerduty-url URL] [--ticket-url URL] [--routing-key-file FILE] [--policy FILE]
+                               [--metrics-host 127.0.0.1] [--metrics-port 9465] [--log-level LEVEL] [--check-config]
 
   generate   write alerts/prometheus, alerts/alertmanager, alerts/grafana and the generated block of
              alerts/runbooks/*.md from the policy
@@ -26,6 +31,11 @@ const HELP = `Usage: signwatch alerts <generate|check> [--policy FILE] [--out DI
              the ticket token from SIGNWATCH_TICKET_TOKEN; never from the command line.
 
 Options:
+  --config FILE   notify: YAML/JSON config: the kafka block every component takes (brokers, tls, sasl,
+                  timeouts: docs/secured-cluster.md) and topic, groupId, outbox, pagerdutyUrl, ticketUrl,
+                  policy, metrics.host/port, log.level; the flags override it
+  --brokers LIST  notify: comma-separated host:port (overrides kafka.brokers)
+  --check-config  notify: validate the configuration, print it (secrets redacted) and exit
   --policy FILE   policy file (default: ${DEFAULT_POLICY_PATH})
   --out DIR       alerts directory (default: ${ALERTS_DIR})
   --metrics-host HOST, --metrics-port N
@@ -51,6 +61,9 @@ export async function run(argv: string[]): Promise<number> {
       'routing-key-file': { type: 'string' },
       'metrics-host': { type: 'string' },
       'metrics-port': { type: 'string' },
+      config: { type: 'string' },
+      'log-level': { type: 'string' },
+      'check-config': { type: 'boolean' },
     },
     HELP,
   );
@@ -82,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function notify(v: {
+  config?: string;
   policy?: string;
   brokers?: string;
   topic?: string;
@@ -92,9 +106,25 @@ async function notify(v: {
   'routing-key-file'?: string;
   'metrics-host'?: string;
   'metrics-port'?: string;
+  'log-level'?: string;
+  'check-config'?: boolean;
 }): Promise<number> {
-  const port = v['metrics-port'] === undefined ? 9465 : Number(v['metrics-port']);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`signwatch alerts notify: --metrics-port must be an integer in [0, 65535], got "${v['metrics-port']}"`);
+  const cfg = loadCommandConfig(NotifyCommandConfig, 'alerts notify', v.config, {
+    'kafka.brokers': brokersFlag(v.brokers),
+    topic: v.topic,
+    groupId: v.group,
+    outbox: v.outbox,
+    pagerdutyUrl: v['pagerduty-url'],
+    ticketUrl: v['ticket-url'],
+    policy: v.policy,
+    'metrics.host': v['metrics-host'],
+    'metrics.port': portFlag('alerts notify', 'metrics-port', v['metrics-port']),
+    'log.level': v['log-level'],
+  });
+  if (v['check-config']) {
+    process.stdout.write(effectiveConfigText(cfg));
+    return 0;
+  }
   let key = process.env.SIGNWATCH_PD_ROUTING_KEY;
   if (v['routing-key-file'] !== undefined) {
     try {
@@ -104,24 +134,19 @@ async function notify(v: {
     }
   }
   if (!key) throw new UsageError('signwatch alerts notify: no PagerDuty routing key (set SIGNWATCH_PD_ROUTING_KEY or --routing-key-file)');
-  for (const flag of ['pagerduty-url', 'ticket-url'] as const) {
-    const u = v[flag];
-    if (u !== undefined && !/^https?:\/\//.test(u)) throw new UsageError(`signwatch alerts notify: --${flag}: '${u}' is not an http(s) URL`);
-  }
-  const policy = loadPolicy(v.policy ?? DEFAULT_POLICY_PATH);
-  const logger = alertingLogger();
-  const telemetry = createTelemetry({ serviceName: 'signwatch-notifier', host: v['metrics-host'] ?? '127.0.0.1', port, serve: true });
-  const channels: Partial<Record<ChannelName, Channel>> = { pagerduty: new PagerDutyChannel(key, v['pagerduty-url'] ?? PAGERDUTY_EVENTS_URL) };
-  if (v['ticket-url']) channels.ticket = new TicketWebhookChannel(v['ticket-url'], process.env.SIGNWATCH_TICKET_TOKEN || undefined);
-  const notifier = createNotifier(
-    { outboxPath: v.outbox ?? 'var/alerting/outbox.sqlite', routes: v['ticket-url'] ? {} : { ticket: [] } },
-    { policy, channels, logger, meter: telemetry.meter },
-  );
-  const bridge = alertTopicNotifier({ brokers: (v.brokers ?? '127.0.0.1:9092').split(','), topic: v.topic ?? 'alerts.v1', groupId: v.group, notifier, logger });
+  const policy = loadPolicy(cfg.policy ?? DEFAULT_POLICY_PATH);
+  const logger = createLogger({ name: 'signwatch-alerting', level: cfg.log.level });
+  // no broker, a wrong password or an untrusted CA: one line and exit 1 within the connection timeout
+  await connectKafka(cfg.kafka, logger, { command: 'alerts notify' });
+  const telemetry = createTelemetry({ serviceName: 'signwatch-notifier', host: cfg.metrics.host, port: cfg.metrics.port, serve: true });
+  const channels: Partial<Record<ChannelName, Channel>> = { pagerduty: new PagerDutyChannel(key, cfg.pagerdutyUrl ?? PAGERDUTY_EVENTS_URL) };
+  if (cfg.ticketUrl) channels.ticket = new TicketWebhookChannel(cfg.ticketUrl, process.env.SIGNWATCH_TICKET_TOKEN || undefined);
+  const notifier = createNotifier({ outboxPath: cfg.outbox, routes: cfg.ticketUrl ? {} : { ticket: [] } }, { policy, channels, logger, meter: telemetry.meter });
+  const bridge = alertTopicNotifier({ kafka: cfg.kafka, topic: cfg.topic, groupId: cfg.groupId, notifier, logger });
   const boundPort = await telemetry.start();
   await bridge.start();
   telemetry.setReady(true);
-  logger.info({ topic: v.topic ?? 'alerts.v1', metrics: `http://${v['metrics-host'] ?? '127.0.0.1'}:${boundPort}/metrics` }, 'notifier running');
+  logger.info({ kafka: describeConnection(cfg.kafka), topic: cfg.topic, metrics: `http://${cfg.metrics.host}:${boundPort}/metrics` }, 'notifier running');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -13,19 +13,27 @@ import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ReleaseGate, type GateState } from './release-gate.js';
 import { startGateServer } from './gate-server.js';
 import { alertTopicReader } from './alert-topic.js';
-import { alertingLogger } from './notifier.js';
+import { createLogger } from '../platform/logger.js';
+import { effectiveConfigText } from '../platform/check-config.js';
+import { connectKafka } from '../platform/kafka.js';
+import { describeConnection } from '../platform/kafka-connection.js';
+import { brokersFlag, GateServeConfig, loadCommandConfig, portFlag } from './command-config.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:9480';
 
 const HELP = `Usage:
   signwatch gate check --region R [--url URL] [--timeout 5s] [--json]
-  signwatch gate serve [--port 9480] [--host 127.0.0.1] [--brokers 127.0.0.1:9092] [--topic alerts.v1]
-                       [--policy FILE] [--token-file FILE] [--audit-file FILE]
+  signwatch gate serve [--config FILE] [--port 9480] [--host 127.0.0.1] [--brokers 127.0.0.1:9092]
+                       [--topic alerts.v1] [--policy FILE] [--token-file FILE] [--audit-file FILE]
+                       [--log-level LEVEL] [--check-config]
   signwatch gate override --region R --reason TEXT [--by NAME] [--ttl 1h] [--clear] [--url URL] [--token-file FILE]
 
 check     exits 0 when region R may release, 1 while it is frozen (reasons printed), 3 when the gate
           cannot be reached (CI must treat that as "do not ship").
 serve     serves GET /v1/release-gate?region=R; state rebuilt from the alert topic on every start.
+          --config FILE: YAML/JSON with the kafka block every component takes (brokers, tls, sasl, timeouts:
+          docs/secured-cluster.md) and topic, host, port, policy, auditFile, log.level; flags override it.
+          --check-config prints the effective configuration (secrets redacted) and exits.
 override  opens a frozen region for --ttl (default 1h); --clear removes an override. The token comes from
           the SIGNWATCH_GATE_TOKEN environment variable or --token-file, never from the command line.
 
@@ -48,6 +56,9 @@ const OPTIONS = {
   by: { type: 'string' },
   ttl: { type: 'string' },
   clear: { type: 'boolean' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  'check-config': { type: 'boolean' },
 } as const;
 
 function region(v: string | undefined, required = true): Region | undefined {
@@ -128,21 +139,46 @@ async function override(v: { region?: string; url?: string; reason?: string; by?
   return 0;
 }
 
-async function serve(v: { port?: string; host?: string; brokers?: string; topic?: string; policy?: string; 'token-file'?: string; 'audit-file'?: string }): Promise<number> {
-  const port = v.port === undefined ? 9480 : Number(v.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`signwatch gate serve: --port: '${v.port}' is not a port`);
-  const policy = loadPolicy(v.policy ?? DEFAULT_POLICY_PATH);
-  const logger = alertingLogger();
-  const gate = new ReleaseGate(policy, { overrideToken: token(v['token-file']), logger, auditFile: v['audit-file'] });
+async function serve(v: {
+  config?: string;
+  port?: string;
+  host?: string;
+  brokers?: string;
+  topic?: string;
+  policy?: string;
+  'token-file'?: string;
+  'audit-file'?: string;
+  'log-level'?: string;
+  'check-config'?: boolean;
+}): Promise<number> {
+  const cfg = loadCommandConfig(GateServeConfig, 'gate serve', v.config, {
+    'kafka.brokers': brokersFlag(v.brokers),
+    topic: v.topic,
+    host: v.host,
+    port: portFlag('gate serve', 'port', v.port),
+    policy: v.policy,
+    auditFile: v['audit-file'],
+    'log.level': v['log-level'],
+  });
+  if (v['check-config']) {
+    process.stdout.write(effectiveConfigText(cfg));
+    return 0;
+  }
+  const policy = loadPolicy(cfg.policy ?? DEFAULT_POLICY_PATH);
+  const logger = createLogger({ name: 'signwatch-alerting', level: cfg.log.level });
+  // no broker, a wrong password or an untrusted CA: one line and exit 1 within the connection timeout
+  await connectKafka(cfg.kafka, logger, { command: 'gate serve' });
+  const gate = new ReleaseGate(policy, { overrideToken: token(v['token-file']), logger, auditFile: cfg.auditFile });
   const reader = alertTopicReader({
-    brokers: (v.brokers ?? '127.0.0.1:9092').split(','),
-    topic: v.topic ?? 'alerts.v1',
+    kafka: cfg.kafka,
+    topic: cfg.topic,
+    logger,
     onTransition: (t) => gate.apply(t),
     onInvalid: (reason) => logger.warn({ reason }, 'alert topic: skipped a message'),
   });
   await reader.start();
-  const server = await startGateServer(gate, { host: v.host ?? '127.0.0.1', port });
-  logger.info({ url: server.url }, 'release gate serving');
+  const server = await startGateServer(gate, { host: cfg.host, port: cfg.port });
+  logger.info({ url: server.url, kafka: describeConnection(cfg.kafka), topic: cfg.topic }, 'release gate serving');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -3,8 +3,16 @@ import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { UsageError } from '../platform/errors.js';
 import { brokersFromEnv, BrokerError } from './broker.js';
 import { runDemo } from './demo.js';
+import { z } from 'zod';
+import { effectiveConfigText } from '../platform/check-config.js';
+import { KafkaConnection } from '../platform/kafka-config.js';
+import type { KafkaConnectionSettings } from '../platform/kafka-connection.js';
+import { brokersFlag, loadCommandConfig } from '../alerting/command-config.js';
 
-const HELP = `Usage: signwatch demo [--once] [--speed N] [--seed N] [--dir DIR] [--report FILE]
+/** `--config FILE`: the cluster to run on (only the kafka block). */
+const DemoConfig = z.strictObject({ kafka: KafkaConnection('signwatch-demo') });
+
+const HELP = `Usage: signwatch demo [--once] [--speed N] [--seed N] [--dir DIR] [--report FILE] [--config FILE | --brokers LIST]
 
 Run the whole signwatch pipeline on this machine and play a scripted incident on a simulated fleet of five
 regions (HK, JP, KR, SG, US):
@@ -33,6 +41,10 @@ Options:
   --metrics-port N   port of the processor's /metrics (default 0: a free port, printed on screen)
   --policy FILE      alert policy (default alerts/policy.yaml)
   --report FILE      write a JSON report of the run (checks, ports, topics, timings) to FILE
+  --config FILE      YAML/JSON with the kafka block every component takes (brokers, tls, sasl, timeouts:
+                     docs/secured-cluster.md): run on that cluster (never started or stopped by the demo)
+  --brokers LIST     comma-separated host:port (overrides kafka.brokers; like KAFKA_BROKERS)
+  --check-config     print the effective Kafka configuration (secrets redacted) and exit
   -h, --help         show this help
 
 Environment:
@@ -64,6 +76,9 @@ export const run: CommandModule['run'] = async (argv) => {
       'metrics-port': { type: 'string' },
       policy: { type: 'string' },
       report: { type: 'string' },
+      config: { type: 'string' },
+      brokers: { type: 'string' },
+      'check-config': { type: 'boolean' },
     },
     HELP,
     false,
@@ -76,7 +91,17 @@ export const run: CommandModule['run'] = async (argv) => {
     if (e instanceof BrokerError) throw new UsageError(`signwatch demo: ${e.message}`);
     throw e;
   }
+  let kafka: KafkaConnectionSettings | undefined;
+  if (v.config !== undefined || v.brokers !== undefined || v['check-config']) {
+    const cfg = loadCommandConfig(DemoConfig, 'demo', v.config, { 'kafka.brokers': brokersFlag(v.brokers) ?? (v.config === undefined ? brokersFromEnv(process.env) : undefined) });
+    if (v['check-config']) {
+      process.stdout.write(effectiveConfigText(cfg));
+      return 0;
+    }
+    kafka = cfg.kafka;
+  }
   return runDemo({
+    ...(kafka ? { kafka } : {}),
     once: v.once === true,
     speed: num(v.speed, '--speed', 180, 60, 1200, false),
     seed: num(v.seed, '--seed', 1, 0, 2 ** 31 - 1, true),

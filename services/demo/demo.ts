@@ -12,11 +12,12 @@
  * of --once, or a failure): the fleet, agents' Kafka sink, processor, store writer, notifier bridge, gate server,
  * fake PagerDuty, the run's topics and consumer groups, and the broker only when the demo started it.
  */
+import { connectKafka, createKafka } from '../platform/kafka.js';
+import { describeConnection, parseKafkaConnection, type KafkaConnectionSettings } from '../platform/kafka-connection.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
 import { parseProcessorConfig } from '../processor/config.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { loadPolicyFile } from '../engine/policy.js';
@@ -37,7 +38,6 @@ import { DemoAgentHost } from './agent-host.js';
 import { createFleet, DEFAULTS } from './fleet.js';
 import { DemoView } from './view.js';
 
-const { Kafka, logLevel } = kafkajs;
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The demo's PagerDuty routing key (32 characters, as the Events API requires); the local server accepts it. */
@@ -64,6 +64,11 @@ export interface DemoOptions {
   firstPageLimitColdMs: number;
   out: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /**
+   * An existing cluster's connection block (`signwatch demo --config FILE`, TLS/SASL included): used as it is,
+   * never started or stopped. Without it: KAFKA_BROKERS, else the local broker of scripts/kafka.sh.
+   */
+  kafka?: KafkaConnectionSettings;
 }
 
 export interface DemoChecks {
@@ -198,8 +203,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   say(`signwatch demo · run ${runId} · working directory ${show(runDir)}`);
   try {
     // ---- Kafka
-    broker = await ensureBroker(ROOT, childEnv, say);
+    if (o.kafka) {
+      say(`Kafka: using ${describeConnection(o.kafka)} from --config (not started or stopped by the demo)`);
+      broker = { brokers: [...o.kafka.brokers], origin: 'env', jarsCached: true, stop: () => Promise.resolve() };
+    } else broker = await ensureBroker(ROOT, childEnv, say);
     const b = broker;
+    // the one connection block of every component of the demo
+    const conn: KafkaConnectionSettings = o.kafka ?? parseKafkaConnection({ brokers: b.brokers }, 'signwatch-demo');
+    await connectKafka(conn, log, { command: 'demo' });
     stops.push({ name: 'kafka', stop: () => b.stop() });
     if (interrupted) throw new Error('interrupted');
     if (b.origin === 'started' && !b.jarsCached) firstPageLimit = o.firstPageLimitColdMs;
@@ -208,7 +219,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const policy = loadPolicyFile(o.policy);
     const config = parseProcessorConfig(
       {
-        kafka: { brokers: b.brokers, clientId: 'signwatch-demo' },
+        kafka: { ...conn, brokers: [...conn.brokers], clientId: 'signwatch-demo' },
         topics: { events: { name: topics.events, partitions: 5 }, alerts: { name: topics.alerts }, hourly: { name: topics.hourly }, dlq: { name: topics.dlq }, retention: 86_400_000 },
         groupId: groups.processor,
         clock: 'event',
@@ -220,7 +231,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const processor = createProcessor(config, policy, log.child({ component: 'processor' }));
     stops.push({ name: 'processor', stop: () => processor.stop() });
     // Kafka/admin housekeeping last: delete the run's topics and groups (registered first → runs after the others)
-    stops.splice(1, 0, { name: 'topics', stop: () => deleteRunData(b.brokers, Object.values(topics), Object.values(groups), log) });
+    stops.splice(1, 0, { name: 'topics', stop: () => deleteRunData(conn, Object.values(topics), Object.values(groups), log) });
     say(`Processor: starting in-process (consumer group ${groups.processor}, clock: event) …`);
     await processor.start();
     urls.metrics = `http://127.0.0.1:${processor.metricsPort}/metrics`;
@@ -265,7 +276,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       view?.onTransition(t);
       if (t.state === 'firing' || t.alert !== 'cert_expiry') view?.note(`${t.state === 'firing' ? 'ALERT   ' : 'RESOLVED'}  ${t.summary}`);
     };
-    const bridge = alertTopicNotifier({ brokers: b.brokers, topic: topics.alerts, groupId: groups.notifier, notifier, logger: notifierLog, onTransition });
+    const bridge = alertTopicNotifier({ kafka: conn, topic: topics.alerts, groupId: groups.notifier, notifier, logger: notifierLog, onTransition });
     stops.push({ name: 'notifier', stop: () => bridge.stop() });
     await bridge.start();
     fakePd.onEvent = (body) => {
@@ -289,7 +300,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     };
 
     // ---- the fleet: HK agents through the real agent code, and background traffic
-    const sink = new KafkaTarget({ brokers: b.brokers, topic: topics.events, clientId: 'signwatch-demo-agent', sendTimeoutMs: 30_000 });
+    const sink = new KafkaTarget({ kafka: { ...conn, clientId: 'signwatch-demo-agent' }, topic: topics.events, log: log.child({ component: 'agent' }), sendTimeoutMs: 30_000 });
     stops.push({ name: 'agent-sink', stop: () => sink.close() });
     for (let i = 1; i <= 2; i++) {
       const host = `mini-hk-${String(i).padStart(2, '0')}`;
@@ -319,7 +330,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await writer.start();
 
     const fleet = createFleet({
-      brokers: b.brokers,
+      kafka: conn,
+      log: log.child({ component: 'fleet' }),
       topic: topics.events,
       clientId: 'signwatch-demo-fleet',
       seed: o.seed,
@@ -390,7 +402,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     }
   } catch (e) {
     if (!interrupted) {
-      error = (e as Error).message;
+      error = (e as Error).message.replace(/^signwatch demo: /, '');
       log.error({ err: e }, 'demo failed');
     }
   } finally {
@@ -416,8 +428,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 }
 
 /** Delete the run's topics and consumer groups (best effort, bounded). */
-async function deleteRunData(brokers: readonly string[], topics: string[], groups: string[], log: Logger): Promise<void> {
-  const admin = new Kafka({ clientId: 'signwatch-demo-admin', brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 2 } }).admin();
+async function deleteRunData(conn: KafkaConnectionSettings, topics: string[], groups: string[], log: Logger): Promise<void> {
+  const admin = createKafka({ ...conn, clientId: 'signwatch-demo-admin' }, log, '', { retries: 2 }).admin();
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());

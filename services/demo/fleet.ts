@@ -16,14 +16,16 @@
  * Lifecycle: start() → `done` resolves when the simulated period is over (or rejects on a Kafka failure);
  * stop() is idempotent, ends the loop and disconnects the producer.
  */
-import kafkajs from 'kafkajs';
+import { createKafka, Partitioners } from '../platform/kafka.js';
+import type { KafkaConnectionSettings } from '../platform/kafka-connection.js';
+import type { Logger } from '../platform/logger.js';
 import type { Producer } from 'kafkajs';
 import { demoIncidents, rng, simulate, type Incident } from '../simulate/simulate.js';
 import { HOUR, MINUTE } from '../engine/time.js';
 import type { Region } from '../../schemas/events.js';
 import type { DemoAgentHost, CodesignCall } from './agent-host.js';
 
-const { Kafka, logLevel, Partitioners } = kafkajs;
+
 
 export type KeychainLock = Extract<Incident, { kind: 'keychain-lock' }>;
 
@@ -31,7 +33,9 @@ export type KeychainLock = Extract<Incident, { kind: 'keychain-lock' }>;
 export const LOCK_FIXTURES = ['codesign-errSecInternalComponent__replacing-existing', 'codesign-errSecInternalComponent__xcodebuild-wrapped'] as const;
 
 export interface FleetOptions {
-  brokers: readonly string[];
+  /** The demo's connection block (TLS/SASL included). */
+  kafka: KafkaConnectionSettings;
+  log: Logger;
   topic: string;
   clientId: string;
   seed: number;
@@ -99,7 +103,7 @@ export function createFleet(o: FleetOptions): Fleet {
   const lines = simulate({ seed: o.seed, start: o.start, events: Math.ceil((o.rate * o.duration) / 1000), ratePerSecond: o.rate, incidents: background });
   const schedule = lockSchedule(lock, o.agents, o.callEvery, o.seed);
   const end = o.start + o.duration;
-  const kafka = new Kafka({ clientId: o.clientId, brokers: [...o.brokers], logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ ...o.kafka, clientId: o.clientId }, o.log);
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   const progress: FleetProgress = { simNow: o.start, background: 0, agentCalls: 0, agentFailures: 0, finished: false };
   let wall0 = 0;

@@ -16,7 +16,8 @@ import { parseEventFast } from '../../schemas/validate.js';
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { CodedError, UsageError } from '../platform/errors.js';
 import { ConfigError, loadProcessorConfig, type ProcessorConfig } from '../processor/config.js';
-import { createKafka } from '../platform/kafka.js';
+import { connectKafka, createKafka, KafkaError } from '../platform/kafka.js';
+import { effectiveConfigText } from '../platform/check-config.js';
 import { createLogger } from '../platform/logger.js';
 import { forEachLine } from '../platform/lines.js';
 import { DLQ_HEADERS } from '../processor/topology.js';
@@ -35,7 +36,11 @@ Options:
   --max N           export: stop after N records
   --timeout DUR     export: give up reading after this long (default 30s)
   --dry-run         replay: validate and count, produce nothing
+  --check-config    print the effective configuration (secrets redacted) and exit
   -h, --help        show this help
+
+Without a reachable broker (or with a wrong password or an untrusted CA) both say so in one line and exit 1
+within the connection timeout (kafka.connectionTimeout, or --timeout when shorter).
 
 Exit status: 0 done (bad lines reported and skipped), 1 Kafka or input failure, 2 bad usage or configuration.
 `;
@@ -57,6 +62,7 @@ const header = (h: Record<string, unknown> | undefined, k: string): string | und
 
 async function exportDlq(cfg: Readonly<ProcessorConfig>, max: number, timeoutMs: number): Promise<number> {
   const log = createLogger({ name: 'signwatch-dlq', level: 'warn' });
+  await connectKafka(cfg.kafka, log, { command: 'dlq export', timeoutMs: Math.min(timeoutMs, cfg.kafka.connectionTimeout) });
   const kafka = createKafka(cfg.kafka, log);
   const admin = kafka.admin();
   const topic = cfg.topics.dlq.name;
@@ -134,6 +140,7 @@ function eventText(line: string): string {
 
 async function replayDlq(cfg: Readonly<ProcessorConfig>, input: Readable, name: string, dryRun: boolean): Promise<number> {
   const log = createLogger({ name: 'signwatch-dlq', level: 'warn' });
+  if (!dryRun) await connectKafka(cfg.kafka, log, { command: 'dlq replay' });
   const kafka = dryRun ? undefined : createKafka(cfg.kafka, log);
   const producer = kafka?.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer?.connect();
@@ -186,13 +193,17 @@ export const run: CommandModule['run'] = async (argv) => {
   const a = parseCommandArgs(
     `dlq ${sub}`,
     rest,
-    { config: { type: 'string' }, brokers: { type: 'string' }, max: { type: 'string' }, timeout: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    { config: { type: 'string' }, brokers: { type: 'string' }, max: { type: 'string' }, timeout: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'check-config': { type: 'boolean' } },
     HELP,
     sub === 'replay',
   );
   if (!a) return 0;
   const v = a.values;
   const cfg = config(v);
+  if (v['check-config']) {
+    process.stdout.write(effectiveConfigText(cfg));
+    return 0;
+  }
   if (sub === 'export') {
     const max = v.max === undefined ? Infinity : Number(v.max);
     if (!(max > 0) || (Number.isFinite(max) && !Number.isInteger(max))) throw new UsageError(`signwatch dlq export: --max must be a positive integer, got "${v.max}"`);
@@ -202,7 +213,7 @@ export const run: CommandModule['run'] = async (argv) => {
     try {
       return await exportDlq(cfg, max, timeout);
     } catch (e) {
-      if (e instanceof UsageError) throw e;
+      if (e instanceof UsageError || e instanceof KafkaError) throw e;
       throw new CodedError('SW_DLQ_EXPORT', `signwatch dlq export: ${(e as Error).message}`);
     }
   }

@@ -44,6 +44,8 @@ export const ERRORS = {
   SW_IMPORT_STORE: runtime('the event store refused an imported batch', true),
   // ── Kafka ───────────────────────────────────────────────────────────────────────────────────────────
   SW_KAFKA_CONNECT: runtime('no Kafka broker of the configured list answered', true, 503),
+  SW_KAFKA_AUTH: runtime('the Kafka cluster refused the SASL credentials (user name, password or mechanism)', false, 503),
+  SW_KAFKA_TLS: runtime("the Kafka broker's TLS certificate is not trusted (kafka.tls.caFile) or the handshake failed", false, 503),
   SW_KAFKA_TOPICS: runtime('the Kafka topics cannot be created or described', true, 503),
   SW_KAFKA_SEND: runtime('a Kafka produce request failed', true, 503),
   SW_KAFKA_TIMEOUT: runtime('a Kafka request did not complete in time', true, 503),

@@ -3,11 +3,25 @@
  * SASL and timeouts. Secrets never come from argv or the file: a SASL password is read from a file
  * (`passwordFile`) or from an environment variable whose *name* is configured (`passwordEnv`, default
  * SIGNWATCH_KAFKA_PASSWORD). TLS material is given as paths, so the config holds no key material.
+ *
+ * This is the zod schema (every component but the agent); kafka-connection.ts has the same block's type and the
+ * agent's hand-written check, held to the same answers by a unit test. docs/secured-cluster.md shows the block.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DurationMs } from './validation.js';
-import { ConfigError } from './errors.js';
+import {
+  BROKER_RE,
+  DEFAULT_BROKERS,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_PASSWORD_ENV,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  ENV_NAME_RE,
+  SASL_MECHANISMS,
+  type KafkaConnectionSettings,
+  type SaslMechanism,
+} from './kafka-connection.js';
+
+export { resolveSaslPassword, describeConnection } from './kafka-connection.js';
 
 const Tls = z.union([
   z.boolean(),
@@ -22,24 +36,24 @@ const Tls = z.union([
 ]);
 
 const Sasl = z.strictObject({
-  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  mechanism: z.enum(SASL_MECHANISMS as [SaslMechanism, ...SaslMechanism[]]),
   username: z.string().min(1),
   /** Read the password from this file (trailing newline trimmed). */
   passwordFile: z.string().min(1).optional(),
   /** Or from this environment variable. */
-  passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SIGNWATCH_KAFKA_PASSWORD'),
+  passwordEnv: z.string().regex(ENV_NAME_RE, 'must be an environment variable name').default(DEFAULT_PASSWORD_ENV),
 });
 
 /** The `kafka:` block, with the component's default client id. */
 export const KafkaConnection = (clientId: string) =>
   z
     .strictObject({
-      brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).min(1).default(['127.0.0.1:9092']),
+      brokers: z.array(z.string().regex(BROKER_RE, 'must be host:port')).min(1).default([...DEFAULT_BROKERS]),
       clientId: z.string().min(1).max(128).default(clientId),
       tls: Tls.default(false),
       sasl: Sasl.optional(),
-      connectionTimeout: DurationMs.default(3000),
-      requestTimeout: DurationMs.default(30_000),
+      connectionTimeout: DurationMs.default(DEFAULT_CONNECTION_TIMEOUT_MS),
+      requestTimeout: DurationMs.default(DEFAULT_REQUEST_TIMEOUT_MS),
     })
     .prefault({});
 
@@ -47,16 +61,6 @@ export type KafkaConnectionConfig = z.output<ReturnType<typeof KafkaConnection>>
 export type SaslConfig = NonNullable<KafkaConnectionConfig['sasl']>;
 export type TlsConfig = KafkaConnectionConfig['tls'];
 
-/** The SASL password, from the configured file or environment variable. Never logged. */
-export function resolveSaslPassword(sasl: SaslConfig, env: NodeJS.ProcessEnv = process.env): string {
-  if (sasl.passwordFile !== undefined) {
-    try {
-      return readFileSync(sasl.passwordFile, 'utf8').replace(/\r?\n$/, '');
-    } catch (e) {
-      throw new ConfigError(`kafka.sasl.passwordFile: cannot read ${sasl.passwordFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-  const v = env[sasl.passwordEnv];
-  if (v === undefined || v === '') throw new ConfigError(`kafka.sasl: no password: set kafka.sasl.passwordFile or the environment variable ${sasl.passwordEnv}`);
-  return v;
-}
+// the zod output and the hand-written type describe the same block
+const _sameBlock = (c: KafkaConnectionConfig): KafkaConnectionSettings => c;
+void _sameBlock;

@@ -5,6 +5,8 @@ import { ConfigError, loadProcessorConfig } from './config.js';
 import { createLogger } from '../platform/logger.js';
 import { loadPolicyFile } from '../engine/policy.js';
 import { createProcessor } from './processor.js';
+import { effectiveConfigText } from '../platform/check-config.js';
+import { connectKafka } from '../platform/kafka.js';
 
 const HELP = `Usage: signwatch processor [options]
 
@@ -27,6 +29,9 @@ Options:
 
 Secrets: a SASL password is read from kafka.sasl.passwordFile or the environment variable named by
 kafka.sasl.passwordEnv (default SIGNWATCH_KAFKA_PASSWORD), never from the command line.
+
+Without a reachable broker (or with a wrong password or an untrusted CA) it says so in one line naming the
+brokers and exits 1 within kafka.connectionTimeout.
 
 Exit status: 0 stopped by a signal, 1 runtime failure (e.g. no broker), 2 bad usage or bad configuration.
 `;
@@ -74,10 +79,12 @@ export const run: CommandModule['run'] = async (argv) => {
   }
   const policy = loadPolicyFile(config.policy);
   if (v['check-config']) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    process.stdout.write(effectiveConfigText(config));
     return 0;
   }
   const log = createLogger({ name: 'signwatch-processor', level: config.log.level });
+  // no broker, a wrong password or an untrusted CA: one line and exit 1 within the connection timeout
+  await connectKafka(config.kafka, log, { command: 'processor' });
   const processor = createProcessor(config, policy, log);
   let signalled: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (signalled = resolve));

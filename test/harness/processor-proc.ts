@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { pino } from 'pino';
+import { createKafka } from '../../services/platform/kafka.js';
+import { parseKafkaConnection } from '../../services/platform/kafka-connection.js';
 import { ulid } from 'ulid';
 import { freePort } from './prom-stack.js';
 
@@ -24,6 +27,7 @@ export interface ProcessorProc {
   /** Produce wire events (JSON) keyed by region, acks=all. */
   produce(events: Record<string, unknown>[]): Promise<void>;
   log(): string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -53,7 +57,11 @@ export function unlockOk(region: string, ts: string, durationMs = 120): Record<s
   return { v: 1, id: ulid(), ts, type: 'unlock', host: `mac-${region.toLowerCase()}-01`, region, pool: 'signing', agent: '0.1.0', outcome: 'ok', durationMs, keychain: '/Users/ci/Library/Keychains/signing.keychain-db' };
 }
 
-export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall' | 'event'; policyPath?: string }): Promise<ProcessorProc> {
+/**
+ * `brokers`: where the test produces and cleans up (plaintext); `kafka`: the processor's own `kafka:` block when it
+ * differs (a secured listener: TLS, SASL), default `{ brokers }`.
+ */
+export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall' | 'event'; policyPath?: string; kafka?: Record<string, unknown> }): Promise<ProcessorProc> {
   const id = randomUUID().slice(0, 8);
   const topics = { events: `sw-e2e-events-${id}`, alerts: `sw-e2e-alerts-${id}`, hourly: `sw-e2e-hourly-${id}`, dlq: `sw-e2e-dlq-${id}` };
   const dir = mkdtempSync(join(tmpdir(), 'sw-proc-'));
@@ -61,7 +69,7 @@ export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall
   writeFileSync(
     join(dir, 'processor.yaml'),
     stringify({
-      kafka: { brokers: o.brokers },
+      kafka: o.kafka ?? { brokers: o.brokers },
       topics: { events: { name: topics.events, partitions: 1 }, alerts: { name: topics.alerts }, hourly: { name: topics.hourly }, dlq: { name: topics.dlq } },
       groupId: `sw-e2e-proc-${id}`,
       clock: o.clock,
@@ -70,7 +78,7 @@ export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall
       ...(o.policyPath ? { policy: o.policyPath } : {}),
     }),
   );
-  const kafka = new Kafka({ clientId: `sw-e2e-${id}`, brokers: o.brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka(parseKafkaConnection({ brokers: o.brokers }, `sw-e2e-${id}`), pino({ level: 'silent' }));
   let producer: Producer | undefined;
   const child: ChildProcess = spawn(process.execPath, [MAIN, 'processor', '--config', join(dir, 'processor.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -130,6 +138,7 @@ export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall
       await p.send({ topic: topics.events, acks: -1, messages: events.map((e) => ({ key: String(e.region), value: JSON.stringify(e) })) });
     },
     log: () => out,
+    pid: child.pid!,
     stop,
   };
 }

@@ -1,14 +1,22 @@
 /**
  * Where the daemon ships spooled events. Lifecycle: send() may be called without a separate start (the Kafka target
  * connects lazily); close() is idempotent and works without any send.
- * - KafkaTarget: kafkajs producer, acks=all (-1), idempotent, one request in flight; messages keyed by region.
- *   A failed send throws (the spool keeps the events) and drops the producer, so the next send starts a fresh
- *   idempotent session: at least once, duplicates removed downstream by event id.
+ * - KafkaTarget: a producer of the platform's Kafka client (services/platform/kafka.ts, loaded on first send: the
+ *   same `kafka:` block as every component, TLS and SASL included), acks=all (-1), idempotent, one request in
+ *   flight; messages keyed by region. A failed send throws (the spool keeps the events) with one line naming the
+ *   brokers and why (wrong password, untrusted certificate, unreachable), and drops the producer, so the next send
+ *   starts a fresh idempotent session: at least once, duplicates removed downstream by event id.
  * - NdjsonTarget: appends lines to a file or stdout (debugging, tests).
  */
 import { CodedError } from '../../platform/errors.js';
 import { appendFileSync, writeSync } from 'node:fs';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { describeConnection, type KafkaConnectionSettings } from '../../platform/kafka-connection.js';
+import type { Logger } from '../../platform/logger.js';
+import type * as PlatformKafkaModule from '../../platform/kafka.js';
+
+/** The platform's Kafka module, imported on first send (it loads kafkajs). */
+type PlatformKafka = typeof PlatformKafkaModule;
 
 export interface OutMessage {
   key: string;
@@ -24,16 +32,21 @@ export interface ShipTarget {
 export class ShipError extends CodedError {}
 
 export interface KafkaTargetOptions {
-  brokers: readonly string[];
+  /** The connection block (brokers, clientId, tls, sasl, timeouts). */
+  kafka: KafkaConnectionSettings;
   topic: string;
-  clientId: string;
+  /** Appended to kafka.clientId (the daemon adds `-<host>`). */
+  clientIdSuffix?: string;
+  /** kafkajs's own lines go here (its errors at debug); default: silent. */
+  log?: Logger;
   /** Bound on one send, after which the producer is dropped and the batch retried later. */
   sendTimeoutMs?: number;
 }
 
 export class KafkaTarget implements ShipTarget {
   readonly name = 'kafka';
-  private kafka: Kafka | undefined;
+  private kafka: ReturnType<PlatformKafka['createKafka']> | undefined;
+  private platform: PlatformKafka | undefined;
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
 
@@ -42,16 +55,11 @@ export class KafkaTarget implements ShipTarget {
   private async getProducer(): Promise<Producer> {
     if (this.producer) return this.producer;
     this.connecting ??= (async () => {
-      const { Kafka, logLevel } = (await import('kafkajs')).default;
-      this.kafka ??= new Kafka({
-        clientId: this.opts.clientId,
-        brokers: [...this.opts.brokers],
-        logLevel: logLevel.NOTHING,
-        connectionTimeout: 3000,
-        requestTimeout: 15000,
-        retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 5000 },
-      });
-      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      this.platform ??= await import('../../platform/kafka.js');
+      const log = this.opts.log ?? (await import('../../platform/logger.js')).createLogger({ name: 'signwatch-agent', level: 'silent' });
+      this.kafka ??= this.platform.createKafka(this.opts.kafka, log, this.opts.clientIdSuffix ?? '', { retries: 3 });
+      // the default partitioner named, so kafkajs does not warn about its v2 change on every start
+      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: this.platform.Partitioners.DefaultPartitioner });
       try {
         await p.connect();
       } catch (e) {
@@ -83,7 +91,8 @@ export class KafkaTarget implements ShipTarget {
     } catch (e) {
       await this.reset();
       if (e instanceof ShipError) throw e;
-      throw new ShipError('SW_KAFKA_SEND', `kafka: ${(e as Error).message}`);
+      const why = this.platform ? this.platform.explainKafkaError(e, this.opts.kafka) : { code: 'SW_KAFKA_SEND' as const, reason: (e as Error).message, retryable: true };
+      throw new ShipError(why.code === 'SW_KAFKA_CONNECT' ? 'SW_KAFKA_SEND' : why.code, `kafka: cannot ship to ${describeConnection(this.opts.kafka)}: ${why.reason}`, { retryable: why.retryable });
     } finally {
       clearTimeout(timer);
     }

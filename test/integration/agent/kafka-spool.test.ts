@@ -6,18 +6,17 @@
  *
  * "Broker down" is the daemon pointed at a closed local port: the shared broker other suites use is never stopped.
  */
+import { testKafka } from '../../harness/kafka.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
 import { ulid } from 'ulid';
 import { entryCount } from '../../../services/agent/spool/spool.js';
 import { BIN, cli, ROOT, sandbox } from '../../unit/agent/helpers.js';
 
-const { Kafka, logLevel } = kafkajs;
 const BROKER = process.env.SIGNWATCH_KAFKA_BROKER ?? '127.0.0.1:9092';
 
 function closedPort(): Promise<number> {
@@ -75,7 +74,7 @@ async function until(what: string, cond: () => boolean, timeoutMs: number): Prom
 
 void test('broker down, 10 000 events, kill -9 twice, broker back: every event id arrives', { timeout: 240_000 }, async () => {
   const topic = `events.v1.agent-it-${ulid().toLowerCase()}`;
-  const kafka = new Kafka({ clientId: 'agent-it', brokers: [BROKER], logLevel: logLevel.NOTHING });
+  const kafka = testKafka([BROKER], 'agent-it');
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
@@ -153,7 +152,7 @@ void test('broker down, 10 000 events, kill -9 twice, broker back: every event i
 });
 
 void test('default topic events.v1: created if missing; an exec event arrives keyed by region', { timeout: 60_000 }, async () => {
-  const kafka = new Kafka({ clientId: 'agent-it', brokers: [BROKER], logLevel: logLevel.NOTHING });
+  const kafka = testKafka([BROKER], 'agent-it');
   const admin = kafka.admin();
   await admin.connect();
   const sb = sandbox();

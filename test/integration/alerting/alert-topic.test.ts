@@ -1,12 +1,13 @@
 // The direct path's last leg against the real broker: alert topic → notifier (outbox) → fake PagerDuty, across a
 // restart; and the release gate rebuilt from the alert topic.
+import { testKafka } from '../../harness/kafka.js';
+import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { startFakePagerDuty, type FakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
 import { createNotifier } from '../../../services/alerting/notifier.js';
@@ -21,7 +22,7 @@ import { ROUTING_KEY, transition } from '../../unit/alerting/transitions.js';
 const BROKERS = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const policy = defaultPolicy();
 const silent = pino({ level: 'silent' });
-const kafka = new Kafka({ clientId: 'sw-test-alerting', brokers: BROKERS, logLevel: logLevel.NOTHING });
+const kafka = testKafka(BROKERS, 'sw-test-alerting');
 
 async function withTopic(fn: (topic: string, produce: (ts: Transition[]) => Promise<void>) => Promise<void>): Promise<void> {
   const topic = `sw-test-alerts-${randomUUID().slice(0, 8)}`;
@@ -43,7 +44,7 @@ async function withTopic(fn: (topic: string, produce: (ts: Transition[]) => Prom
 
 const bridge = (pd: FakePagerDuty, topic: string, outboxPath: string, groupId: string) =>
   alertTopicNotifier({
-    brokers: BROKERS,
+    kafka: parseKafkaConnection({ brokers: BROKERS }, 'sw-test-notifier'),
     topic,
     groupId,
     notifier: createNotifier({ outboxPath, retry: { baseMs: 20, maxMs: 200 }, routes: { ticket: [] } }, { policy, logger: silent, channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl, 2000) } }),
@@ -93,7 +94,7 @@ void test('the release gate rebuilds its state from the alert topic', { timeout:
       transition('codesign_keychain_failures', { region: 'JP' }, 'resolved', '2026-11-26T02:10:00.000Z'),
     ]);
     const gate = new ReleaseGate(policy);
-    const reader = alertTopicReader({ brokers: BROKERS, topic, onTransition: (t) => gate.apply(t) });
+    const reader = alertTopicReader({ kafka: parseKafkaConnection({ brokers: BROKERS }, 'sw-test-gate'), topic, onTransition: (t) => gate.apply(t) });
     await reader.start();
     try {
       const deadline = Date.now() + 30_000;

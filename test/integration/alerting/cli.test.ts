@@ -1,5 +1,6 @@
 // The two long-running commands against the real broker: `signwatch alerts notify` (alert topic → fake PagerDuty)
 // and `signwatch gate serve` (state rebuilt from the alert topic) with `signwatch gate check` in front of it.
+import { testKafka } from '../../harness/kafka.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,14 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
 import { freePort } from '../../harness/prom-stack.js';
 import { ROUTING_KEY, transition } from '../../unit/alerting/transitions.js';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));
 const BROKERS = process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092';
-const kafka = new Kafka({ clientId: 'sw-test-alerting-cli', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING });
+const kafka = testKafka(BROKERS, 'sw-test-alerting-cli');
 
 function cli(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,7 @@
 // End to end with the real processor: keychain failures on the events topic → processor → (a) alert topic →
 // `alerts notify` bridge → fake PagerDuty + release gate, and (b) /metrics → real Prometheus (generated rules) →
 // real Alertmanager (generated routing) → fake PagerDuty. Both paths page once and resolve with their key.
+import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +27,7 @@ void test('processor incident: the direct path and Prometheus + Alertmanager bot
   const proc = await startProcessorProcess({ brokers: BROKERS, clock: 'event' });
   const gate = new ReleaseGate(policy);
   const bridge = alertTopicNotifier({
-    brokers: BROKERS,
+    kafka: parseKafkaConnection({ brokers: BROKERS }, 'sw-test-notifier'),
     topic: proc.topics.alerts,
     groupId: `${proc.topics.alerts}-notifier`,
     notifier: createNotifier({ outboxPath: join(dir, 'outbox.sqlite'), routes: { ticket: [] }, retry: { baseMs: 50, maxMs: 500 } }, { policy, logger: pino({ level: 'silent' }), channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl) } }),

@@ -5,6 +5,7 @@
  * the demo started is alive: no process carrying its run marker, no listening port, no topic of the run.
  * A second run is interrupted with SIGINT right after the first page: it must stop everything just the same.
  */
+import { testKafka } from '../../harness/kafka.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +13,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import kafkajs from 'kafkajs';
 import type { DemoReport } from '../../../services/demo/demo.js';
 
 const INTEGRATION = process.env.SIGNWATCH_INTEGRATION === '1';
@@ -91,7 +91,7 @@ async function assertNothingLeft(r: DemoReport): Promise<void> {
     for (const b of r.broker.brokers) assert.equal(await portOpen(Number(b.split(':')[1])), false, `broker ${b} still listening`);
     return;
   }
-  const admin = new kafkajs.Kafka({ clientId: 'sw-demo-test', brokers: r.broker.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+  const admin = testKafka(r.broker.brokers, 'sw-demo-test').admin();
   await admin.connect();
   try {
     const left = (await admin.listTopics()).filter((t) => t.includes(r.runId));

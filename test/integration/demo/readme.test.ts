@@ -34,7 +34,7 @@ export function documentedCommands(text: string): Map<string, Set<string>> {
 }
 
 void test('README.md and docs/demo.md: every documented signwatch command and flag exists', () => {
-  const docs = ['README.md', 'docs/demo.md'].map((p) => readFileSync(p, 'utf8')).join('\n');
+  const docs = ['README.md', 'docs/demo.md', 'docs/secured-cluster.md'].map((p) => readFileSync(p, 'utf8')).join('\n');
   const cmds = documentedCommands(docs);
   for (const must of ['demo', 'query', 'processor', 'agent exec', 'agent unlock', 'agent install', 'gate check', 'alerts notify', 'store sweep']) {
     assert.ok(cmds.has(must), `the README documents 'signwatch ${must}'`);

@@ -2,18 +2,17 @@
  * `signwatch dlq export|replay` against the real broker: dead letters come out with their reason and source, and
  * a corrected event goes back into the events topic keyed by its region; still-bad lines are reported and skipped.
  */
+import { Partitioners, testKafka } from '../../harness/kafka.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
 import { stringify } from 'yaml';
 import { T0, kcFail } from '../../unit/engine/helpers.js';
 import { DLQ_HEADERS } from '../../../services/processor/topology.js';
 
-const { Kafka, logLevel, Partitioners } = kafkajs;
 const BROKERS = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const skip = process.env.SIGNWATCH_INTEGRATION === '1' ? false : 'needs the real broker: SIGNWATCH_INTEGRATION=1 after `npm run kafka:start`';
 const bin = join(process.cwd(), 'bin', 'signwatch');
@@ -25,7 +24,7 @@ test('dlq export prints dead letters with reason and source; dlq replay re-drive
   const dir = mkdtempSync(join(tmpdir(), 'sw-dlq-'));
   const cfgFile = join(dir, 'processor.yaml');
   writeFileSync(cfgFile, stringify({ kafka: { brokers: BROKERS }, topics: { events: { name: topics.events, partitions: 2 }, dlq: { name: topics.dlq } } }));
-  const kafka = new Kafka({ clientId: 'dlq-test', brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const kafka = testKafka(BROKERS, 'dlq-test');
   const admin = kafka.admin();
   await admin.connect();
   try {

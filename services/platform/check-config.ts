@@ -1,0 +1,48 @@
+/**
+ * `--check-config` of every component: the effective configuration (file + flags + defaults) as JSON with secrets
+ * redacted. Config files hold no secret by design (passwords come from files or named environment variables), but
+ * a value under a secret-looking key, or credentials inside a URL, are replaced all the same. For the SASL block it
+ * says where the password would come from and whether it is there, without reading it out.
+ *
+ * No dependency beyond node (the agent imports it).
+ */
+import { accessSync, constants } from 'node:fs';
+
+const SECRET_KEY = /^(password|passwd|secret|token|routingKey|apiKey|privateKey|key)$/i;
+export const REDACTED = '[redacted]';
+
+function redactUrl(s: string): string {
+  // scheme://user:password@host → scheme://user:[redacted]@host
+  return s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):([^@/\s]+)@/i, `$1:${REDACTED}@`);
+}
+
+function saslSource(sasl: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
+  if (typeof sasl.passwordFile === 'string') {
+    try {
+      accessSync(sasl.passwordFile, constants.R_OK);
+      return `file ${sasl.passwordFile} (readable)`;
+    } catch {
+      return `file ${sasl.passwordFile} (NOT READABLE)`;
+    }
+  }
+  const name = typeof sasl.passwordEnv === 'string' ? sasl.passwordEnv : 'SIGNWATCH_KAFKA_PASSWORD';
+  return `environment variable ${name} (${env[name] ? 'set' : 'NOT SET'})`;
+}
+
+/** A deep copy with secrets replaced; `sasl` blocks gain a `password` line saying where it comes from. */
+export function redactConfig(value: unknown, env: NodeJS.ProcessEnv = process.env, key = ''): unknown {
+  if (typeof value === 'string') return SECRET_KEY.test(key) ? REDACTED : redactUrl(value);
+  if (Array.isArray(value)) return value.map((v) => redactConfig(v, env));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && v !== undefined && typeof v !== 'object' ? REDACTED : redactConfig(v, env, k);
+    if (key === 'sasl') out.password = `${REDACTED}: from ${saslSource(value as Record<string, unknown>, env)}`;
+    return out;
+  }
+  return value;
+}
+
+/** The text `--check-config` prints. */
+export function effectiveConfigText(cfg: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  return `${JSON.stringify(redactConfig(cfg, env), null, 2)}\n`;
+}
