@@ -366,6 +366,27 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     });
   };
 
+  /**
+   * A fetched batch that held only control records (the commit markers of transactional producers, the processor's
+   * own forwards included) never reaches eachBatch: move the position past it, so the partition is caught up (its
+   * wall clock ticks) and the offset is committed with the next transaction.
+   */
+  const filteredBatch = (e: { topic: string; partition: number; batchSize: number; firstOffset: string | null; lastOffset: string; highWatermark: string }) => {
+    const st = parts.get(e.partition);
+    if (e.topic !== eventsTopic || e.batchSize !== 0 || e.firstOffset === null || !st || st.disposed) return;
+    void serial(st, () => {
+      const first = Number(e.firstOffset);
+      const next = Number(e.lastOffset) + 1;
+      if (st.disposed || first > st.position || next <= st.position) return Promise.resolve();
+      st.position = next;
+      if (!st.live && st.position >= st.rebuildUntil) finishRebuild(st);
+      const lag = Math.max(0, Number(e.highWatermark) - st.position);
+      metrics.setLag(eventsTopic, st.partition, lag);
+      st.caughtUp = lag === 0;
+      return Promise.resolve();
+    });
+  };
+
   /** Wall clock for quiet partitions, and offsets of output-less batches that are waiting to be committed. */
   const tick = () => {
     const now = Date.now();
@@ -435,6 +456,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       log.error({ err: e.payload.error }, 'consumer crashed');
       if (!stopping) scheduleRestart(c);
     });
+    c.on(c.events.END_BATCH_PROCESS, (e) => filteredBatch(e.payload));
     c.on(c.events.REBALANCING, () => {
       joined = false;
       updateReady();
