@@ -71,6 +71,7 @@ for (const z of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
       transitionsByCodec.set(z, sorted(got, transitionKey).map(transitionKey));
       const m = await metricsText(p.metricsPort);
       assert.equal(metricSum(m, 'signwatch_dead_lettered_total'), 0, 'nothing dead-lettered');
+      assert.ok(metricSum(m, 'signwatch_events_rerouted_total') > 0, 'crc32-partitioned regions were forwarded to their murmur2 partition');
       assert.equal(metricSum(m, 'signwatch_events_in_total') + metricSum(m, 'signwatch_events_duplicate_total'), scenario.length, 'every record counted once');
       assert.doesNotMatch(w.logs(), /restarting the consumer|not implemented/i);
     } catch (e) {
@@ -90,9 +91,31 @@ void test('none/gzip/snappy/lz4/zstd producers give identical transitions', { sk
 
 // ── a corrupt batch ───────────────────────────────────────────────────────────────────────────────────────────────
 
-/** The broker's log dir of `topic`-0 (SIGNWATCH_KAFKA_DATA, else the one scripts/kafka.sh uses for this checkout). */
+/** log.dirs of the Kafka brokers running on this machine (from their server.properties, as scripts/kafka.sh starts them). */
+function runningBrokerLogDirs(): string[] {
+  const dirs: string[] = [];
+  try {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let cmd: string[];
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue;
+      }
+      const i = cmd.indexOf('kafka.Kafka');
+      if (i < 0 || !cmd[i + 1]) continue;
+      const m = /^log\.dirs=(.+)$/m.exec(readFileSync(cmd[i + 1]!, 'utf8'));
+      if (m) dirs.push(...m[1]!.trim().split(','));
+    }
+  } catch {
+    /* no /proc */
+  }
+  return dirs;
+}
+
+/** The broker's log dir of `topic`-0 (SIGNWATCH_KAFKA_DATA, the one scripts/kafka.sh uses for this checkout, or a running broker's). */
 function partitionDir(topic: string): string {
-  const roots = [process.env.SIGNWATCH_KAFKA_DATA, join(process.env.SIGNWATCH_KAFKA_HOME ?? join(REPO, '.cache/kafka'), 'data')].filter((x): x is string => !!x);
+  const roots = [process.env.SIGNWATCH_KAFKA_DATA, join(process.env.SIGNWATCH_KAFKA_HOME ?? join(REPO, '.cache/kafka'), 'data'), ...runningBrokerLogDirs()].filter((x): x is string => !!x);
   for (const r of roots) if (existsSync(join(r, `${topic}-0`))) return join(r, `${topic}-0`);
   throw new Error(`no log dir for ${topic}-0 under ${roots.join(', ')} (set SIGNWATCH_KAFKA_DATA to the broker's log.dirs)`);
 }
