@@ -105,8 +105,14 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   /** Seek on the running consumer; false (nothing done) while none runs: the next assignment starts from the commit. */
   const seek = (p: number, offset: number): boolean => {
     if (!running) return false;
-    running.seek({ topic: eventsTopic, partition: p, offset: String(offset) });
-    return true;
+    try {
+      running.seek({ topic: eventsTopic, partition: p, offset: String(offset) });
+      return true;
+    } catch (e) {
+      // crashed, and its CRASH event not handled yet: the restart re-initialises every partition
+      log.debug({ err: e, partition: p }, 'seek on a stopped consumer skipped');
+      return false;
+    }
   };
 
   /** Run `fn` after everything already queued for this partition (batches and ticks never interleave). */
@@ -309,16 +315,23 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     const msg = `${what} failed: releasing the partition (rebuilt from the committed offset ${st.committed}, retried in ${delayMs} ms)`;
     if (failures >= STUCK_AFTER) plog.error({ err, offset: st.committed, failures, delayMs }, `partition stuck: the batch at offset ${st.committed} failed ${failures} times in a row; ${msg}`);
     else plog.error({ err, offset: st.committed, failures, delayMs }, msg);
-    await dispose(st, 'error');
+    // pause first: no batch fetched meanwhile may re-initialise it before the backoff ends
     const c = running;
-    if (!c || stopping) return;
-    c.pause([{ topic: eventsTopic, partitions: [p] }]);
-    seek(p, st.committed);
-    backingOff.add(p);
+    const paused = !!c && !stopping && seek(p, st.committed);
+    if (paused) {
+      c.pause([{ topic: eventsTopic, partitions: [p] }]);
+      backingOff.add(p);
+    }
+    await dispose(st, 'error');
+    if (!paused) return;
     setTimeout(() => {
       backingOff.delete(p);
       if (running !== c || stopping) return; // a restarted consumer starts unpaused, from the committed offsets
-      c.resume([{ topic: eventsTopic, partitions: [p] }]);
+      try {
+        c.resume([{ topic: eventsTopic, partitions: [p] }]);
+      } catch {
+        return; // it crashed: the restart starts unpaused
+      }
       // re-initialise it even if no new record arrives (a quiet partition must keep ticking)
       if (assigned.has(p)) ensurePartition(p).catch((e: unknown) => plog.error({ err: e }, 'partition re-initialisation failed'));
     }, delayMs).unref();
