@@ -33,18 +33,24 @@ export function pipelineHealth(_policy: Readonly<Policy>): Dashboard {
         .withTarget(prom(rate(METRICS.transitions, 'state'), { refId: 'A', legend: 'transitions {{state}}' }))
         .withTarget(prom(rate(METRICS.notifications, 'channel'), { refId: 'B', legend: 'notifications {{channel}}' })),
     )
-    .withPanel(ts(5, 'Consumer lag (messages)', 0, 9, 12).withTarget(prom(`sum by (topic, partition) (${METRICS.consumerLag})`, { legend: '{{topic}}/{{partition}}' })))
-    .withPanel(ts(6, 'Alert transitions by alert and state (/s)', 12, 9, 12).unit('reqps').withTarget(prom(rate(METRICS.transitions, 'alert, state'), { legend: '{{alert}} {{state}}' })))
+    .withPanel(ts(5, 'Consumer lag (messages)', 0, 9, 8).withTarget(prom(`sum by (topic, partition) (${METRICS.consumerLag})`, { legend: '{{topic}}/{{partition}}' })))
+    .withPanel(
+      ts(7, 'Partitions failing the same batch (times in a row)', 8, 9, 8, 'A partition whose batch at this offset failed and is being retried with backoff; the series goes once it commits past it.').withTarget(
+        prom(`max by (topic, partition, offset) (${METRICS.partitionFailures})`, { legend: '{{topic}}/{{partition}} @{{offset}}' }),
+      ),
+    )
+    .withPanel(ts(6, 'Alert transitions by alert and state (/s)', 16, 9, 8).unit('reqps').withTarget(prom(rate(METRICS.transitions, 'alert, state'), { legend: '{{alert}} {{state}}' })))
     .withRow(new RowBuilder('Dropped on purpose').id(10).gridPos(pos(0, 17, 24, 1)))
     .withPanel(ts(11, 'Dead-lettered by reason (/s)', 0, 18, 8).unit('reqps').withTarget(prom(rate(METRICS.deadLettered, 'reason'), { legend: '{{reason}}' })))
     .withPanel(ts(12, 'Invalid by reason (/s)', 8, 18, 8).unit('reqps').withTarget(prom(rate(METRICS.eventsInvalid, 'reason'), { legend: '{{reason}}' })))
     .withPanel(
-      ts(13, 'Late, duplicate, expired, future by region (/s)', 16, 18, 8, 'Late: older than the watermark by more than the allowed lateness (stored, never paged). Duplicate: same event id seen again. Future: stamped more than maxFutureSkew ahead of the broker time (dead-lettered; the host\'s clock_skew fires).')
+      ts(13, 'Late, duplicate, expired, future by region (/s)', 16, 18, 8, 'Late: older than the watermark by more than the allowed lateness (stored, never paged). Duplicate: same event id seen again. Future: stamped more than maxFutureSkew ahead of the broker time (dead-lettered; the host\'s clock_skew fires). Rerouted: read from another partition than its region\'s (a producer not keying by region) and forwarded there.')
         .unit('reqps')
         .withTarget(prom(rate(METRICS.eventsLate, 'region', RS), { refId: 'A', legend: 'late {{region}}' }))
         .withTarget(prom(rate(METRICS.eventsDuplicate, 'region', RS), { refId: 'B', legend: 'duplicate {{region}}' }))
         .withTarget(prom(rate(METRICS.eventsExpired, 'region', RS), { refId: 'C', legend: 'expired {{region}}' }))
-        .withTarget(prom(rate(METRICS.eventsFuture, 'region', RS), { refId: 'D', legend: 'future {{region}}' })),
+        .withTarget(prom(rate(METRICS.eventsFuture, 'region', RS), { refId: 'D', legend: 'future {{region}}' }))
+        .withTarget(prom(rate(METRICS.eventsRerouted, 'region', RS), { refId: 'E', legend: 'rerouted {{region}}' })),
     )
     .withRow(new RowBuilder('Notifications (PagerDuty, tickets, release gate)').id(20).gridPos(pos(0, 26, 24, 1)))
     .withPanel(ts(21, 'Deliveries by channel and outcome (/s)', 0, 27, 12).unit('reqps').withTarget(prom(rate(METRICS.notifications, 'channel, outcome'), { legend: '{{channel}} {{outcome}}' })))

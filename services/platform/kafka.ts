@@ -8,9 +8,30 @@ import kafkajs, { type Admin, type ITopicConfig, type KafkaConfig, type LogEntry
 import { CodedError, ConfigError } from './errors.js';
 import { describeConnection, resolveSaslPassword, type KafkaConnectionSettings, type SaslSettings, type TlsFiles } from './kafka-connection.js';
 import type { Logger } from './logger.js';
+import { codecFactories, type KafkaCodec } from './kafka-codecs.js';
 
-const { Kafka, logLevel, Partitioners } = kafkajs;
-export { Kafka, Partitioners };
+const { Kafka, logLevel, Partitioners, CompressionCodecs, CompressionTypes, ConfigResourceTypes } = kafkajs;
+export { Kafka, Partitioners, CompressionTypes, CompressionCodecs, ConfigResourceTypes };
+export { UNDECODABLE_HEADER, undecodableBatchOf, type UndecodableBatch } from './kafka-codecs.js';
+
+// Every record-batch codec Kafka defines decodes in every consumer (services/platform/kafka-codecs.ts); importing
+// this module registers them once for the process.
+{
+  const codecs = CompressionCodecs as unknown as Record<number, () => KafkaCodec>;
+  Object.assign(codecs, codecFactories(codecs[CompressionTypes.GZIP]!));
+}
+
+/**
+ * The partition a keyed record goes to with the partitioner signwatch's producers use (kafkajs' DefaultPartitioner:
+ * murmur2 of the key, the Java client's choice), for `partitions` partitions.
+ */
+export function keyPartition(key: string, partitions: number): number {
+  const partitioner = defaultPartitioner();
+  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  return partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+let partitionerFn: ReturnType<typeof Partitioners.DefaultPartitioner> | undefined;
+const defaultPartitioner = () => (partitionerFn ??= Partitioners.DefaultPartitioner());
 
 /** A Kafka failure with a code and whether retrying can help. */
 export class KafkaError extends CodedError {}
@@ -241,4 +262,25 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], lo
     }
   }
   return missing.map((m) => m.name);
+}
+
+/** The broker's default record-batch limit (message.max.bytes) when a topic's own cannot be read. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/** Each topic's max.message.bytes (the largest record batch it accepts); the broker default where unreadable. */
+export async function topicMaxMessageBytes(admin: Admin, topics: readonly string[], log: Logger): Promise<Map<string, number>> {
+  const out = new Map<string, number>(topics.map((t) => [t, DEFAULT_MAX_MESSAGE_BYTES]));
+  try {
+    const r = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [...new Set(topics)].map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    });
+    for (const res of r.resources) {
+      const v = Number(res.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+      if (Number.isFinite(v) && v > 0) out.set(res.resourceName, v);
+    }
+  } catch (e) {
+    log.warn({ err: e, topics }, `cannot read max.message.bytes; assuming ${DEFAULT_MAX_MESSAGE_BYTES}`);
+  }
+  return out;
 }

@@ -17,11 +17,13 @@ export const METRICS = {
   eventsExpired: 'signwatch_events_expired', // {region}
   eventsFuture: 'signwatch_events_future', // {region}
   deadLettered: 'signwatch_dead_lettered', // {reason}
+  eventsRerouted: 'signwatch_events_rerouted', // {region} valid events forwarded to their region's partition
   transitions: 'signwatch_alert_transitions', // {alert, state}
   notifications: 'signwatch_notifications', // {channel, outcome}
   notificationRetries: 'signwatch_notification_retries', // {channel}
   // pipeline gauges
   consumerLag: 'signwatch_consumer_lag_messages', // {topic, partition}
+  partitionFailures: 'signwatch_partition_batch_failures', // {topic, partition, offset} consecutive failures of one batch
   spoolDepth: 'signwatch_agent_spool_depth_events', // {region, host}
   heartbeatAge: 'signwatch_heartbeat_age_seconds', // {region, host}
   hostEvents: 'signwatch_host_events', // {region, host, type, outcome} counter

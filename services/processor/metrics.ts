@@ -24,6 +24,7 @@ export function reasonLabel(reason: string): string {
   if (reason.startsWith('schema')) return 'schema';
   if (reason.startsWith('empty')) return 'empty';
   if (reason.startsWith('future_timestamp')) return 'future_timestamp';
+  if (reason.startsWith('undecodable_batch')) return 'undecodable_batch';
   return 'other';
 }
 
@@ -42,6 +43,9 @@ export class ProcessorMetrics {
   private readonly future: Counter;
   private readonly deadLettered: Counter;
   private readonly transitions: Counter;
+  private readonly rerouted: Counter;
+  /** topic/partition → the batch offset that keeps failing and how many times in a row. */
+  private readonly failing = new Map<string, { topic: string; partition: number; offset: number; failures: number }>();
   private readonly hostEvents: Counter;
   private readonly hostErrors: Counter;
   private readonly notarize: Counter;
@@ -71,6 +75,10 @@ export class ProcessorMetrics {
     this.future = meter.createCounter(METRICS.eventsFuture, { description: 'Events stamped more than maxFutureSkew ahead of their record time: dead-lettered as future_timestamp' });
     this.deadLettered = meter.createCounter(METRICS.deadLettered, { description: 'Records written to the dead-letter topic' });
     this.transitions = meter.createCounter(METRICS.transitions, { description: 'Alert transitions produced to the alert topic' });
+    this.rerouted = meter.createCounter(METRICS.eventsRerouted, { description: "Valid events read from another partition than their region's, forwarded there" });
+    telemetry.exactGauge(METRICS.partitionFailures, 'Times in a row the batch at this offset failed (the partition is retried with backoff); gone once it commits past it', () =>
+      [...this.failing.values()].map((f) => ({ labels: { topic: f.topic, partition: String(f.partition), offset: String(f.offset) }, value: f.failures })),
+    );
     this.hostEvents = meter.createCounter(METRICS.hostEvents, { description: 'Events per host, type and outcome' });
     this.hostErrors = meter.createCounter(METRICS.hostErrors, { description: 'codesign failures per host and error code' });
     this.notarize = meter.createCounter(METRICS.notarizeOutcomes, { description: 'Notarization outcomes (error class separates Apple API outages from ours)' });
@@ -188,6 +196,30 @@ export class ProcessorMetrics {
 
   onTransition(t: Transition): void {
     this.transitions.add(1, { alert: t.alert, state: t.state });
+  }
+
+  onRerouted(region: string): void {
+    this.rerouted.add(1, { region });
+  }
+
+  /** The batch at `offset` failed once more; returns how many times in a row. */
+  onBatchFailed(topic: string, partition: number, offset: number): number {
+    const k = `${topic}/${partition}`;
+    const f = this.failing.get(k);
+    const failures = f && f.offset === offset ? f.failures + 1 : 1;
+    this.failing.set(k, { topic, partition, offset, failures });
+    return failures;
+  }
+
+  /** The partition committed past `offset`: it is no longer failing there. */
+  onCommitted(topic: string, partition: number, offset: number): void {
+    const k = `${topic}/${partition}`;
+    const f = this.failing.get(k);
+    if (f && offset > f.offset) this.failing.delete(k);
+  }
+
+  failures(topic: string, partition: number): number {
+    return this.failing.get(`${topic}/${partition}`)?.failures ?? 0;
   }
 
   setLag(topic: string, partition: number, lag: number): void {

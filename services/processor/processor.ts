@@ -21,7 +21,8 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Policy } from '../engine/policy.js';
 import type { ProcessorConfig } from './config.js';
-import { createKafka, ensureTopics, KafkaError, Partitioners, topicTimestampType } from '../platform/kafka.js';
+import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPartition, Partitioners, topicMaxMessageBytes, topicTimestampType, undecodableBatchOf } from '../platform/kafka.js';
+import { backoffDelay } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
 import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
 import { stateHorizon } from '../engine/engine.js';
@@ -30,7 +31,13 @@ import { openStore, redactSpec } from '../query/open-store.js';
 import type { EventStore } from '../query/store.js';
 import { createStoreWriter, type StoreWriter } from '../query/store-writer.js';
 import { ProcessorMetrics } from './metrics.js';
-import { createPipeline, type OutRecord, type PartitionPipeline } from './topology.js';
+import { createPipeline, type OutRecord, type PartitionPipeline, type RecordHeaders } from './topology.js';
+import { fitDeadLetter, splitSends } from './out-batches.js';
+
+/** Consumer restarts and partition retries back off from this to this (exponential, equal jitter). */
+const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000 };
+/** A partition whose same batch failed this many times in a row is reported (log error; /metrics has every count). */
+const STUCK_AFTER = 3;
 
 export interface Processor {
   start(): Promise<void>;
@@ -80,6 +87,12 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
 
   let storeWriter: StoreWriter | undefined;
   let consumer: Consumer | undefined;
+  /** The consumer whose run() was called (seek and pause are only valid on it), or undefined between restarts. */
+  let running: Consumer | undefined;
+  /** Largest record batch each output topic accepts (read at start). */
+  let maxBytes = new Map<string, number>();
+  /** Partition count of the events topic (the partitioner's modulus), refreshed on every assignment. */
+  let eventsPartitions = 0;
   let ticker: NodeJS.Timeout | undefined;
   let joined = false;
   let started = false;
@@ -90,6 +103,19 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   let metricsPort = 0;
 
   const partitionLog = (p: number) => log.child({ topic: eventsTopic, partition: p });
+
+  /** Seek on the running consumer; false (nothing done) while none runs: the next assignment starts from the commit. */
+  const seek = (p: number, offset: number): boolean => {
+    if (!running) return false;
+    try {
+      running.seek({ topic: eventsTopic, partition: p, offset: String(offset) });
+      return true;
+    } catch (e) {
+      // crashed, and its CRASH event not handled yet: the restart re-initialises every partition
+      log.debug({ err: e, partition: p }, 'seek on a stopped consumer skipped');
+      return false;
+    }
+  };
 
   /** Run `fn` after everything already queued for this partition (batches and ticks never interleave). */
   const serial = (st: PartitionState, fn: () => Promise<void>): Promise<void> => {
@@ -112,11 +138,15 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     if (!st.live) return; // nothing is written before the rebuild reached the committed offset
     const now = Date.now();
     if (out.length === 0 && !(st.position > st.committed && (force || now - st.lastCommitAt >= config.commitInterval))) return;
+    const limitOf = (topic: string) => maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const dlq = config.topics.dlq.name;
+    const fitted = out.map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
     const tx = await st.producer.transaction();
     try {
-      if (out.length) {
+      // one transaction, as many produce requests as it takes for every record batch to fit its topic's limit
+      for (const send of splitSends(fitted, limitOf)) {
         const byTopic = new Map<string, OutRecord[]>();
-        for (const r of out) {
+        for (const r of send) {
           const list = byTopic.get(r.topic) ?? [];
           list.push(r);
           byTopic.set(r.topic, list);
@@ -124,7 +154,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         await tx.sendBatch({
           topicMessages: [...byTopic].map(([topic, recs]) => ({
             topic,
-            messages: recs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+            messages: recs.map((r) => ({ key: r.key, value: r.value, headers: r.headers, ...(r.partition === undefined ? {} : { partition: r.partition }) })),
           })),
         });
       }
@@ -140,9 +170,12 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     }
     st.committed = st.position;
     st.lastCommitAt = now;
+    metrics.onCommitted(eventsTopic, st.partition, st.committed);
+    if (now - lastRestartAt > RESTART_BACKOFF.maxMs) restartAttempt = 0; // healthy for a while: back off from the start
     for (const r of out) {
       if (r.counts.kind === 'transition') metrics.onTransition(r.counts.transition);
       else if (r.counts.kind === 'dead-letter') metrics.onDeadLettered(r.counts.reason);
+      else if (r.counts.kind === 'rerouted') metrics.onRerouted(r.counts.region);
     }
   };
 
@@ -161,6 +194,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     try {
       const a = admin!;
       const [offsets, committedAll] = await Promise.all([a.fetchTopicOffsets(eventsTopic), a.fetchOffsets({ groupId: config.groupId, topics: [eventsTopic] })]);
+      eventsPartitions = offsets.length;
       const bounds = offsets.find((o) => o.partition === p);
       const low = Number(bounds?.low ?? 0);
       const high = Number(bounds?.high ?? 0);
@@ -179,8 +213,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       }
       let start = low;
       if (config.rebuildFrom === 'horizon' && committed > low) {
+        // the record time at C: the first record of a batch fetched from C, else now (a later start: less rebuilt)
         const first = batch?.messages[0];
-        const atC = batch && Number((batch as unknown as { fetchedOffset: string }).fetchedOffset) === committed && first ? Number(first.timestamp) : Date.now();
+        const atC = first && Number(first.offset) === committed ? Number(first.timestamp) : Date.now();
         const byTime = await a.fetchTopicOffsetsByTimestamp(eventsTopic, atC - stateHorizon(policy));
         const o = byTime.find((x) => x.partition === p);
         if (o && Number(o.offset) >= 0) start = Math.min(committed, Math.max(low, Number(o.offset)));
@@ -197,6 +232,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           metrics,
           log: plog,
           recordTime,
+          events: { topic: eventsTopic, partitionOf: (region) => (eventsPartitions > 0 ? keyPartition(region, eventsPartitions) : undefined) },
         }),
         position: start,
         committed,
@@ -248,7 +284,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
             return st;
           }
           parts.set(p, st);
-          if (st.position !== st.committed) consumer?.seek({ topic: eventsTopic, partition: p, offset: String(st.position) });
+          // the consumer fetches from the committed offset; a rebuild starts earlier. No running consumer: the
+          // partition is re-initialised on the next assignment anyway.
+          if (st.position !== st.committed && !seek(p, st.position)) void dispose(st, 'consumer not running');
           updateReady();
           return st;
         },
@@ -267,21 +305,56 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     telemetry.setReady(joined && !rebuilding && !stopping, !joined ? 'not in the consumer group yet' : rebuilding ? 'rebuilding partition state' : 'stopping');
   };
 
+  /**
+   * A partition's batch or commit failed: release it (its state is rebuilt from the committed offset), pause it and
+   * resume it after a backoff that grows while the same batch keeps failing; the offset is reported on /metrics
+   * and, from the STUCK_AFTER-th time on, in the log. The consumer and the other partitions go on.
+   */
+  const failPartition = async (st: PartitionState, err: unknown, what: string) => {
+    const p = st.partition;
+    const failures = metrics.onBatchFailed(eventsTopic, p, st.committed);
+    const delayMs = backoffDelay(failures, RESTART_BACKOFF);
+    const plog = partitionLog(p);
+    const msg = `${what} failed: releasing the partition (rebuilt from the committed offset ${st.committed}, retried in ${delayMs} ms)`;
+    if (failures >= STUCK_AFTER) plog.error({ err, offset: st.committed, failures, delayMs }, `partition stuck: the batch at offset ${st.committed} failed ${failures} times in a row; ${msg}`);
+    else plog.error({ err, offset: st.committed, failures, delayMs }, msg);
+    // pause first: no batch fetched meanwhile may re-initialise it before the backoff ends
+    const c = running;
+    const paused = !!c && !stopping && seek(p, st.committed);
+    if (paused) {
+      c.pause([{ topic: eventsTopic, partitions: [p] }]);
+      backingOff.add(p);
+    }
+    await dispose(st, 'error');
+    if (!paused) return;
+    setTimeout(() => {
+      backingOff.delete(p);
+      if (running !== c || stopping) return; // a restarted consumer starts unpaused, from the committed offsets
+      try {
+        c.resume([{ topic: eventsTopic, partitions: [p] }]);
+      } catch {
+        return; // it crashed: the restart starts unpaused
+      }
+      // re-initialise it even if no new record arrives (a quiet partition must keep ticking)
+      if (assigned.has(p)) ensurePartition(p).catch((e: unknown) => plog.error({ err: e }, 'partition re-initialisation failed'));
+    }, delayMs).unref();
+  };
+
+  /** Partitions paused after a failure, until their backoff ends. */
+  const backingOff = new Set<number>();
+
   const eachBatch = async (payload: EachBatchPayload) => {
     const { batch } = payload;
     const p = batch.partition;
-    const fetched = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    if (backingOff.has(p) || payload.isStale()) return; // fetched before the pause / seek
     const state = parts.get(p) ?? (await ensurePartition(p, batch));
     if (state.disposed) return;
     await serial(state, async () => {
       if (state.disposed || payload.isStale()) return;
-      if (fetched < state.position) {
-        // re-fetched from an older committed offset (after a rebalance we kept the partition): skip ahead
-        consumer!.seek({ topic: eventsTopic, partition: p, offset: String(state.position) });
-        return;
-      }
       const out: OutRecord[] = [];
       try {
+        // offsets are ours (state.position): records below it were processed already (a batch re-fetched from the
+        // committed offset after a rebalance that kept the partition) and are skipped
         for (const m of batch.messages) {
           const off = Number(m.offset);
           if (off < state.position) continue;
@@ -289,11 +362,10 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
             state.position = off;
             finishRebuild(state);
           }
-          state.pipeline.record(
-            { topic: batch.topic, partition: p, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null },
-            state.live,
-            out,
-          );
+          const rec = { topic: batch.topic, partition: p, offset: m.offset, timestamp: Number(m.timestamp), key: m.key ?? null, value: m.value ?? null, headers: m.headers as RecordHeaders };
+          const bad = undecodableBatchOf(m.headers, m.value ?? null);
+          if (bad) state.pipeline.undecodable(rec, bad, state.live, out);
+          else state.pipeline.record(rec, state.live, out);
           state.position = off + 1;
         }
         state.position = Math.max(state.position, Number(batch.lastOffset()) + 1);
@@ -305,11 +377,29 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         await commit(state, out, false);
         payload.resolveOffset(batch.lastOffset());
       } catch (e) {
-        partitionLog(p).error({ err: e }, 'batch failed: releasing the partition (it is rebuilt from the committed offset)');
-        await dispose(state, 'error');
-        consumer!.seek({ topic: eventsTopic, partition: p, offset: String(state.committed) });
-        throw e;
+        await failPartition(state, e, 'batch');
       }
+    });
+  };
+
+  /**
+   * A fetched batch that held only control records (the commit markers of transactional producers, the processor's
+   * own forwards included) never reaches eachBatch: move the position past it, so the partition is caught up (its
+   * wall clock ticks) and the offset is committed with the next transaction.
+   */
+  const filteredBatch = (e: { topic: string; partition: number; batchSize: number; firstOffset: string | null; lastOffset: string; highWatermark: string }) => {
+    const st = parts.get(e.partition);
+    if (e.topic !== eventsTopic || e.batchSize !== 0 || e.firstOffset === null || !st || st.disposed) return;
+    void serial(st, () => {
+      const first = Number(e.firstOffset);
+      const next = Number(e.lastOffset) + 1;
+      if (st.disposed || first > st.position || next <= st.position) return Promise.resolve();
+      st.position = next;
+      if (!st.live && st.position >= st.rebuildUntil) finishRebuild(st);
+      const lag = Math.max(0, Number(e.highWatermark) - st.position);
+      metrics.setLag(eventsTopic, st.partition, lag);
+      st.caughtUp = lag === 0;
+      return Promise.resolve();
     });
   };
 
@@ -332,24 +422,18 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           }
         }
         await commit(st, out, wantsCommit);
-      }).catch(async (e: unknown) => {
-        partitionLog(st.partition).error({ err: e }, 'tick commit failed: releasing the partition');
-        await dispose(st, 'error');
-        consumer?.seek({ topic: eventsTopic, partition: st.partition, offset: String(st.committed) });
-        // re-initialise it even if no new record arrives (a quiet partition must keep ticking)
-        setTimeout(() => {
-          if (!stopping && assigned.has(st.partition)) ensurePartition(st.partition).catch((err: unknown) => log.error({ err, partition: st.partition }, 'partition re-initialisation failed'));
-        }, 1000).unref();
-      });
+      }).catch((e: unknown) => failPartition(st, e, 'tick commit'));
     }
   };
 
   /**
-   * Create, join and run the consumer. kafkajs restarts it after retriable failures by itself; after a
-   * non-retriable one (e.g. "Failed to find group coordinator" once its retries ran out during a broker outage)
-   * it gives up, so we start a fresh consumer ourselves, with backoff, until the broker answers again.
+   * Create, join and run the consumer. A failing batch never restarts it (failPartition retries that partition
+   * alone). kafkajs's own restarts are turned off (it retries every 300 ms, forever): after a crash we start a fresh
+   * consumer ourselves, backing off exponentially with jitter, until the broker answers again; the attempt count
+   * starts over only once a transaction committed more than RESTART_BACKOFF.maxMs after the last restart.
    */
-  let restartDelay = 500;
+  let restartAttempt = 0;
+  let lastRestartAt = 0;
   let restartTimer: NodeJS.Timeout | undefined;
   const runConsumer = async (): Promise<void> => {
     const c = kafka.consumer({
@@ -361,50 +445,58 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       maxBytesPerPartition: config.consumer.maxBytesPerPartition,
       maxBytes: config.consumer.maxBytesPerPartition * 4,
       readUncommitted: false,
-      retry: { retries: 20, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: () => Promise.resolve(!stopping) },
+      retry: { retries: 20, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: () => Promise.resolve(false) },
     });
     consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => {
+      if (consumer !== c) return;
       joined = true;
       assigned = new Set(e.payload.memberAssignment[eventsTopic] ?? []);
       log.info({ memberId: e.payload.memberId, assigned: [...assigned].sort((a, b) => a - b) }, 'joined consumer group');
-      for (const st of [...parts.values()]) if (!assigned.has(st.partition)) void dispose(st, 'revoked');
+      for (const st of [...parts.values()]) {
+        if (!assigned.has(st.partition)) void dispose(st, 'revoked');
+        // kept: the consumer fetches from the committed offset again; a rebuild in progress must go on from its position
+        else if (st.position < st.committed) seek(st.partition, st.position);
+      }
       // rebuild every assigned partition now, also those without new records (their alerts must still resolve)
       for (const p of assigned) {
-        ensurePartition(p).catch((err: unknown) => log.error({ err, partition: p }, 'partition initialisation failed (retried on its next batch)'));
+        if (!backingOff.has(p)) ensurePartition(p).catch((err: unknown) => log.error({ err, partition: p }, 'partition initialisation failed (retried on its next batch)'));
       }
       updateReady();
     });
     c.on(c.events.CRASH, (e) => {
+      if (consumer !== c) return;
       joined = false;
+      running = undefined;
       updateReady();
-      log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-      if (!e.payload.restart && !stopping && consumer === c) scheduleRestart(c);
+      log.error({ err: e.payload.error }, 'consumer crashed');
+      if (!stopping) scheduleRestart(c);
     });
+    c.on(c.events.END_BATCH_PROCESS, (e) => filteredBatch(e.payload));
     c.on(c.events.REBALANCING, () => {
       joined = false;
       updateReady();
     });
-    c.on(c.events.GROUP_JOIN, () => {
-      restartDelay = 500;
-    });
     await c.connect();
     await c.subscribe({ topic: eventsTopic, fromBeginning: true });
+    if (stopping || consumer !== c) return;
+    running = c; // from here on seek/pause are valid on it (kafkajs: "consumer#run must be called first")
     await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.consumer.partitionsConsumedConcurrently, eachBatch });
   };
 
   const scheduleRestart = (old: Consumer) => {
     if (restartTimer || stopping) return;
-    const delay = restartDelay;
-    restartDelay = Math.min(restartDelay * 2, 30_000);
-    log.warn({ delayMs: delay }, 'restarting the consumer');
+    if (running === old) running = undefined;
+    const delay = backoffDelay(++restartAttempt, RESTART_BACKOFF);
+    log.warn({ delayMs: delay, attempt: restartAttempt }, 'restarting the consumer');
     restartTimer = setTimeout(() => {
-      restartTimer = undefined;
       void (async () => {
         await old.disconnect().catch(() => {});
         // the group membership is gone: partitions are re-initialised (fenced, rebuilt) on the next assignment
         for (const st of [...parts.values()]) await dispose(st, 'consumer restart');
+        restartTimer = undefined;
         if (stopping) return;
+        lastRestartAt = Date.now();
         try {
           await runConsumer();
         } catch (err) {
@@ -456,6 +548,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         "events topic does not use LogAppendTime: record timestamps are the producers' claims, bounded by this processor's clock (set message.timestamp.type=LogAppendTime on the topic: docs/processor.md)",
       );
     }
+    const tn = config.topics;
+    maxBytes = await topicMaxMessageBytes(admin, [tn.dlq.name, tn.alerts.name, tn.hourly.name, eventsTopic], log);
     await runConsumer();
     if (storeWriter) await storeWriter.start();
     ticker = setInterval(tick, config.tickInterval);
@@ -469,6 +563,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       telemetry.setReady(false, 'stopping');
       if (ticker) clearInterval(ticker);
       if (restartTimer) clearTimeout(restartTimer);
+      running = undefined;
       if (consumer) await consumer.disconnect().catch((e: unknown) => log.warn({ err: e }, 'consumer disconnect failed'));
       for (const st of [...parts.values()]) {
         // a transaction stuck on an unreachable broker must not block shutdown: it is aborted by the next owner

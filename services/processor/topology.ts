@@ -42,15 +42,22 @@ export interface SourceRecord {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's own headers (kept on its dead letter; a rerouted copy is recognised by one). */
+  headers?: RecordHeaders;
 }
+
+export type HeaderValue = string | Buffer | (string | Buffer)[];
+export type RecordHeaders = Record<string, HeaderValue | undefined>;
 
 /** One record to write, with what it counts as once committed. */
 export interface OutRecord {
   topic: string;
+  /** Set for records forwarded to their region's events partition; others go where their key hashes. */
+  partition?: number;
   key: string | Buffer | null;
   value: string | Buffer;
-  headers?: Record<string, string>;
-  counts: { kind: 'transition'; transition: Transition } | { kind: 'hourly' } | { kind: 'dead-letter'; reason: string };
+  headers?: Record<string, HeaderValue>;
+  counts: { kind: 'transition'; transition: Transition } | { kind: 'hourly' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string };
 }
 
 export interface TopologyOptions {
@@ -62,6 +69,11 @@ export interface TopologyOptions {
   maxEventBytes: number;
   metrics: ProcessorMetrics;
   log: Logger;
+  /**
+   * The events topic and the partition a region's events belong in (its key's partition with signwatch's
+   * partitioner). A valid event read from another partition is forwarded there instead of being processed here.
+   */
+  events?: { topic: string; partitionOf(region: string): number | undefined };
   /** The alert registry (default: the built-in alerts); the policy must have been parsed with it. */
   rules?: Registry;
   /**
@@ -78,6 +90,8 @@ export interface PartitionPipeline {
    * Process one record; appends its outputs to `out` when live, discards them when rebuilding.
    */
   record(r: SourceRecord, live: boolean, out: OutRecord[]): void;
+  /** The marker record of a batch the client could not decode: one dead letter naming the partition and offsets. */
+  undecodable(r: SourceRecord, batch: { firstOffset: string; lastOffset: string; codec: string; records: number; why: string }, live: boolean, out: OutRecord[]): void;
   /** Move the engine clock to `nowMs` (wall mode). */
   tick(nowMs: number, live: boolean, out: OutRecord[]): void;
   /** Snapshots of the regions this partition has seen. */
@@ -91,6 +105,14 @@ export const DLQ_HEADERS = {
   partition: 'signwatch-source-partition',
   offset: 'signwatch-source-offset',
   timestamp: 'signwatch-source-timestamp',
+  /** undecodable_batch: the batch's last offset (`signwatch-source-offset` is its first). */
+  lastOffset: 'signwatch-source-last-offset',
+  /** Set on a dead letter whose key/value had to be cut to fit the dead-letter topic's max.message.bytes. */
+  truncated: 'signwatch-truncated',
+  /** The original value's length in bytes (with `signwatch-truncated`). */
+  originalLength: 'signwatch-original-length',
+  /** On a valid event forwarded to its region's partition: `<partition>/<offset>` it was read at. */
+  reroutedFrom: 'signwatch-rerouted-from',
 } as const;
 
 export function hourlyKey(a: HourlyAggregate): string {
@@ -139,11 +161,14 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
   const deadLetter = (r: SourceRecord, reason: string, live: boolean, out: OutRecord[], invalid = true) => {
     if (!live) return;
     if (invalid) metrics.onInvalid(reason);
+    const own: Record<string, HeaderValue> = {};
+    for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) own[k] = v;
     out.push({
       topic: topics.dlq,
       key: r.key,
       value: r.value ?? Buffer.alloc(0),
       headers: {
+        ...own,
         [DLQ_HEADERS.reason]: reason.slice(0, 1000),
         [DLQ_HEADERS.topic]: r.topic,
         [DLQ_HEADERS.partition]: String(r.partition),
@@ -165,6 +190,18 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       const parsed = parseEventFast(text, opts.maxEventBytes);
       if (!parsed.ok) return deadLetter(r, parsed.reason, live, out);
       const event = parsed.event;
+      // route: a valid event in another partition than its region's is forwarded there, inside this batch's
+      // transaction, and processed only there (docs/processor.md, "Events in the wrong partition")
+      const home = opts.events?.partitionOf(event.region);
+      if (opts.events && home !== undefined && home !== r.partition && r.headers?.[DLQ_HEADERS.reroutedFrom] === undefined) {
+        if (live) {
+          const headers: Record<string, HeaderValue> = {};
+          for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) headers[k] = v;
+          headers[DLQ_HEADERS.reroutedFrom] = `${r.partition}/${r.offset}`;
+          out.push({ topic: opts.events.topic, partition: home, key: event.region, value: r.value, headers, counts: { kind: 'rerouted', region: event.region } });
+        }
+        return;
+      }
       seen.add(event.region);
       target = live ? out : null;
       try {
@@ -183,6 +220,25 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       } finally {
         target = null;
       }
+    },
+    undecodable(r, b, live, out) {
+      if (!live) return;
+      const reason = `undecodable_batch: offsets ${b.firstOffset}..${b.lastOffset} (${b.records} records, ${b.codec}): ${b.why}`;
+      out.push({
+        topic: topics.dlq,
+        key: null,
+        value: JSON.stringify({ ...b, topic: r.topic, partition: r.partition }),
+        headers: {
+          [DLQ_HEADERS.reason]: reason.slice(0, 1000),
+          [DLQ_HEADERS.topic]: r.topic,
+          [DLQ_HEADERS.partition]: String(r.partition),
+          [DLQ_HEADERS.offset]: b.firstOffset,
+          [DLQ_HEADERS.lastOffset]: b.lastOffset,
+          [DLQ_HEADERS.timestamp]: String(r.timestamp),
+        },
+        counts: { kind: 'dead-letter', reason },
+      });
+      log.error({ firstOffset: b.firstOffset, lastOffset: b.lastOffset, records: b.records, codec: b.codec, why: b.why }, 'undecodable record batch: dead-lettered and skipped');
     },
     tick(nowMs, live, out) {
       target = live ? out : null;

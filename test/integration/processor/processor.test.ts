@@ -221,6 +221,11 @@ void test('broker stopped and restarted: the processor reconnects by itself and 
     await w.waitCaughtUp(150_000);
     assertSameTransitions(await w.transitions(), ref.transitions);
     assertSameHourly(await w.hourlies(), ref.hourly);
+    // restarts (if the outage outlasted kafkajs' retries) back off: attempts count up, never reset by a group join
+    const logs = w.logs();
+    assert.doesNotMatch(logs, /consumer#run must be called first/, 'no seek before run');
+    const attempts = [...logs.matchAll(/"attempt":(\d+)[^\n]*restarting the consumer/g)].map((m) => Number(m[1]));
+    assert.deepEqual(attempts, attempts.map((_, i) => i + 1), `restart attempts: ${attempts.join(', ')}`);
   } catch (e) {
     process.stderr.write(w?.logs().slice(-4000) ?? '');
     throw e;

@@ -48,7 +48,7 @@ void test('bad records go to the dead-letter topic with reason and source topic/
   pipeline.record(rec(failure('HK', T0)), true, out);
   assert.equal(out.length, 4);
   assert.ok(out.every((o) => o.topic === 'd'));
-  assert.deepEqual(out.map((o) => reasonLabel(o.headers![DLQ_HEADERS.reason]!)), ['not_json', 'schema', 'oversized', 'empty']);
+  assert.deepEqual(out.map((o) => reasonLabel(String(o.headers![DLQ_HEADERS.reason]))), ['not_json', 'schema', 'oversized', 'empty']);
   assert.deepEqual(out.map((o) => o.headers![DLQ_HEADERS.offset]), ['0', '1', '2', '3']);
   assert.ok(out.every((o) => o.headers![DLQ_HEADERS.partition] === '2' && o.headers![DLQ_HEADERS.topic] === 'events'));
   assert.equal((out[2]!.value as Buffer).length, 2000, 'original bytes kept');
@@ -109,7 +109,7 @@ void test('CreateTime topic: a producer that claims a year-9999 record timestamp
   pipeline.record(rec(failure('JP', claimed), 'JP', claimed), true, out);
   const dead = out.filter((o) => o.topic === 'd');
   assert.equal(dead.length, 1);
-  assert.equal(reasonLabel(dead[0]!.headers![DLQ_HEADERS.reason]!), 'future_timestamp');
+  assert.equal(reasonLabel(String(dead[0]!.headers![DLQ_HEADERS.reason])), 'future_timestamp');
   // honest failures after it still page at the third one: the JP clock did not jump to 9999
   now = T0 + 60_000;
   for (const k of [0, 1000, 2000]) pipeline.record(rec(failure('JP', T0 + k), 'JP', T0 + k + 50), true, out);
@@ -181,4 +181,44 @@ void test('/metrics follows every resolve: alert_firing drops to 0 (then goes), 
   text = await telemetry.scrape();
   assert.equal(firing(text, 'acl_outside_window'), undefined);
   assert.equal(firing(text, 'clock_skew'), undefined);
+});
+
+void test('a valid event read outside its region\'s partition is forwarded there (not processed here); a forwarded copy is processed where it is', () => {
+  const telemetry = createTelemetry({ serviceName: 't', host: '127.0.0.1', port: 0, serve: false });
+  const policy = defaultPolicy();
+  const holder: { pipeline?: PartitionPipeline } = {};
+  const metrics = new ProcessorMetrics(telemetry, policy, () => holder.pipeline?.snapshot() ?? []);
+  const pipeline = (holder.pipeline = createPipeline({
+    policy, topics: { alerts: 'a', hourly: 'h', dlq: 'd' }, clock: 'event', clockDelay: 100, maxEventBytes: 1024, metrics, log: silent,
+    events: { topic: 'events', partitionOf: (r) => (r === 'HK' ? 4 : 2) },
+  }));
+  const out: OutRecord[] = [];
+  const rec = (value: string, offset: number, headers?: SourceRecord['headers']): SourceRecord => ({ topic: 'events', partition: 2, offset: String(offset), timestamp: T0, key: null, value: Buffer.from(value), headers });
+  for (let i = 0; i < 3; i++) pipeline.record(rec(failure('HK', T0 + i * 1000), i, { trace: 'x' }), true, out);
+  assert.deepEqual(out.map((o) => [o.topic, o.partition, o.key, o.headers?.[DLQ_HEADERS.reroutedFrom], o.headers?.trace, o.counts.kind]), [0, 1, 2].map((i) => ['events', 4, 'HK', `2/${i}`, 'x', 'rerouted']));
+  assert.equal(pipeline.snapshot().length, 0, 'nothing offered to this partition\'s engine');
+  // rebuilding: nothing forwarded again
+  const again: OutRecord[] = [];
+  pipeline.record(rec(failure('HK', T0), 0), false, again);
+  assert.equal(again.length, 0);
+  // invalid records are dead-lettered here; an already forwarded copy is processed here (partition count changed)
+  const bad: OutRecord[] = [];
+  pipeline.record(rec('{"v":1', 9), true, bad);
+  assert.equal(bad[0]?.topic, 'd');
+  const fwd: OutRecord[] = [];
+  for (let i = 0; i < 3; i++) pipeline.record(rec(failure('HK', T0 + i * 1000), 10 + i, { [DLQ_HEADERS.reroutedFrom]: '1/5' }), true, fwd);
+  assert.deepEqual(fwd.map((o) => o.topic), ['a'], 'processed here: the page');
+});
+
+void test('an undecodable batch marker becomes one undecodable_batch dead letter naming partition and offsets (none while rebuilding)', () => {
+  const { pipeline, rec } = setup();
+  const out: OutRecord[] = [];
+  const b = { firstOffset: '10', lastOffset: '14', codec: 'lz4', records: 5, why: 'CRC-32C mismatch' };
+  pipeline.undecodable(rec(null), b, false, out);
+  assert.equal(out.length, 0);
+  pipeline.undecodable(rec(null), b, true, out);
+  assert.equal(out.length, 1);
+  const h = out[0]!.headers!;
+  assert.equal(reasonLabel(String(h[DLQ_HEADERS.reason])), 'undecodable_batch');
+  assert.deepEqual([h[DLQ_HEADERS.partition], h[DLQ_HEADERS.offset], h[DLQ_HEADERS.lastOffset]], ['2', '10', '14']);
 });
