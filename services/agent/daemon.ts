@@ -73,12 +73,9 @@ export class AgentDaemon {
 
   async clock(): Promise<void> {
     const p = await probeClock(this.o.cfg, this.o.cfg.sntp.server);
-    if (p.event) {
-      this.emit([p.event]);
-      this.o.log.info({ offsetMs: p.event.offsetMs, server: p.event.server }, 'clock');
-    } else if (!p.result.ok) {
-      this.o.log.warn({ code: p.result.code, reason: p.result.reason, server: this.o.cfg.sntp.server }, 'sntp failed');
-    }
+    this.emit([p.event]); // a failed probe is an event too (outcome fail, reason): clock_unverified reads it
+    if (p.event.outcome === 'ok') this.o.log.info({ offsetMs: p.event.offsetMs, server: p.event.server }, 'clock');
+    else this.o.log.warn({ reason: p.event.reason, server: this.o.cfg.sntp.server }, 'sntp failed');
   }
 
   private async safely(name: string, f: () => Promise<void> | void): Promise<void> {

@@ -22,14 +22,21 @@ export interface ToolOutput {
   code: number;
   stdout: string;
   stderr: string;
+  /** The tool was killed because it ran past the timeout. */
+  timedOut?: boolean;
+  /** The tool could not be started (ENOENT, EACCES…). */
+  spawnError?: string;
 }
 
 export function runCapture(cmd: string, args: readonly string[], timeoutMs = 15_000): Promise<ToolOutput> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
+      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string | null }) | null;
       const code = e ? (typeof e.code === 'number' ? e.code : 127) : 0;
-      resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (e && typeof e.code === 'string' ? `${cmd}: ${e.code}` : '') });
+      const out: ToolOutput = { code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (e && typeof e.code === 'string' ? `${cmd}: ${e.code}` : '') };
+      if (e?.killed && e.signal) out.timedOut = true;
+      if (e && typeof e.code === 'string') out.spawnError = e.code;
+      resolve(out);
     });
   });
 }
