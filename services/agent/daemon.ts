@@ -13,7 +13,7 @@ import { probeClock } from './clock.js';
 import type { AgentConfig } from './config.js';
 import { emitEvents, spoolDir } from './spool/emit.js';
 import type { WireEvent } from './events.js';
-import { heartbeatEvent, snapshotHost, stateFrom, type HostSnapshot } from './scan.js';
+import { heartbeatEvent, notaryProfileOf, snapshotHost, stateFrom, type HeartbeatInput } from './scan.js';
 import { Shipper } from './spool/shipper.js';
 import type { ShipTarget } from './spool/ship-targets.js';
 import { Spool } from './spool/spool.js';
@@ -33,7 +33,7 @@ export class AgentDaemon {
   private stopped = false;
   private shipLoop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private snapshot: Pick<HostSnapshot, 'searchList' | 'identities' | 'teamIds'> | undefined;
+  private snapshot: HeartbeatInput | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.spool = new Spool({ dir: spoolDir(o.cfg), maxEvents: o.cfg.spoolMaxEvents });
@@ -61,7 +61,9 @@ export class AgentDaemon {
   }
 
   heartbeat(): void {
-    const snap = this.snapshot ?? { searchList: readState(this.o.cfg.dataDir).searchList, identities: [], teamIds: [] };
+    const state = readState(this.o.cfg.dataDir);
+    // no scan yet: no inventory (certSha1s would claim every certificate left)
+    const snap = { ...(this.snapshot ?? { searchList: state.searchList, identities: [], teamIds: [] }), notaryProfile: notaryProfileOf(this.o.cfg, state) };
     let stats;
     try {
       stats = { depth: this.spool.depth(), dropped: this.spool.droppedTotal() };

@@ -12,7 +12,8 @@ import { UsageError } from '../../platform/errors.js';
 import { loadConfig } from '../config.js';
 import { emitEvents, parseSinkSpec } from '../spool/emit.js';
 import { baseEvent, type WireEvent } from '../events.js';
-import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput, type NotaryErrorClass, type NotaryOutcome } from '../macos/notarytool.js';
+import { classifyNotaryError, keychainProfileOf, outcomeOfStatus, parseNotaryOutput, type NotaryErrorClass, type NotaryOutcome } from '../macos/notarytool.js';
+import { readState, writeState } from '../state.js';
 import { runCapture, type ToolOutput } from '../scan.js';
 
 const HELP = `Usage: signwatch agent notarize [--keychain-profile NAME] [--config PATH] [--sink ndjson:PATH|-] FILE [-- notarytool args…]
@@ -90,6 +91,18 @@ export async function notarizeWithRetry(
   }
 }
 
+/** The heartbeat's notaryProfile: the keychain profile this host notarizes with (never fatal). */
+function rememberNotaryProfile(dataDir: string, profile: string): void {
+  try {
+    const st = readState(dataDir);
+    if (st.notaryProfile === profile) return;
+    st.notaryProfile = profile;
+    writeState(dataDir, st);
+  } catch {
+    /* the state cache is an optimisation; notarization goes on */
+  }
+}
+
 export async function runNotarize(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const sep = argv.indexOf('--');
   const head = sep >= 0 ? argv.slice(0, sep) : argv;
@@ -106,8 +119,9 @@ export async function runNotarize(argv: string[], env: NodeJS.ProcessEnv = proce
   const sink = parseSinkSpec(parsed.values.sink);
   if (!sink) throw new UsageError(`signwatch agent notarize: --sink: expected ndjson:PATH or -`);
   const cfg = loadConfig(parsed.values.config, env);
-  const profile = parsed.values['keychain-profile'];
-  const args = ['notarytool', 'submit', file, '--wait', '--output-format', 'json', ...(profile ? ['--keychain-profile', profile] : []), ...extra];
+  const profile = parsed.values['keychain-profile'] ?? keychainProfileOf(extra);
+  if (profile) rememberNotaryProfile(cfg.dataDir, profile);
+  const args = ['notarytool', 'submit', file, '--wait', '--output-format', 'json', ...(parsed.values['keychain-profile'] ? ['--keychain-profile', parsed.values['keychain-profile']] : []), ...extra];
   const r = await notarizeWithRetry(async () => {
     const out = await runCapture('xcrun', args, 6 * 3600_000);
     process.stdout.write(out.stdout);

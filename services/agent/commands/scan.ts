@@ -4,15 +4,16 @@ import { UsageError } from '../../platform/errors.js';
 import { probeClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { emitEvents, parseSinkSpec, spoolDir } from '../spool/emit.js';
-import { heartbeatEvent, snapshotHost, stateFrom } from '../scan.js';
+import { heartbeatEvent, notaryProfileOf, snapshotHost, stateFrom } from '../scan.js';
 import { Spool } from '../spool/spool.js';
 import { readState, writeState } from '../state.js';
 
 const SCAN_HELP = `Usage: signwatch agent scan [--config PATH] [--sink ndjson:PATH|-]
 
-Run security list-keychains, find-identity -v -p codesigning and find-certificate -a -p per keychain; record one
-'cert' event per Apple signing certificate and a 'heartbeat' (parity fingerprint, spool depth and drops), and
-cache the search list and identities for 'agent exec'.
+Run security list-keychains, find-identity -p codesigning and find-certificate -a -p per keychain; record one
+'cert' event per Apple signing certificate (revoked: true when find-identity says CSSMERR_TP_CERT_REVOKED) and a
+'heartbeat' (parity fingerprint, spool depth and drops, the certSha1s inventory when every keychain was read, the
+notaryProfile), and cache the search list and identities for 'agent exec'.
 
 Options:
   --config PATH   agent config (default: $SIGNWATCH_AGENT_CONFIG or /usr/local/etc/signwatch/agent.json)
@@ -43,7 +44,8 @@ export async function runScan(argv: string[], env: NodeJS.ProcessEnv = process.e
   const cfg = loadConfig(parsed.values.config, env);
   const snap = await snapshotHost(cfg, Date.now(), env);
   for (const p of snap.problems) process.stderr.write(`signwatch agent scan: ${p}\n`);
-  writeState(cfg.dataDir, stateFrom(snap, readState(cfg.dataDir)));
+  const state = stateFrom(snap, readState(cfg.dataDir));
+  writeState(cfg.dataDir, state);
   let stats;
   try {
     const spool = new Spool({ dir: spoolDir(cfg), maxEvents: cfg.spoolMaxEvents });
@@ -51,7 +53,7 @@ export async function runScan(argv: string[], env: NodeJS.ProcessEnv = process.e
   } catch {
     stats = undefined;
   }
-  const r = emitEvents(cfg, [...snap.certs, heartbeatEvent(cfg, snap, stats, Date.now(), env)], sink);
+  const r = emitEvents(cfg, [...snap.certs, heartbeatEvent(cfg, { ...snap, notaryProfile: notaryProfileOf(cfg, state) }, stats, Date.now(), env)], sink);
   for (const e of r.errors) process.stderr.write(`signwatch agent scan: ${e}\n`);
   return r.errors.length ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /** Notarization retries: Apple API / network failures only, exponential backoff with jitter, attempts counted. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
 import { backoffMs, notarizeWithRetry } from '../../../services/agent/commands/notarize.js';
@@ -89,6 +90,7 @@ void test('CLI: agent notarize retries through the fake xcrun and records one ev
       [['apple_api', 'http_503'], ['network', 'network']],
       'the failed attempts before the answer, with their classes',
     );
+    assert.equal((JSON.parse(readFileSync(join(sb.dataDir, 'state.json'), 'utf8')) as { notaryProfile?: string }).notaryProfile, 'ci', 'the heartbeat\'s notaryProfile');
     const auth = cli(['agent', 'notarize', '--sink', `ndjson:${events}`, 'App.zip'], { ...sb.env, FAKE_NOTARYTOOL: 'notarytool-auth-401.txt' });
     assert.equal(auth.status, 1);
     const second = ndjson(events)[1];

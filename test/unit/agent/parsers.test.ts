@@ -33,6 +33,11 @@ void test('find-identity -v: zero valid identities', () => {
   assert.deepEqual(parseFindIdentity(fixture('security-find-identity-v-p-codesigning__zero-valid.txt')), []);
 });
 
+void test('find-identity: a revoked identity (real -v listing) is annotated, not valid, and keeps its SHA-1', () => {
+  const ids = parseFindIdentity(fixture('security-find-identity-v-p-codesigning__revoked-weappcrack.txt'));
+  assert.deepEqual(ids, [{ hash: '8ED1967EFED619841FCF9DA4B08B6EAB5E58FD1B', sha1: '8ED1967EFED619841FCF9DA4B08B6EAB5E58FD1B', name: 'xxxxxxxxxxx', trust: 'CSSMERR_TP_CERT_REVOKED', valid: false }]);
+});
+
 void test('find-identity: redacted / truncated hashes are kept as names but never reported as SHA-1', () => {
   const red = parseFindIdentity(fixture('security-find-identity-v-p-codesigning__one-valid-redacted.txt'));
   assert.equal(red.length, 1);

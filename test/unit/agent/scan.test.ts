@@ -77,6 +77,59 @@ void test('scan: cert events from real PEMs, heartbeat with search list, identit
   }
 });
 
+void test('scan: a revoked identity marks its cert event revoked; heartbeat certSha1s inventory and notaryProfile', () => {
+  const sb = sandbox({ keychain: '/Users/travis/Library/Keychains/[secure]-db' });
+  try {
+    const certs = join(sb.dir, 'certs');
+    mkdirSync(certs);
+    const old = makeCert(sb.dir, 'old', '/CN=Developer ID Application: Example Corp (ABCDE12345)/OU=ABCDE12345/O=Example Corp/C=US', 300);
+    const cur = makeCert(sb.dir, 'cur', '/CN=Developer ID Application: Example Corp (ABCDE12345)/OU=ABCDE12345/O=Example Corp/C=US', 700);
+    writeFileSync(join(certs, '[secure]-db.pem'), old.pem + cur.pem);
+    // the listing of the real capture security-find-identity-v-p-codesigning__revoked-weappcrack.txt (a revoked
+    // identity is annotated, and still listed), with these certificates' hashes and names
+    const ids = join(sb.dir, 'find-identity.txt');
+    writeFileSync(ids, `  1) ${old.sha1} "Developer ID Application: Example Corp (ABCDE12345)" (CSSMERR_TP_CERT_REVOKED)\n  2) ${cur.sha1} "Developer ID Application: Example Corp (ABCDE12345)"\n     2 valid identities found\n`);
+    const out = join(sb.dir, 'events.ndjson');
+    const log = join(sb.dir, 'security.log');
+    const env = { ...sb.env, FAKE_SECURITY_CERTS_DIR: certs, FAKE_SECURITY_FIND_IDENTITY: ids, FAKE_SECURITY_LOG: log };
+    assert.equal(cli(['agent', 'scan', '--sink', `ndjson:${out}`], env).status, 0);
+    assert.ok(readFileSync(log, 'utf8').includes('["find-identity","-p","codesigning"]'), 'the listing with every identity and its annotation');
+    let events = ndjson(out);
+    for (const e of events) assert.ok(validateEvent(e).ok, JSON.stringify(validateEvent(e)));
+    const bySha = new Map(events.filter((e) => e.type === 'cert').map((e) => [e.sha1, e]));
+    assert.equal(bySha.get(old.sha1)?.revoked, true);
+    assert.equal(bySha.get(cur.sha1)?.revoked, undefined);
+    let hb = events.find((e) => e.type === 'heartbeat');
+    assert.deepEqual(hb?.identities, [cur.sha1], 'only valid identities count as identities');
+    assert.deepEqual(hb?.certSha1s, [old.sha1, cur.sha1].sort(), 'the inventory lists every certificate, revoked or not');
+    assert.equal(hb?.notaryProfile, undefined, 'no notarization seen yet');
+    const state = JSON.parse(readFileSync(join(sb.dataDir, 'state.json'), 'utf8')) as { identities: { sha1: string; trust?: string }[] };
+    assert.deepEqual(state.identities.map((i) => [i.sha1, i.trust]), [[old.sha1, 'CSSMERR_TP_CERT_REVOKED'], [cur.sha1, undefined]]);
+
+    // the profile a notarization used is the host's notaryProfile from then on
+    cli(['agent', 'exec', '--', 'xcrun', 'notarytool', 'submit', 'App.zip', '--wait', '--keychain-profile', 'asc-sg'], { ...env, FAKE_NOTARYTOOL: 'notarytool-submit-wait-json__invalid.json' });
+    // the revoked certificate is removed from the keychain: the inventory no longer lists it
+    writeFileSync(join(certs, '[secure]-db.pem'), cur.pem);
+    writeFileSync(ids, `  1) ${cur.sha1} "Developer ID Application: Example Corp (ABCDE12345)"\n     1 valid identities found\n`);
+    assert.equal(cli(['agent', 'scan', '--sink', `ndjson:${out}`], env).status, 0);
+    events = ndjson(out);
+    hb = events.filter((e) => e.type === 'heartbeat')[1];
+    assert.ok(hb && validateEvent(hb).ok);
+    assert.deepEqual([hb.certSha1s, hb.notaryProfile], [[cur.sha1], 'asc-sg']);
+
+    // a keychain that cannot be read: no inventory (a partial one would say every certificate left)
+    const r = cli(['agent', 'scan', '--sink', `ndjson:${out}`], { ...env, FAKE_SECURITY_FAIL: 'find-certificate' });
+    assert.equal(r.status, 0);
+    assert.match(r.stderr.toString(), /find-certificate .*: security: find-certificate: The specified keychain could not be found\./);
+    hb = ndjson(out).filter((e) => e.type === 'heartbeat')[2];
+    assert.ok(hb && validateEvent(hb).ok);
+    assert.equal(hb.certSha1s, undefined);
+    assert.equal(hb.notaryProfile, 'asc-sg');
+  } finally {
+    sb.cleanup();
+  }
+});
+
 void test('clock: the real sntp line becomes an ok clock event; every failure capture becomes a fail event with its reason, exit 1', () => {
   const sb = sandbox();
   try {
