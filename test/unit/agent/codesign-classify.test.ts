@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyCodesignStderr, parseCodesignArgs } from '../../../services/agent/macos/codesign.js';
 import { validateEvent } from '../../../schemas/events.js';
+import { parseConfig } from '../../../services/agent/config.js';
+import { eventForRun } from '../../../services/agent/record.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, fixture, fixtureNames, sandbox, spooled } from './helpers.js';
@@ -135,10 +137,16 @@ void test('through the wrapper: every codesign event says what the call did (sig
       ['codesign', ['-dvvv', '/tmp/App.app']],
       ['codesign', ['--display', '--entitlements', '-', '/tmp/App.app']],
       ['codesign', ['--remove-signature', '/tmp/App.app']],
+      // the real command line of lionvoom/WeAppCrack-0's README: --verify beside --sign is a signing call
+      ['codesign', ['--force', '--verify', '--verbose', '--sign', 'xxxxxxxxxxx', 'dumpdecrypted.dylib']],
     ];
     for (const [tool, args] of calls) assert.equal(cli(['agent', 'exec', '--', tool, ...args], { ...sb.env, FAKE_CODESIGN: 'codesign-errSecInternalComponent__replacing-existing' }).status, 1);
     const events = spooled(sb.dataDir);
-    assert.deepEqual(events.map((e) => e.operation), ['sign', 'verify', 'verify', 'display', 'display', 'other']);
+    assert.deepEqual(events.map((e) => e.operation), ['sign', 'verify', 'verify', 'display', 'display', 'other', 'sign']);
+    const cfg = parseConfig({ region: 'SG', host: 'mini-sg-07', dataDir: sb.dataDir });
+    const run = { exitCode: 0, signal: null, durationMs: 5, stdout: '', stderr: '' };
+    const ps = eventForRun(cfg, 'productsign', ['--sign', 'Developer ID Installer: Example Corp (ABCDE12345)', 'in.pkg', 'out.pkg'], run, { searchList: ['/k'], identities: [], partitionIds: {} }, Date.now(), {});
+    assert.deepEqual([ps?.tool, ps?.operation], ['productsign', 'sign']);
     for (const e of events) assert.ok(validateEvent(e).ok);
   } finally {
     sb.cleanup();
