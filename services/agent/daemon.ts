@@ -13,7 +13,7 @@ import { probeClock } from './clock.js';
 import type { AgentConfig } from './config.js';
 import { emitEvents, spoolDir } from './spool/emit.js';
 import type { WireEvent } from './events.js';
-import { heartbeatEvent, snapshotHost, stateFrom, type HostSnapshot } from './scan.js';
+import { heartbeatEvent, notaryProfileOf, snapshotHost, stateFrom, type HeartbeatInput } from './scan.js';
 import { Shipper } from './spool/shipper.js';
 import type { ShipTarget } from './spool/ship-targets.js';
 import { Spool } from './spool/spool.js';
@@ -34,7 +34,7 @@ export class AgentDaemon {
   private shipLoop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private lastShipError: string | undefined;
-  private snapshot: Pick<HostSnapshot, 'searchList' | 'identities' | 'teamIds'> | undefined;
+  private snapshot: HeartbeatInput | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.spool = new Spool({ dir: spoolDir(o.cfg), maxEvents: o.cfg.spoolMaxEvents });
@@ -62,7 +62,9 @@ export class AgentDaemon {
   }
 
   heartbeat(): void {
-    const snap = this.snapshot ?? { searchList: readState(this.o.cfg.dataDir).searchList, identities: [], teamIds: [] };
+    const state = readState(this.o.cfg.dataDir);
+    // no scan yet: no inventory (certSha1s would claim every certificate left)
+    const snap = { ...(this.snapshot ?? { searchList: state.searchList, identities: [], teamIds: [] }), notaryProfile: notaryProfileOf(this.o.cfg, state) };
     let stats;
     try {
       stats = { depth: this.spool.depth(), dropped: this.spool.droppedTotal() };
@@ -74,12 +76,9 @@ export class AgentDaemon {
 
   async clock(): Promise<void> {
     const p = await probeClock(this.o.cfg, this.o.cfg.sntp.server);
-    if (p.event) {
-      this.emit([p.event]);
-      this.o.log.info({ offsetMs: p.event.offsetMs, server: p.event.server }, 'clock');
-    } else if (!p.result.ok) {
-      this.o.log.warn({ code: p.result.code, reason: p.result.reason, server: this.o.cfg.sntp.server }, 'sntp failed');
-    }
+    this.emit([p.event]); // a failed probe is an event too (outcome fail, reason): clock_unverified reads it
+    if (p.event.outcome === 'ok') this.o.log.info({ offsetMs: p.event.offsetMs, server: p.event.server }, 'clock');
+    else this.o.log.warn({ reason: p.event.reason, server: this.o.cfg.sntp.server }, 'sntp failed');
   }
 
   private async safely(name: string, f: () => Promise<void> | void): Promise<void> {

@@ -5,12 +5,12 @@
  * overlaps the tool's run.
  */
 import { spawnSync } from 'node:child_process';
-import { classifyCodesignStderr, parseCodesignArgs } from './macos/codesign.js';
+import { classifyCodesignStderr, parseCodesignArgs, REVOKED_CODE, type CodesignError } from './macos/codesign.js';
 import { inMaintenanceWindow, type AgentConfig } from './config.js';
 import { emitEvents, logAgentError, type SinkSpec } from './spool/emit.js';
 import { baseEvent, type WireEvent } from './events.js';
 import type { ToolKind, ToolRun } from './tool-run.js';
-import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from './macos/notarytool.js';
+import { classifyNotaryError, keychainProfileOf, outcomeOfStatus, parseNotaryOutput } from './macos/notarytool.js';
 import { parseKeychainList, parseSetKeyPartitionListArgs } from './macos/security.js';
 import { identityFor, readState, writeState, type HostState } from './state.js';
 
@@ -47,20 +47,25 @@ export function eventForRun(
     const keychain = resolveKeychain(a.keychain, cfg, state);
     const ev = baseEvent(cfg, 'codesign', now, env);
     ev.tool = kind;
-    if (kind === 'codesign') ev.operation = a.operation; // added field: sign / verify / display / other
+    // what the call did: codesign from its arguments (-s sign, -v/--verify verify, -d/--display display);
+    // productsign always signs. Checks never count toward the keychain page.
+    ev.operation = kind === 'productsign' ? 'sign' : a.operation;
     ev.outcome = run.exitCode === 0 && run.signal === null ? 'ok' : 'fail';
     ev.durationMs = clampDuration(run.durationMs);
     ev.exitCode = run.exitCode;
     ev.keychain = keychain.slice(0, 1024);
     ev.partitionIds = ids(state.partitionIds[keychain] ?? []);
-    const identity = identityFor(a.sign, state);
+    let error: CodesignError | undefined;
+    if (ev.outcome === 'fail') {
+      if (run.spawnError) error = { code: `spawn_${run.spawnError}`, osStatus: null, class: 'other', message: `cannot run ${kind}` };
+      else if (run.signal) error = { code: `signal_${run.signal}`, osStatus: null, class: 'other', message: `killed by ${run.signal}` };
+      else error = classifyCodesignStderr(run.stderr, run.exitCode);
+    }
+    // a revoked-certificate failure names the revoked identity (cert_revoked reads identity + error.code)
+    const identity = identityFor(a.sign, state, error?.code === REVOKED_CODE ? 'revoked' : 'valid');
     if (identity !== undefined) ev.identity = identity;
     ev.invocationId = ev.id;
-    if (ev.outcome === 'fail') {
-      if (run.spawnError) ev.error = { code: `spawn_${run.spawnError}`, osStatus: null, class: 'other', message: `cannot run ${kind}` };
-      else if (run.signal) ev.error = { code: `signal_${run.signal}`, osStatus: null, class: 'other', message: `killed by ${run.signal}` };
-      else ev.error = classifyCodesignStderr(run.stderr, run.exitCode);
-    }
+    if (error) ev.error = error;
     return ev;
   }
   if (kind === 'notarytool') {
@@ -107,6 +112,12 @@ export function recordRun(cfg: AgentConfig, kind: ToolKind, args: readonly strin
     if (r.dropped > 0) logAgentError(cfg, `spool full: dropped ${r.dropped} oldest event(s)`);
     if (kind === 'acl' && run.exitCode === 0 && typeof ev.keychain === 'string') {
       state.partitionIds[ev.keychain] = ev.partitionIds as string[];
+      writeState(cfg.dataDir, state);
+    }
+    const profile = kind === 'notarytool' ? keychainProfileOf(args) : undefined;
+    if (profile !== undefined && profile !== state.notaryProfile) {
+      // the heartbeat's notaryProfile: the keychain profile this host notarizes with
+      state.notaryProfile = profile;
       writeState(cfg.dataDir, state);
     }
   } catch (e) {

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 
 export interface HostState {
   searchList: string[];
-  identities: { sha1: string; name: string }[];
+  /** trust: find-identity's annotation (CSSMERR_TP_CERT_REVOKED…) for an identity that is not valid. */
+  identities: { sha1: string; name: string; trust?: string }[];
   partitionIds: Record<string, string[]>;
+  /** The notarytool `--keychain-profile` last used on this host (heartbeat notaryProfile). */
+  notaryProfile?: string;
   updatedAt?: string;
 }
 
@@ -24,6 +27,7 @@ export function readState(dataDir: string): HostState {
       searchList: Array.isArray(j.searchList) ? j.searchList.filter((s) => typeof s === 'string') : [],
       identities: Array.isArray(j.identities) ? j.identities : [],
       partitionIds: j.partitionIds && typeof j.partitionIds === 'object' ? j.partitionIds : {},
+      ...(typeof j.notaryProfile === 'string' && j.notaryProfile ? { notaryProfile: j.notaryProfile } : {}),
       ...(j.updatedAt ? { updatedAt: j.updatedAt } : {}),
     };
   } catch {
@@ -38,10 +42,20 @@ export function writeState(dataDir: string, state: HostState): void {
   renameSync(tmp, statePath(dataDir));
 }
 
-/** Resolve the SHA-1 of the identity a `-s` argument designates, when it is unambiguous. */
-export function identityFor(sign: string | undefined, state: HostState): string | undefined {
+/**
+ * Resolve the SHA-1 of the identity a `-s` argument designates, when it is unambiguous. Several identities of the
+ * same name are common (revoked ones pile up beside the current one): `prefer` narrows the matches (the wrapper
+ * passes "revoked" for a CSSMERR_TP_CERT_REVOKED failure, "valid" otherwise) before giving up.
+ */
+export function identityFor(sign: string | undefined, state: HostState, prefer?: 'valid' | 'revoked'): string | undefined {
   if (sign === undefined || sign === '-') return undefined;
   if (/^[0-9a-fA-F]{40}$/.test(sign)) return sign.toUpperCase();
-  const hits = new Set(state.identities.filter((i) => i.name === sign || i.name.includes(sign)).map((i) => i.sha1));
-  return hits.size === 1 ? [...hits][0] : undefined;
+  const matches = state.identities.filter((i) => i.name === sign || i.name.includes(sign));
+  const unique = (list: typeof matches) => {
+    const hits = new Set(list.map((i) => i.sha1));
+    return hits.size === 1 ? [...hits][0] : undefined;
+  };
+  const all = unique(matches);
+  if (all !== undefined || prefer === undefined) return all;
+  return unique(matches.filter((i) => (prefer === 'revoked' ? i.trust === 'CSSMERR_TP_CERT_REVOKED' : i.trust === undefined)));
 }

@@ -10,6 +10,9 @@
  */
 import { statusByText, type KeychainErrorClass } from './secbase.js';
 
+/** error.code of a codesign failure caused by a revoked certificate (the engine's cert_revoked rule matches it). */
+export const REVOKED_CODE = 'CSSMERR_TP_CERT_REVOKED';
+
 export interface CodesignError {
   code: string;
   osStatus: number | null;
@@ -109,7 +112,9 @@ function classifyText(text: string): Match | undefined {
   if (sec) return { code: sec.name, osStatus: sec.status, class: sec.cls };
   if (text === 'no identity found') return { code: 'no_identity_found', osStatus: null, class: 'identity' };
   if (/CSSMERR_TP_CERT_EXPIRED|certificate (?:has )?expired/i.test(text)) return { code: 'certificate_expired', osStatus: null, class: 'identity' };
-  if (/CSSMERR_TP_CERT_REVOKED|certificate (?:has been )?revoked/i.test(text)) return { code: 'certificate_revoked', osStatus: null, class: 'identity' };
+  // a revoked signing certificate (`<path>: CSSMERR_TP_CERT_REVOKED`, Xcode's "The signing certificate has been
+  // revoked (CSSMERR_TP_CERT_REVOKED)"): an identity failure under its cssmErrorString name, which cert_revoked reads
+  if (/CSSMERR_TP_CERT_REVOKED|certificate (?:has been )?revoked/i.test(text)) return { code: REVOKED_CODE, osStatus: null, class: 'identity' };
   if (/^detritus|detritus not allowed$/.test(text)) return { code: 'detritus_not_allowed', osStatus: null, class: 'bundle' };
   if (BUNDLE_TEXTS.some((r) => r.test(text))) return { code: 'bundle_invalid', osStatus: null, class: 'bundle' };
   if (/timestamp/i.test(text)) return { code: 'timestamp_error', osStatus: null, class: 'timestamp' };

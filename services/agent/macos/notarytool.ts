@@ -97,3 +97,14 @@ export function classifyNotaryError(text: string): NotaryFailure {
   }
   return { class: 'other', code: 'unknown', retryable: false };
 }
+
+/** The `--keychain-profile NAME` (or `--keychain-profile=NAME`) a notarytool command line uses, if any. */
+export function keychainProfileOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '--') break;
+    if (a === '--keychain-profile') return args[i + 1] || undefined;
+    if (a.startsWith('--keychain-profile=')) return a.slice('--keychain-profile='.length) || undefined;
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@ import {
   parseFindIdentity, parseKeychainList, parsePartitionIds, parseSecurityStderr, parseSetKeyPartitionListArgs,
 } from '../../../services/agent/macos/security.js';
 import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from '../../../services/agent/macos/notarytool.js';
-import { parseSntp } from '../../../services/agent/macos/sntp.js';
+import { parseSntp, parseSntpBlocks } from '../../../services/agent/macos/sntp.js';
 import { exitByteOf } from '../../../services/agent/macos/secbase.js';
 import { fixture, fixtureNames } from './helpers.js';
 
@@ -31,6 +31,11 @@ void test('find-identity -v: two identities with the same name (1-space indent) 
 
 void test('find-identity -v: zero valid identities', () => {
   assert.deepEqual(parseFindIdentity(fixture('security-find-identity-v-p-codesigning__zero-valid.txt')), []);
+});
+
+void test('find-identity: a revoked identity (real -v listing) is annotated, not valid, and keeps its SHA-1', () => {
+  const ids = parseFindIdentity(fixture('security-find-identity-v-p-codesigning__revoked-weappcrack.txt'));
+  assert.deepEqual(ids, [{ hash: '8ED1967EFED619841FCF9DA4B08B6EAB5E58FD1B', sha1: '8ED1967EFED619841FCF9DA4B08B6EAB5E58FD1B', name: 'xxxxxxxxxxx', trust: 'CSSMERR_TP_CERT_REVOKED', valid: false }]);
 });
 
 void test('find-identity: redacted / truncated hashes are kept as names but never reported as SHA-1', () => {
@@ -125,7 +130,33 @@ void test('sntp: the real success line', () => {
 });
 
 void test('sntp: timeout then clock select failed', () => {
-  assert.deepEqual(parseSntp(fixture('sntp__timeout-clock-select-failed.txt')), { ok: false, reason: 'Timeout', code: 'timeout' });
+  assert.deepEqual(parseSntp(fixture('sntp__timeout-clock-select-failed.txt')), { ok: false, reason: 'Timeout; Clock select failed', code: 'timeout' });
+});
+
+void test('sntp -d: a Timeout exchange block carries an absurd offset that is never taken', () => {
+  const text = fixture('sntp-d__timeout-clock-select-failed.txt');
+  assert.deepEqual(parseSntpBlocks(text), [{ result: 6, resultText: 'Timeout', offset: -1953253560.921667576, addr: '192.168.176.2' }]);
+  assert.deepEqual(parseSntp(text), { ok: false, reason: 'Timeout; Clock select failed', code: 'timeout' });
+});
+
+void test('sntp -d: the offset of a result-0 (Success) exchange block', () => {
+  assert.deepEqual(parseSntp(fixture('sntp-d__success-first-exchange.txt')), { ok: true, offsetMs: 308.926, errorMs: 0, server: '192.168.4.2', address: '192.168.4.2' });
+});
+
+void test('sntp: "Server not synchronized" (result 9) has a plausible offset that must not be reported', () => {
+  const text = fixture('sntp__server-not-synchronized.txt');
+  assert.equal(parseSntpBlocks(text)[0]?.offset, -0.0007185);
+  assert.deepEqual(parseSntp(text), { ok: false, reason: 'Server not synchronized', code: 'not_synchronized' });
+});
+
+void test('sntp: recv failure (a closed port) is a failure with sntp\'s words', () => {
+  assert.deepEqual(parseSntp(fixture('sntp__recv-failure.txt')), { ok: false, reason: 'recv failure', code: 'failed' });
+});
+
+void test('sntp -d: a result line without its parenthesised text (node-ntp-sync#10 shape) still reads the number', () => {
+  const kod = fixture('sntp-d__kiss-of-death.txt').replace('result: 8 (Kiss of death)', 'result: 8');
+  assert.deepEqual(parseSntpBlocks(kod).map((b) => [b.result, b.resultText]), [[8, undefined]]);
+  assert.equal(parseSntp(kod).ok, false);
 });
 
 void test('sntp: DNS lookup failure block', () => {
