@@ -2,7 +2,7 @@
  * sntp output (macOS Mojave+): `+0.000906 +/- 0.022017 ntp.nict.jp 133.243.238.243` on success; failures print
  * `sntp: Exchange failed: <reason>` (Timeout, DNS lookup failure, Kiss of death…), `sntp: Clock select failed`,
  * and with -d an `sntp_exchange { result: N (…) … offset: <hex> (<decimal>) … }` block whose offset is only
- * meaningful when result is 0 (a Kiss-of-death reply carries an absurd offset). See reference/macos-tools.md §5.
+ * meaningful when result is 0 (a Kiss-of-death reply carries an absurd offset). See the research notes macos-tools.md (kept outside this repository) §5.
  */
 export type SntpResult =
   | { ok: true; offsetMs: number; errorMs: number; server: string; address: string }
