@@ -53,6 +53,8 @@ export async function run(argv: string[]): Promise<number> {
       'metrics-port': { type: 'string' },
     },
     HELP,
+    true,
+    ['generate', 'check', 'notify'],
   );
   if (!args) return 0;
   const [sub, ...extra] = args.positionals;

@@ -133,7 +133,7 @@ async function runImport(file: string, v: { store?: string; batch?: string; stri
 }
 
 export async function runStore(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs('store', argv, OPTIONS, HELP, true);
+  const parsed = parseCommandArgs('store', argv, OPTIONS, HELP, true, ['import', 'stats', 'sweep']);
   if (!parsed) return 0;
   const [sub, ...rest] = parsed.positionals;
   const v = parsed.values;
