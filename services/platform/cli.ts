@@ -57,3 +57,21 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
     throw new UsageError(`${usageMessage(name, (e as Error).message)}\nTry 'signwatch ${name} --help'.`);
   }
 }
+
+/**
+ * What `--quiet` means in every command: bad input lines are counted by kind ("schema", "not JSON", …: the reason up
+ * to its first colon) and summarised in one line at the end, not listed one by one.
+ */
+export class BadLineTally {
+  private readonly counts = new Map<string, number>();
+  total = 0;
+  add(reason: string): void {
+    const kind = reason.split(':')[0]!.trim() || 'other';
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    this.total++;
+  }
+  /** "schema 500, not JSON 16" (largest first), or "" when nothing was bad. */
+  summary(): string {
+    return [...this.counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, n]) => `${k} ${n}`).join(', ');
+  }
+}
