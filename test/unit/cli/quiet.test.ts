@@ -41,7 +41,7 @@ void test('store import --quiet and replay --quiet: no "line N" list, one summar
   }
 });
 
-void test('every command whose help offers --quiet says the same thing about it', async () => {
+void test('every command whose help offers --quiet says the same thing about it', () => {
   const withQuiet: string[] = [];
   for (const name of Object.keys(COMMANDS)) {
     const r = sw([name, '--help']);
