@@ -1,7 +1,7 @@
 /**
  * What every alert's policy block shares (each alert's own keys are in its folder, services/engine/rules/<alert>/):
  * `enabled`, `severity` (critical pages, warning warns, ticket opens one ticket per subject) and an optional
- * `runbook` URL that overrides the default link. schemas/policy.ts assembles the blocks into the policy.
+ * `runbook` URL that overrides the default link. services/engine/policy.ts assembles the blocks into the policy.
  */
 import { z } from 'zod';
 import { DurationMs } from '../services/platform/validation.js';

@@ -172,6 +172,11 @@ export type ClockEvent = z.infer<typeof ClockEvent>;
 export type HeartbeatEvent = z.infer<typeof HeartbeatEvent>;
 export type AclEvent = z.infer<typeof AclEvent>;
 export type EventType = SignEvent['type'];
+
+/** The one wording of a bad region, in the CLI and the HTTP APIs (gate, query): `"XX" is not one of HK, JP, …`. */
+export function badRegion(v: string): string {
+  return `${JSON.stringify(v)} is not one of ${Region.options.join(', ')}`;
+}
 export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl'];
 
 /** A validation failure in words a person can act on: "line 12: region: Invalid option…". */
@@ -195,6 +200,21 @@ export function parseEvent(text: string, maxBytes = 64 * 1024, validate: (json: 
 
 export function validateEvent(json: unknown): ParseResult {
   const r = SignEvent.safeParse(json);
-  if (!r.success) return { ok: false, reason: `schema: ${describeIssues(r.error)}` };
+  if (!r.success) return { ok: false, reason: `schema: ${envelopeProblem(json) ?? describeIssues(r.error)}` };
   return { ok: true, event: r.data };
+}
+
+/**
+ * What is wrong with the envelope, said first and alone (the rest of an event of another version or type is not
+ * worth listing): `v: unsupported event version 2 (this signwatch reads version 1)`, `type: unknown event type
+ * "x" (…)`. Undefined when the envelope is fine and the issue is inside.
+ */
+export function envelopeProblem(json: unknown): string | undefined {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return `(root): an event is a JSON object, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`;
+  const o = json as Record<string, unknown>;
+  if (!('v' in o)) return 'v: missing event version (this signwatch reads version 1)';
+  if (o.v !== 1) return `v: unsupported event version ${JSON.stringify(o.v)} (this signwatch reads version 1)`;
+  if (!('type' in o)) return `type: missing event type (one of ${EVENT_TYPES.join(', ')})`;
+  if (!(EVENT_TYPES as readonly unknown[]).includes(o.type)) return `type: unknown event type ${JSON.stringify(o.type)} (one of ${EVENT_TYPES.join(', ')})`;
+  return undefined;
 }

@@ -1,7 +1,7 @@
 /**
  * Fast validation of wire events: ajv compiled from the JSON Schema that zod generates (same source, so the same
  * rules), about 4× faster than zod on the hot path. When an event fails, zod parses it again to give the reason in
- * words. test/unit/schemas/validate.test.ts checks that both accept and reject the same inputs.
+ * words. test/unit/schemas/schemas.test.ts checks that both accept and reject the same inputs.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ParseResult, SignEvent } from './events.js';

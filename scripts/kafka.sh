@@ -5,6 +5,7 @@
 #   bash scripts/kafka.sh stop     stop the broker this checkout started and wait for it to exit
 #   bash scripts/kafka.sh status   exit 0 when a broker answers on 127.0.0.1:9092, 1 otherwise
 #   bash scripts/kafka.sh reset    stop, then delete the broker's data (topics, offsets); jars stay cached
+#   bash scripts/kafka.sh jars     only resolve the jars (first run only; what `start` does first)
 #
 # Listens on 127.0.0.1:9092 (controller 127.0.0.1:9093). Everything lives under .cache/kafka/ in the repo
 # (override with SIGNWATCH_KAFKA_HOME): lib/ (jars from Maven Central), data/ (KRaft log dirs), logs/.
@@ -102,18 +103,29 @@ resolve_jars() {
   if [[ -f "$LIB/.complete" ]]; then return 0; fi
   command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
   command -v java >/dev/null || die "java not found (Java 17 is required)"
-  log "first run: downloading Apache Kafka 3.9.1 and its dependencies from Maven Central into $LIB ..."
+  log "first run: fetching Apache Kafka 3.9.1 and its dependencies into $LIB (from Maven Central, or the local Maven repository ~/.m2); each jar is listed as it arrives ..."
   rm -rf "$LIB.tmp"
   mkdir -p "$LIB.tmp"
-  local n=0 line
-  # batch mode prints one "Downloaded from central: …" line per artifact: show the jars as they arrive
+  local n=0 line jar
+  local -A seen=()
+  # batch mode prints one "Downloaded from central: …" line per artifact fetched, then one "Copying X.jar to …" per
+  # jar: list a jar when it is downloaded, or when it is copied if it was already in ~/.m2 (each jar once)
   if ! mvn -B -f "$CONF_SRC/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$LIB.tmp" -DincludeScope=runtime 2>&1 | tee "$HOME_DIR/mvn.log" |
       while IFS= read -r line; do
         if [[ "$line" == *"Downloaded from"*".jar ("* ]]; then
-          n=$((n + 1))
           line="${line%% (*}"
-          printf '  [%3d] %s\n' "$n" "${line##*/}" >&2
+          jar="${line##*/}"
+          n=$((n + 1))
+          printf '  [%3d] %s (downloaded)\n' "$n" "$jar" >&2
+          seen[$jar]=1
+        elif [[ "$line" == *"Copying "*".jar to "* ]]; then
+          line="${line#*Copying }"
+          jar="${line%% to *}"
+          if [[ -z "${seen[$jar]:-}" ]]; then
+            n=$((n + 1))
+            printf '  [%3d] %s (already in ~/.m2)\n' "$n" "$jar" >&2
+          fi
         fi
       done; then
     die "Maven failed; see $HOME_DIR/mvn.log"
@@ -122,7 +134,10 @@ resolve_jars() {
   rm -rf "$LIB"
   mv "$LIB.tmp" "$LIB"
   touch "$LIB/.complete"
-  log "$(find "$LIB" -name '*.jar' | wc -l) jars cached in $LIB"
+  local total downloaded
+  total=$(find "$LIB" -name '*.jar' | wc -l)
+  downloaded=$(grep -c 'Downloaded from .*\.jar (' "$HOME_DIR/mvn.log" || true)
+  log "$total jars cached in $LIB: $downloaded downloaded from Maven Central, $((total - downloaded)) copied from ~/.m2"
 }
 
 # users of the SCRAM file: "USER PASSWORD" per line; blank lines and # comments skipped
@@ -308,7 +323,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  jars) resolve_jars ;;
   reset) stop; rm -rf "$DATA"; log "data deleted ($DATA)" ;;
-  -h | --help | help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) printf 'usage: bash scripts/kafka.sh start|stop|status|reset\n' >&2; exit 2 ;;
+  -h | --help | help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) printf 'usage: bash scripts/kafka.sh start|stop|status|reset|jars\n' >&2; exit 2 ;;
 esac

@@ -33,7 +33,7 @@ export function run(argv: string[]): Promise<number> {
 }
 
 function runSync(argv: string[]): number {
-  const args = parseCommandArgs('dashboards', argv, { out: { type: 'string' }, policy: { type: 'string' } }, HELP);
+  const args = parseCommandArgs('dashboards', argv, { out: { type: 'string' }, policy: { type: 'string' } }, HELP, true, ['generate', 'check', 'schema']);
   if (!args) return 0;
   const [action, ...rest] = args.positionals;
   if (rest.length > 0) throw new UsageError(`signwatch dashboards: unexpected argument '${rest[0]}'`);

@@ -54,18 +54,20 @@ export function runTool(tool: string, args: readonly string[], captureStdout: bo
     const errTail = new Tail(64 * 1024);
     const outTail = new Tail(256 * 1024);
     let done = false;
-    const child = spawn(tool, args, { stdio: [input === undefined ? 'inherit' : 'pipe', captureStdout ? 'pipe' : 'inherit', 'pipe'] });
-    if (input !== undefined) {
-      child.stdin?.on('error', () => undefined); // the tool may exit without reading; reported by 'close'
-      child.stdin?.end(input);
-    }
+    // the handlers go in before the tool exists: a signal that arrives once it runs is always forwarded
+    const started: { child?: ReturnType<typeof spawn> } = {};
     const handlers = FORWARDED.map((sig) => {
       const h = () => {
-        child.kill(sig);
+        started.child?.kill(sig);
       };
       process.on(sig, h);
       return [sig, h] as const;
     });
+    const child = (started.child = spawn(tool, args, { stdio: [input === undefined ? 'inherit' : 'pipe', captureStdout ? 'pipe' : 'inherit', 'pipe'] }));
+    if (input !== undefined) {
+      child.stdin?.on('error', () => undefined); // the tool may exit without reading; reported by 'close'
+      child.stdin?.end(input);
+    }
     const finish = (run: Omit<ToolRun, 'durationMs' | 'stdout' | 'stderr'>) => {
       if (done) return;
       done = true;

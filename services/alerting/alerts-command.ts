@@ -66,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
       'check-config': { type: 'boolean' },
     },
     HELP,
+    true,
+    ['generate', 'check', 'notify'],
   );
   if (!args) return 0;
   const [sub, ...extra] = args.positionals;

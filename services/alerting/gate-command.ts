@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { UsageError } from '../platform/errors.js';
-import { Region } from '../../schemas/events.js';
+import { Region, badRegion } from '../../schemas/events.js';
 import { parseDuration } from '../platform/duration.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ReleaseGate, type GateState } from './release-gate.js';
@@ -61,13 +61,13 @@ const OPTIONS = {
   'check-config': { type: 'boolean' },
 } as const;
 
-function region(v: string | undefined, required = true): Region | undefined {
+function region(sub: string, v: string | undefined, required = true): Region | undefined {
   if (v === undefined) {
-    if (required) throw new UsageError('signwatch gate: --region is required');
+    if (required) throw new UsageError(`signwatch gate ${sub}: --region: required (one of ${Region.options.join(', ')})`);
     return undefined;
   }
   const r = Region.safeParse(v.toUpperCase());
-  if (!r.success) throw new UsageError(`signwatch gate: --region: expected one of ${Region.options.join(', ')}, got '${v}'`);
+  if (!r.success) throw new UsageError(`signwatch gate ${sub}: --region: ${badRegion(v)}`);
   return r.data;
 }
 
@@ -99,7 +99,7 @@ function describe(s: GateState): string {
 }
 
 async function check(v: { region?: string; url?: string; timeout?: string; json?: boolean }): Promise<number> {
-  const r = region(v.region)!;
+  const r = region('check', v.region)!;
   const base = (v.url ?? DEFAULT_URL).replace(/\/+$/, '');
   const timeoutMs = duration('timeout', v.timeout, 5000);
   let state: GateState;
@@ -116,7 +116,7 @@ async function check(v: { region?: string; url?: string; timeout?: string; json?
 }
 
 async function override(v: { region?: string; url?: string; reason?: string; by?: string; ttl?: string; clear?: boolean; 'token-file'?: string }): Promise<number> {
-  const r = region(v.region)!;
+  const r = region('override', v.region)!;
   const base = (v.url ?? DEFAULT_URL).replace(/\/+$/, '');
   const tok = token(v['token-file']);
   if (!tok) throw new UsageError('signwatch gate override: no token (set SIGNWATCH_GATE_TOKEN or --token-file)');
@@ -189,7 +189,7 @@ async function serve(v: {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('gate', argv, OPTIONS, HELP);
+  const args = parseCommandArgs('gate', argv, OPTIONS, HELP, true, ['check', 'serve', 'override']);
   if (!args) return 0;
   const [sub, ...extra] = args.positionals;
   if (extra.length > 0) throw new UsageError(`signwatch gate: unexpected argument '${extra[0]}'`);

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createHttpApp, sendError } from '../platform/http.js';
 import { formatIssues } from '../platform/validation.js';
 import { z } from 'zod';
-import { Region } from '../../schemas/events.js';
+import { Region, badRegion } from '../../schemas/events.js';
 import { DurationMs } from '../platform/validation.js';
 import { GateError, type ReleaseGate } from './release-gate.js';
 
@@ -36,7 +36,7 @@ export function gateApp(gate: ReleaseGate): FastifyInstance {
     const q = req.query as { region?: string };
     if (q.region === undefined) return { regions: gate.states() };
     const r = Region.safeParse(q.region);
-    if (!r.success) return sendError(reply, 'SW_GATE_BAD_INPUT', `region: must be one of ${Region.options.join(', ')}`);
+    if (!r.success) return sendError(reply, 'SW_GATE_BAD_INPUT', `region: ${badRegion(q.region)}`);
     return gate.state(r.data);
   });
   const fail = (e: unknown, reply: FastifyReply) => {
@@ -57,7 +57,7 @@ export function gateApp(gate: ReleaseGate): FastifyInstance {
   app.delete('/v1/release-gate/override', async (req, reply) => {
     const q = req.query as { region?: string; by?: string };
     const r = Region.safeParse(q.region);
-    if (!r.success) return sendError(reply, 'SW_GATE_BAD_INPUT', 'region: required');
+    if (!r.success) return sendError(reply, 'SW_GATE_BAD_INPUT', q.region === undefined ? `region: required (one of ${Region.options.join(', ')})` : `region: ${badRegion(q.region)}`);
     try {
       return gate.clearOverride(r.data, bearer(req.headers.authorization), q.by ?? 'unknown');
     } catch (e) {

@@ -68,7 +68,7 @@ export async function ensureBroker(root: string, env: NodeJS.ProcessEnv, say: (l
   say(
     jarsCached
       ? `Kafka: starting the local broker (bash scripts/kafka.sh start) on ${brokers[0]} …`
-      : `Kafka: first run — downloading Apache Kafka 3.9.1 from Maven Central (each jar is listed as it arrives), then starting it on ${brokers[0]} …`,
+      : `Kafka: first run — fetching Apache Kafka 3.9.1's jars (each one downloaded from Maven Central is listed as it arrives; those already in ~/.m2 are copied), then starting it on ${brokers[0]} …`,
   );
   const rc = await runScript(root, 'start', true, 15 * 60_000, env);
   // interrupted or failed after the JVM was launched: stop what this start may have left (kafka.sh stop only

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseProcessorConfig } from '../processor/config.js';
-import { createLogger, type Logger } from '../platform/logger.js';
+import { componentLogger, createLogger, type Logger } from '../platform/logger.js';
 import { loadPolicyFile } from '../engine/policy.js';
 import { createProcessor } from '../processor/processor.js';
 import { openStore } from '../query/open-store.js';
@@ -36,7 +36,7 @@ import { ensureBroker, type Broker } from './broker.js';
 import { createStoreWriter } from '../query/store-writer.js';
 import { DemoAgentHost } from './agent-host.js';
 import { createFleet, DEFAULTS } from './fleet.js';
-import { DemoView } from './view.js';
+import { DemoView, countPagerDuty } from './view.js';
 
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -228,7 +228,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       },
       'demo processor config',
     );
-    const processor = createProcessor(config, policy, log.child({ component: 'processor' }));
+    const processor = createProcessor(config, policy, componentLogger(log, 'processor'));
     stops.push({ name: 'processor', stop: () => processor.stop() });
     // Kafka/admin housekeeping last: delete the run's topics and groups (registered first → runs after the others)
     stops.splice(1, 0, { name: 'topics', stop: () => deleteRunData(conn, Object.values(topics), Object.values(groups), log) });
@@ -248,7 +248,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     urls.pagerduty = fakePd.url;
     ports.push(Number(new URL(fakePd.url).port));
     const gate = new ReleaseGate(policy, {
-      logger: log.child({ component: 'gate' }),
+      logger: componentLogger(log, 'gate'),
       onChange: (s) => {
         view?.setFrozen(s.region, s.frozen);
         if (s.region === 'HK' && s.frozen) checks.freeze = true;
@@ -260,7 +260,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     stops.push({ name: 'gate', stop: () => gateServer.stop() });
     urls.gate = gateServer.url;
     ports.push(Number(new URL(gateServer.url).port));
-    const notifierLog = log.child({ component: 'notifier' });
+    const notifierLog = componentLogger(log, 'notifier');
     const notifier = createNotifier(
       { outboxPath: join(runDir, 'outbox.sqlite'), retry: { baseMs: 200, maxMs: 2000 } },
       {
@@ -282,8 +282,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     fakePd.onEvent = (body) => {
       const key = String(body.dedup_key);
       const action = String(body.event_action);
+      const sev = (body.payload as { severity?: string } | undefined)?.severity;
+      // a page is a critical trigger; the SG latency warning also goes to PagerDuty but is counted as a warning
+      if (view) countPagerDuty(view.counters, action, sev);
       if (action === 'trigger') {
-        if (view) view.counters.pages++;
         if (key === HK_PAGE && firstPageMs === null) {
           firstPageMs = Date.now() - t0;
           checks.firstPageInTime = firstPageMs <= firstPageLimit;
@@ -291,11 +293,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         if (key === HK_PAGE) checks.page = true;
         if (key === SG_WARN) checks.warning = true;
       } else if (action === 'resolve') {
-        if (view) view.counters.resolves++;
         if (key === HK_PAGE && checks.page) checks.pageResolved = true;
         if (key === SG_WARN && checks.warning) checks.warningResolved = true;
       }
-      const sev = (body.payload as { severity?: string } | undefined)?.severity;
       view?.note(`PAGERDUTY ${action}${sev ? ` (${sev})` : ''} ${key}${key === HK_PAGE && action === 'trigger' && firstPageMs !== null ? `  — ${(firstPageMs / 1000).toFixed(1)} s after 'signwatch demo' started` : ''}`);
     };
 
@@ -319,7 +319,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       topic: topics.events,
       groupId: groups.store,
       store,
-      log: log.child({ component: 'store-writer' }),
+      log: componentLogger(log, 'store-writer'),
       maxFutureSkew: policy.maxFutureSkew,
       onEvent: (e) => {
         stored++;

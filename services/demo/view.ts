@@ -29,9 +29,18 @@ export interface ViewCounters {
   background: number;
   agentCalls: number;
   agentFailures: number;
+  /** Critical PagerDuty triggers only. */
   pages: number;
+  /** Non-critical PagerDuty triggers (the SG latency warning). */
+  warnings: number;
   resolves: number;
   tickets: number;
+}
+
+/** One PagerDuty event on the screen's counters: a page is a critical trigger; other triggers are warnings. */
+export function countPagerDuty(k: ViewCounters, action: string, severity: string | undefined): void {
+  if (action === 'trigger') k[severity === 'critical' ? 'pages' : 'warnings']++;
+  else if (action === 'resolve') k.resolves++;
 }
 
 export class DemoView {
@@ -43,7 +52,7 @@ export class DemoView {
   private timer: NodeJS.Timeout | undefined;
   private lastHalfHour = -1;
   private footer: string[] = [];
-  counters: ViewCounters = { simNow: 0, stored: 0, background: 0, agentCalls: 0, agentFailures: 0, pages: 0, resolves: 0, tickets: 0 };
+  counters: ViewCounters = { simNow: 0, stored: 0, background: 0, agentCalls: 0, agentFailures: 0, pages: 0, warnings: 0, resolves: 0, tickets: 0 };
 
   constructor(
     private readonly out: NodeJS.WriteStream,
@@ -156,7 +165,7 @@ export class DemoView {
     const lines: string[] = [...this.header, ''];
     const k = this.counters;
     lines.push(`  simulated time ${this.simLabel(k.simNow)} (${new Date(k.simNow).toISOString().slice(0, 16)}Z)   events stored ${k.stored}   agent signing calls ${k.agentCalls} (${k.agentFailures} failed)`);
-    lines.push(`  pages ${k.pages}   resolves ${k.resolves}   tickets ${k.tickets}`);
+    lines.push(`  pages ${k.pages}   warnings ${k.warnings}   resolves ${k.resolves}   tickets ${k.tickets}`);
     lines.push('');
     lines.push(color(c, '1', '  region  events   keychain fails (1h)   unlock p95 (1h)   state'));
     for (const region of REGIONS) {

@@ -88,6 +88,14 @@ async function exportDlq(cfg: Readonly<ProcessorConfig>, max: number, timeoutMs:
   let finish: () => void = () => {};
   const done = new Promise<void>((r) => (finish = r));
   const timer = setTimeout(finish, timeoutMs);
+  // The end is the offsets read at start. A transactional topic (the processor writes the DLQ in transactions) ends
+  // with commit markers, which eachMessage never sees: the batch events carry the last offset read, markers
+  // (and aborted records) included, so a partition is done when a batch reaches its end offset.
+  const reached = (partition: number, lastOffset: string) => {
+    if (pending.has(partition) && Number(lastOffset) + 1 >= (ends.get(partition) ?? 0)) pending.delete(partition);
+    if (pending.size === 0) finish();
+  };
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => reached(payload.partition, payload.lastOffset));
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });

@@ -52,7 +52,9 @@ export function readTextFile(path: string, what: string, code: ErrorCode = 'SW_C
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code });
+    const errno = (e as NodeJS.ErrnoException).code;
+    const why = errno === 'ENOENT' ? 'no such file' : errno === 'EACCES' ? 'permission denied' : errno === 'EISDIR' ? 'is a directory' : (errno ?? (e as Error).message);
+    throw new ConfigError(`${path}: cannot read ${what}: ${why}`, { code });
   }
 }
 

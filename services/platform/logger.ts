@@ -56,3 +56,19 @@ export function createLogger(opts: LoggerOptions): Logger {
     opts.destination ?? (opts.file !== undefined ? pino.destination({ dest: opts.file, sync: opts.sync ?? false, mkdir: true, mode: 0o600 }) : pino.destination({ fd: opts.fd ?? 2, sync: opts.sync ?? false })),
   );
 }
+
+/**
+ * A child logger for one component whose own children name sub-components without repeating the key: pino writes
+ * every binding of every ancestor, so `log.child({ component: 'processor' }).child({ component: 'kafka' })` would
+ * print `"component"` twice. Here that line carries `"component":"processor.kafka"`, once.
+ */
+export function componentLogger(base: Logger, component: string, extra: Record<string, unknown> = {}): Logger {
+  const log = base.child({ ...extra, component });
+  const plainChild = log.child.bind(log);
+  log.child = ((bindings: Record<string, unknown>, options?: Parameters<Logger['child']>[1]) => {
+    if (options !== undefined) return plainChild(bindings, options);
+    const { component: sub, ...rest } = bindings;
+    return componentLogger(base, typeof sub === 'string' ? `${component}.${sub}` : component, { ...extra, ...rest });
+  }) as Logger['child'];
+  return log;
+}

@@ -36,6 +36,11 @@ brokers and exits 1 within kafka.connectionTimeout.
 Exit status: 0 stopped by a signal, 1 runtime failure (e.g. no broker), 2 bad usage or bad configuration.
 `;
 
+/** `prefix` before each line of `text` that does not already carry it. */
+export function prefixLines(prefix: string, text: string): string {
+  return text.split('\n').map((l) => (l.startsWith(prefix) ? l : `${prefix}${l}`)).join('\n');
+}
+
 export const run: CommandModule['run'] = async (argv) => {
   const a = parseCommandArgs(
     'processor',
@@ -63,6 +68,7 @@ export const run: CommandModule['run'] = async (argv) => {
   }
   if (v.clock !== undefined && v.clock !== 'wall' && v.clock !== 'event') throw new UsageError(`signwatch processor: --clock must be wall or event, got "${v.clock}"`);
   let config;
+  let policy;
   try {
     config = loadProcessorConfig(v.config, {
       'kafka.brokers': v.brokers?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -73,11 +79,12 @@ export const run: CommandModule['run'] = async (argv) => {
       'metrics.port': port,
       'log.level': v['log-level'],
     });
+    policy = loadPolicyFile(config.policy);
   } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(e.message);
+    // every line in the one style: signwatch processor: <file:line: key>: <why>
+    if (e instanceof ConfigError) throw new UsageError(prefixLines('signwatch processor: ', e.message));
     throw e;
   }
-  const policy = loadPolicyFile(config.policy);
   if (v['check-config']) {
     process.stdout.write(effectiveConfigText(config));
     return 0;

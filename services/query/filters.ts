@@ -47,7 +47,7 @@ function enumList<T extends string>(allowed: readonly T[], upper: boolean) {
     for (const v of vs.flatMap((x) => x.split(','))) {
       const norm = (upper ? v.trim().toUpperCase() : v.trim().toLowerCase()) as T;
       if (!allowed.includes(norm)) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not one of ${allowed.join(', ')}` });
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not one of ${allowed.join(', ')}` }); // badRegion's wording for regions
         return z.NEVER;
       }
       if (!out.includes(norm)) out.push(norm);

@@ -4,7 +4,7 @@ import { CodedError, UsageError } from '../platform/errors.js';
 import { parseQuery, parseRelative, type RawQuery } from './filters.js';
 import { followHeader, formatCounts, formatEvents, formatFollow, OUTPUT_FORMATS, type OutputFormat } from './format.js';
 import { DEFAULT_STORE, createStore, redactSpec, specHasPassword } from './open-store.js';
-import { StoreError, type EventStore } from './store.js';
+import { MAX_LIMIT, StoreError, type EventStore } from './store.js';
 
 const HELP = `Usage: signwatch query [filters] [--count-by KEYS] [--around ID [--before N|SPAN] [--after N|SPAN]] [options]
 
@@ -103,6 +103,12 @@ export async function openForCommand(spec: string, command: string, mustExist: b
   }
 }
 
+/** The table's width: the terminal's, else $COLUMNS, else 120. */
+export function terminalWidth(): number {
+  const env = Number(process.env.COLUMNS);
+  return (process.stdout.isTTY ? process.stdout.columns : undefined) ?? (Number.isInteger(env) && env > 0 ? env : 120);
+}
+
 function write(text: string): Promise<void> {
   if (!text) return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -141,15 +147,17 @@ export async function runQuery(argv: string[]): Promise<number> {
     if (req.around) {
       const r = await store.around(req.around.id, req.filters, req.around.before, req.around.after);
       if (!r) throw new CodedError('SW_QUERY_NOT_FOUND', `signwatch query: --around: no event with id ${req.around.id} in the store`);
-      await write(formatEvents(r.events, format, r.anchor.id));
+      await write(formatEvents(r.events, format, r.anchor.id, terminalWidth()));
       return 0;
     }
     if (!v.follow) {
-      const events = await store.query(req.filters, { limit: req.limit, order: req.order });
-      await write(formatEvents(events, format));
-      if (process.stderr.isTTY && format === 'table') {
-        process.stderr.write(events.length === 0 ? '(no matching events)\n' : events.length === req.limit ? `(first ${req.limit}; raise --limit or narrow the filters for more)\n` : '');
-      }
+      // one more than the limit tells whether the limit cut the answer short
+      const events = await store.query(req.filters, { limit: req.limit + 1, order: req.order });
+      const more = events.length > req.limit || (req.limit >= MAX_LIMIT && events.length === req.limit); // the store caps at MAX_LIMIT
+      if (more) events.length = req.limit;
+      await write(formatEvents(events, format, undefined, terminalWidth()));
+      if (more) process.stderr.write(`signwatch query: stopped at the limit of ${req.limit} events; more match (raise --limit or narrow the filters)\n`);
+      else if (events.length === 0 && process.stderr.isTTY && format === 'table') process.stderr.write('(no matching events)\n');
       return 0;
     }
     return await follow(store, req.filters, req.limit, format, interval);

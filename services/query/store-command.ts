@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseEvent } from '../../schemas/events.js';
 import { parseDuration } from '../platform/duration.js';
-import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { BadLineTally, parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { CodedError, UsageError } from '../platform/errors.js';
 import { DEFAULT_STORE } from './open-store.js';
 import { openForCommand, resolveStoreSpec } from './query-command.js';
@@ -21,7 +21,7 @@ const HELP = `Usage: signwatch store <import|stats|sweep> [options]
                           as "line N: reason" and skipped; events already stored (same id) are not added again.
       --batch N           events per transaction (default 2000)
       --strict            exit 1 when any line was rejected (the good lines are still stored)
-      --quiet             no progress and no summary on stderr
+      --quiet             bad lines summarised by reason, not listed; no progress (the summary is printed)
   stats                   events, oldest/newest event time, schema version
   sweep                   delete events older than the retention now, in small batches
       --retention SPAN    default 30d
@@ -108,11 +108,12 @@ async function runImport(file: string, v: { store?: string; batch?: string; stri
   const store = await openForCommand(spec, 'store import', false);
   const tty = process.stderr.isTTY && !v.quiet;
   const started = Date.now();
+  const tally = new BadLineTally();
   let summary: ImportSummary;
   try {
     summary = await importNdjson(store, input, {
       batch,
-      onBad: (line, reason) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}line ${line}: ${reason}\n`),
+      onBad: (line, reason) => (v.quiet ? tally.add(reason) : process.stderr.write(`${tty ? '\r\x1b[K' : ''}line ${line}: ${reason}\n`)),
       onProgress: tty
         ? (s) => process.stderr.write(`\r\x1b[K${fmt(s.lines)} lines: ${fmt(s.added)} new, ${fmt(s.duplicates)} already stored, ${fmt(s.bad)} bad`)
         : undefined,
@@ -123,17 +124,16 @@ async function runImport(file: string, v: { store?: string; batch?: string; stri
   } finally {
     await store.close();
   }
-  if (!v.quiet) {
-    const secs = (Date.now() - started) / 1000;
-    process.stderr.write(
-      `${tty ? '\r\x1b[K' : ''}imported ${file === '-' ? 'stdin' : file}: ${fmt(summary.lines)} lines, ${fmt(summary.added)} new, ${fmt(summary.duplicates)} already stored, ${fmt(summary.bad)} bad (${secs.toFixed(1)} s)\n`,
-    );
-  }
+  const secs = (Date.now() - started) / 1000;
+  const byReason = tally.total > 0 ? `: ${tally.summary()}` : '';
+  process.stderr.write(
+    `${tty ? '\r\x1b[K' : ''}imported ${file === '-' ? 'stdin' : file}: ${fmt(summary.lines)} lines, ${fmt(summary.added)} new, ${fmt(summary.duplicates)} already stored, ${fmt(summary.bad)} bad${byReason} (${secs.toFixed(1)} s)\n`,
+  );
   return v.strict && summary.bad > 0 ? 1 : 0;
 }
 
 export async function runStore(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs('store', argv, OPTIONS, HELP, true);
+  const parsed = parseCommandArgs('store', argv, OPTIONS, HELP, true, ['import', 'stats', 'sweep']);
   if (!parsed) return 0;
   const [sub, ...rest] = parsed.positionals;
   const v = parsed.values;

@@ -1,7 +1,7 @@
 /** `signwatch replay FILE|-`: alert transitions (or hourly aggregates) from NDJSON events. */
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
+import { BadLineTally, parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { CodedError, UsageError } from '../platform/errors.js';
 import { loadPolicyFile } from '../engine/policy.js';
 import { toMs } from '../engine/time.js';
@@ -22,7 +22,7 @@ Options:
   --until TIME      advance the clock to TIME (RFC 3339) at end of input, so quiet regions resolve
   --now TIME        reference time of lines without a record time (default: the wall clock at start)
   --policy FILE     alert policy YAML (default: alerts/policy.yaml of this checkout)
-  --quiet           no per-line error reports, only the summary
+  --quiet           bad lines summarised by reason in the summary, not listed
   -h, --help        show this help
 
 Exit status: 0 input read (even with bad lines), 1 input cannot be read, 2 bad usage or bad policy.
@@ -70,8 +70,9 @@ export const run: CommandModule['run'] = async (argv) => {
   const started = Date.now();
   const quiet = v.quiet === true;
   let reported = 0;
+  const tally = new BadLineTally();
   const report = (lineNo: number, reason: string) => {
-    if (quiet) return;
+    if (quiet) return tally.add(reason);
     if (reported++ < 1000) process.stderr.write(`${file === '-' ? 'stdin' : file}:${lineNo}: skipped: ${reason}\n`);
     else if (reported === 1001) process.stderr.write('(further bad lines not reported; see the summary)\n');
   };
@@ -98,7 +99,7 @@ export const run: CommandModule['run'] = async (argv) => {
     out.write(buf);
     if (tty) process.stderr.write('\r\x1b[K');
     process.stderr.write(
-      `replay: read ${summary.read}, valid ${summary.valid}, invalid ${summary.invalid}, duplicate ${summary.duplicate}, late ${summary.late}, expired ${summary.expired}, future ${summary.future}; ${summary.transitions} transitions, ${summary.hourly} hourly aggregates (${Date.now() - started} ms)\n`,
+      `replay: read ${summary.read}, valid ${summary.valid}, invalid ${summary.invalid}, duplicate ${summary.duplicate}, late ${summary.late}, expired ${summary.expired}, future ${summary.future}; ${summary.transitions} transitions, ${summary.hourly} hourly aggregates (${Date.now() - started} ms)${tally.total > 0 ? `; bad lines: ${tally.summary()}` : ''}\n`,
     );
     return 0;
   } catch (e) {

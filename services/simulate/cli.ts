@@ -10,15 +10,20 @@ import { demoIncidents, simulate, type Incident } from './simulate.js';
 const HELP = `Usage: signwatch simulate [options]
 
 Generate realistic fleet traffic (all five regions; codesign, unlock, notarize, cert, clock, heartbeat events)
-as NDJSON, seeded and reproducible: the same options always give the same bytes.
+as NDJSON, seeded and reproducible: the same options always give the same bytes. With the defaults it is the
+demo scenario over about 3.5 h of event time, so 'signwatch simulate | signwatch replay -' shows the HK page firing
+and resolving, the SG latency warning and the US certificate ticket.
 
 Options:
   --seed N              random seed (default 1)
-  --events N            number of events (default 10000)
+  --events N            number of traffic events (default 25000: about 3 h 28 min at the default rate); every
+                        host also sends its heartbeat once a minute, as the agent daemon does (--heartbeat 0: none)
+  --heartbeat SPAN      each host's heartbeat period (default 1m; 0 for none)
   --start TIME          event time of the start, RFC 3339 (default 2026-11-20T00:00:00.000Z)
   --rate N              events per second across the fleet, in event time (default 2)
   --hosts N             signing hosts per region (default 4; plus 1 compile host)
-  --scenario NAME       none | demo (HK keychain lock at +1h, SG slow vault at +2h, US cert 18 days from expiry)
+  --scenario NAME       demo (default: HK keychain lock at +1h, SG slow vault at +2h, US cert 18 days from
+                        expiry) | none (background traffic only, plus any --incident)
   --incident SPEC       add an incident (repeatable): KIND:REGION@OFFSET[+DURATION][,key=value…]
                         kinds: keychain-lock (hosts=2, rate=0.6), slow-vault (median=1400),
                         expiring-cert (days=18), clock-skew (offset=4000), acl
@@ -29,6 +34,9 @@ Options:
   --out FILE            write to FILE instead of stdout
   -h, --help            show this help
 `;
+
+/** Enough event time (at the default rate) for every demo incident to fire and the HK page to resolve. */
+export const DEFAULT_EVENTS = 25_000;
 
 function num(name: string, v: string | undefined, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
@@ -79,6 +87,7 @@ export const command: CommandModule = {
         duplicates: { type: 'string' },
         late: { type: 'string' },
         malformed: { type: 'string' },
+        heartbeat: { type: 'string' },
         out: { type: 'string' },
       },
       HELP,
@@ -89,12 +98,14 @@ export const command: CommandModule = {
     const startText = v.start ?? '2026-11-20T00:00:00.000Z';
     const start = toMs(startText);
     if (!Number.isFinite(start)) throw new UsageError(`signwatch simulate: --start "${startText}" is not an RFC 3339 time`);
-    const scenario = v.scenario ?? 'none';
+    const scenario = v.scenario ?? 'demo';
     if (scenario !== 'none' && scenario !== 'demo') throw new UsageError(`signwatch simulate: --scenario must be none or demo, got "${scenario}"`);
     const incidents = [...(scenario === 'demo' ? demoIncidents(start) : []), ...(v.incident ?? []).map((s) => parseIncident(s, start))];
+    const heartbeatEvery = v.heartbeat === undefined ? 60_000 : v.heartbeat === '0' ? 0 : parseDuration(v.heartbeat);
+    if (heartbeatEvery === undefined) throw new UsageError(`signwatch simulate: --heartbeat "${v.heartbeat}" is not a duration (e.g. 1m, 30s, or 0 for none)`);
     const gen = simulate({
       seed: num('seed', v.seed, 1),
-      events: num('events', v.events, 10_000, 0, 1e9),
+      events: num('events', v.events, DEFAULT_EVENTS, 0, 1e9),
       start,
       ratePerSecond: num('rate', v.rate, 2, 0.0001, 1e6),
       hostsPerRegion: num('hosts', v.hosts, 4, 1, 1000),
@@ -102,6 +113,7 @@ export const command: CommandModule = {
       duplicateRate: num('duplicates', v.duplicates, 0, 0, 1),
       lateRate: num('late', v.late, 0, 0, 1),
       malformedRate: num('malformed', v.malformed, 0, 0, 1),
+      heartbeatEvery,
     });
     const out: NodeJS.WritableStream = v.out ? createWriteStream(v.out) : process.stdout;
     let buf = '';

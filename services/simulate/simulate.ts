@@ -3,7 +3,7 @@
  * would ship them), with scripted incidents and optional dirt: duplicates, late and malformed lines.
  *
  * Error strings and codes are the ones the agent's classifier produces from real codesign/security output
- * (shared/reference/macos-fixtures): errSecInternalComponent, errSecInteractionNotAllowed, item not found, …
+ * (the research captures macos-fixtures/, kept outside this repository): errSecInternalComponent, errSecInteractionNotAllowed, item not found, …
  */
 import { REGIONS, type Region, type SignEvent } from '../../schemas/events.js';
 import { DAY, HOUR, MINUTE, toIso } from '../engine/time.js';

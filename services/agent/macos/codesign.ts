@@ -1,6 +1,6 @@
 /**
  * codesign / productsign: read the identity and keychain from the arguments, and classify a failed run's stderr
- * into error.code / osStatus / class. Formats are the real ones in reference/macos-tools.md §1 and the captures in
+ * into error.code / osStatus / class. Formats are the real ones in the research notes macos-tools.md (kept outside this repository) §1 and the captures in
  * services/demo/fake-macos/fixtures (one unit test per capture).
  *
  * Rules: Xcode / make / shell wrapper lines are ignored; `<path>: replacing existing signature` is information;

@@ -1,7 +1,7 @@
 /**
  * notarytool output: the final status (text or `--output-format json`) and the failure classes. notarytool exits
  * 0 even when the submission is Invalid, so the outcome comes from the status, never from the exit status
- * (reference/macos-tools.md §4).
+ * (the research notes macos-tools.md (kept outside this repository) §4).
  */
 export type NotaryOutcome = 'accepted' | 'invalid' | 'rejected' | 'error';
 export type NotaryErrorClass = 'apple_api' | 'auth' | 'network' | 'keychain' | 'other';

@@ -1,6 +1,6 @@
 /**
  * OSStatus values and the human text that `security` and `codesign` print for them (SecCopyErrorMessageString).
- * Verified against Apple's SecBase.h (reference/macos-tools.md §3); errSecTimestampServiceNotAvailable comes from
+ * Verified against Apple's SecBase.h (the research notes macos-tools.md (kept outside this repository) §3); errSecTimestampServiceNotAvailable comes from
  * a mirrored header (not checked against SecBase.h).
  */
 export type KeychainErrorClass = 'keychain' | 'identity' | 'chain' | 'timestamp' | 'bundle' | 'other';

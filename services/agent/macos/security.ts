@@ -1,6 +1,6 @@
 /**
  * Parsers for `security` output (formats from Apple's SecurityTool source and the real captures; see
- * reference/macos-tools.md §2). No node:crypto here: the exec wrapper imports this file.
+ * the research notes macos-tools.md (kept outside this repository) §2). No node:crypto here: the exec wrapper imports this file.
  */
 import { statusByText } from './secbase.js';
 

@@ -4,8 +4,8 @@
  * failure…) followed by the exchange's `sntp_exchange { result: N (…) … }` block, and `sntp: Clock select failed`
  * when no exchange gave a usable sample. With -d every exchange prints its block (one `offset: <hex> (<decimal>)`
  * each). A block's offset is only meaningful when its result is 0: a Kiss-of-death or a "Server not synchronized"
- * reply carries an offset too (absurd, or plausible and wrong). See reference/macos-tools.md §5 and the captures in
- * services/demo/fake-macos/fixtures (sntp*, INDEX.md).
+ * reply carries an offset too (absurd, or plausible and wrong). See the research notes macos-tools.md (kept outside this
+ * repository) §5 and the captures in services/demo/fake-macos/fixtures (sntp*, with their sources in fixtures/INDEX.md).
  */
 export type SntpFailureCode = 'timeout' | 'dns' | 'kiss_of_death' | 'not_synchronized' | 'clock_select_failed' | 'failed' | 'unparsed';
 

@@ -1,7 +1,7 @@
 /**
  * One alert = one folder (services/engine/rules/<alert>/) exporting one RuleDefinition: everything signwatch knows
  * about the alert. The registry (rules/index.ts) lists the definitions; from it derive
- *   - the policy schema (schemas/policy.ts: `alerts.<name>` is the definition's `policy`),
+ *   - the policy schema (services/engine/policy.ts: `alerts.<name>` is the definition's `policy`),
  *   - the engine (one `create()` per region), the state horizon a rebuild must re-read (`horizon`),
  *   - the processor's gauges (`gauges`, read from the rule instances), the release gate (`freezes`),
  *   - the generated Prometheus / Grafana rules and promtool tests (`alertRule`),

@@ -5,7 +5,7 @@
 import { Partitioners, testKafka } from '../../harness/kafka.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,53 @@ test('dlq export prints dead letters with reason and source; dlq replay re-drive
     assert.equal(sw(['dlq', 'replay', join(dir, 'missing.ndjson')]).status, 1);
   } finally {
     await admin.deleteTopics({ topics: [topics.events, topics.dlq] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+});
+
+// The processor writes the DLQ in transactions, so each partition ends with a commit (or abort) marker that no
+// consumer ever receives. Export must stop at the end offsets it read at start, markers included: with a 10 min
+// timeout, an export that waited for a record past the marker would not finish within this test's 3 min, and its
+// summary would say "timed out before the end".
+test('dlq export of a transactional DLQ stops at the end offsets read at start, not at its timeout', { skip, timeout: 180_000 }, async () => {
+  const run = `dlqtx-${process.pid}-${Date.now()}`;
+  const topics = { events: `${run}.events`, dlq: `${run}.dlq` };
+  const dir = mkdtempSync(join(tmpdir(), 'sw-dlq-tx-'));
+  const cfgFile = join(dir, 'processor.yaml');
+  writeFileSync(cfgFile, stringify({ kafka: { brokers: BROKERS }, topics: { events: { name: topics.events, partitions: 2 }, dlq: { name: topics.dlq, partitions: 3 } } }));
+  const kafka = testKafka(BROKERS, 'dlq-tx-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: topics.dlq, numPartitions: 3 }] });
+    const producer = kafka.producer({ transactionalId: `${run}-tx`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const dl = (partition: number, i: number) => ({ partition, key: 'EU', value: `bad ${partition}/${i}`, headers: { [DLQ_HEADERS.reason]: 'not JSON: x', [DLQ_HEADERS.topic]: topics.events } });
+    // partition 0: two committed transactions; partition 1: one committed, then one aborted; partition 2: only aborted
+    for (const [msgs, commit] of [[[dl(0, 1), dl(0, 2), dl(1, 1)], true], [[dl(0, 3)], true], [[dl(1, 2), dl(2, 1)], false]] as const) {
+      const tx = await producer.transaction();
+      await tx.send({ topic: topics.dlq, acks: -1, messages: [...msgs] });
+      await (commit ? tx.commit() : tx.abort());
+    }
+    await producer.disconnect();
+    const ends = await admin.fetchTopicOffsets(topics.dlq);
+    assert.ok(ends.every((o) => Number(o.high) > 0), `every partition ends with a marker: ${JSON.stringify(ends)}`);
+
+    const ex = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'dlq', 'export', '--config', cfgFile, '--timeout', '10m'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(ex.code, 0, ex.stderr);
+    const values = ex.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { value: string }).value).sort();
+    assert.deepEqual(values, ['bad 0/1', 'bad 0/2', 'bad 0/3', 'bad 1/1'], 'the committed dead letters, not the aborted ones');
+    assert.match(ex.stderr, /exported 4 dead letters/);
+    assert.doesNotMatch(ex.stderr, /timed out/);
+  } finally {
+    await admin.deleteTopics({ topics: [topics.dlq] }).catch(() => undefined);
     await admin.disconnect();
   }
 });

@@ -63,7 +63,7 @@ void test('through the wrapper: each fixture becomes a failed codesign event wit
 });
 
 void test('a chain warning before errSecInternalComponent is a chain failure, not a keychain one', () => {
-  // line shapes as documented in reference/macos-tools.md §1.1 (the real sample is kept aside for acceptance)
+  // line shapes as documented in the research notes macos-tools.md (kept outside this repository) §1.1 (the real sample is kept aside for acceptance)
   const stderr = `Warning: unable to build chain to self-signed root for signer "Apple Distribution: Example Corp (ABCDE12345)"\n${fixture('codesign-errSecInternalComponent__replacing-existing.txt')}`;
   const e = classifyCodesignStderr(stderr, 1);
   assert.equal(e.code, 'errSecInternalComponent');

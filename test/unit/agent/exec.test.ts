@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
 import { BIN, cli, FAKE_BIN, fixture, ROOT, sandbox, spooled } from './helpers.js';
@@ -158,10 +158,17 @@ void test('the tool result is untouched when the spool is unusable or the config
 void test('signals: forwarded to the tool; the wrapper dies of the same signal and records the failure', async () => {
   const sb = sandbox();
   try {
-    const child = spawn(process.execPath, [BIN, 'agent', 'exec', '--', 'codesign', '-s', 'X', 'x'], { env: { ...sb.env, FAKE_CODESIGN_SLEEP: '5' }, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 700));
+    // the tool sleeps until killed; the test waits for it to be running (a condition, not a delay: under load the
+    // wrapper can take seconds to start, and a signal before it runs the tool would record nothing)
+    const started = join(sb.dir, 'codesign.started');
+    const child = spawn(process.execPath, [BIN, 'agent', 'exec', '--', 'codesign', '-s', 'X', 'x'], { env: { ...sb.env, FAKE_CODESIGN_SLEEP: '600', FAKE_CODESIGN_STARTED: started }, stdio: 'ignore' });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    while (!existsSync(started) && !gone) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!gone, 'the wrapper ran the tool');
     child.kill('SIGTERM');
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
+    const [code, signal] = await exited;
     assert.equal(code, null);
     assert.equal(signal, 'SIGTERM');
     const [ev] = spooled(sb.dataDir);

@@ -1,5 +1,5 @@
 /**
- * A brute-force reference for the alert semantics of DESIGN.md: after every event it re-scans every accepted
+ * A brute-force reference for the alert semantics of the design contract (kept outside this repository): after every event it re-scans every accepted
  * event at every instant where any condition could change, from scratch. Slow and obviously right; the property
  * test requires the engine to produce exactly the same transitions.
  */

@@ -1,4 +1,4 @@
-/** The exact alert semantics of DESIGN.md, at the window edges. */
+/** The exact alert semantics of the design contract (kept outside this repository), at the window edges. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { T0, min, day, kcFail, csOk, unlock, cert, clock, heartbeat, acl, run } from './helpers.js';

@@ -12,7 +12,7 @@ import { SqliteEventStore } from '../../../services/query/sqlite-store.js';
 import { fixture, mk, T0 } from './store-suite.js';
 
 const MAIN = resolve('dist/services/cli/main.js');
-const env = { ...process.env, SIGNWATCH_STORE: '' };
+const env = { ...process.env, SIGNWATCH_STORE: '', COLUMNS: '' };
 
 function sw(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { input, encoding: 'utf8', env, timeout: 20_000 });
@@ -134,6 +134,26 @@ void test('query --follow prints the matches, then events stored later (late one
     }
   } finally {
     await store.close();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
+void test('query says on stderr when its row limit cut the answer short (any format), and only then', () => {
+  const s = setup();
+  try {
+    assert.equal(sw(['store', 'import', s.file, '--store', s.store, '--quiet']).code, 0);
+    const cut = sw(['query', '--store', s.store, '--since', '2000-01-01T00:00:00Z', '--limit', '5', '-o', 'ndjson']);
+    assert.equal(cut.code, 0, cut.err);
+    assert.equal(cut.out.trim().split('\n').length, 5);
+    assert.equal(cut.err, 'signwatch query: stopped at the limit of 5 events; more match (raise --limit or narrow the filters)\n');
+    const exact = sw(['query', '--store', s.store, '--since', '2000-01-01T00:00:00Z', '--limit', '12', '-o', 'csv']);
+    assert.equal(exact.out.trim().split('\r\n').length, 13, 'header + all 12');
+    assert.equal(exact.err, '', 'all 12 fit: nothing to say');
+    const table = sw(['query', '--store', s.store, '--since', '2000-01-01T00:00:00Z', '--limit', '3', '-o', 'table']);
+    assert.match(table.err, /stopped at the limit of 3 events/);
+    for (const l of table.out.trimEnd().split('\n')) assert.ok(l.length <= 120, `not a TTY: 120 columns (${l.length})`);
+    assert.match(table.out, /^ID {2,}TIME/);
+  } finally {
     rmSync(s.dir, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatCounts, formatEvents, table } from '../../../services/query/format.js';
+import { eventTable, formatCounts, formatEvents, table } from '../../../services/query/format.js';
 import type { StoredEvent } from '../../../services/query/store.js';
 
 const ev = (over: Partial<StoredEvent>): StoredEvent => ({
@@ -42,8 +42,8 @@ void test('table: aligned columns, anchor marked, control characters escaped', (
   const out = formatEvents([ev({}), ev({ id: '01JDX0000000000000000000AC', host: 'evil\u001b[2Jhost' })], 'table', '01JDX0000000000000000000AC');
   const lines = out.trimEnd().split('\n');
   assert.equal(lines.length, 3);
-  assert.ok(lines[0]!.startsWith('  TIME'));
-  assert.ok(lines[1]!.startsWith('  2026-11-26T02:12:00.000Z  HK'));
+  assert.ok(lines[0]!.startsWith('  ID  '));
+  assert.ok(lines[1]!.startsWith('  01JDX0000000000000000000AB  2026-11-26T02:12:00.000Z  HK'));
   assert.ok(lines[2]!.startsWith('> '));
   assert.ok(!out.includes('\u001b'), 'escape sequences are not passed to the terminal');
   assert.ok(out.includes('evil\\x1b[2Jhost'));
@@ -58,4 +58,43 @@ void test('counts: hour in RFC 3339, null keys, four formats', () => {
   assert.equal(formatCounts(['hour', 'error'], rows, 'ndjson'), '{"hour":"2026-11-26T02:00:00.000Z","error":null,"count":3}\n');
   assert.equal(formatCounts(['hour', 'error'], rows, 'csv'), 'hour,error,count\r\n2026-11-26T02:00:00.000Z,,3\r\n');
   assert.match(formatCounts(['hour', 'error'], rows, 'table'), /^HOUR\s+ERROR\s+COUNT\n2026-11-26T02:00:00.000Z\s+3\n$/);
+});
+
+void test('table fits the terminal width: ID first, the message last and cut with …, optional columns dropped', () => {
+  const long = 'codesign failed: errSecInternalComponent while signing /Users/ci/build/App.app/Contents/Frameworks/Foo.framework/Versions/A';
+  const evs = [ev({ raw: JSON.stringify({ v: 1, error: { message: long } }) }), ev({ id: '01JDX0000000000000000000AC', raw: JSON.stringify({ v: 1, error: { message: 'short' } }) })];
+  for (const width of [60, 80, 120, 160, 200, 400]) {
+    const out = formatEvents(evs, 'table', undefined, width);
+    const lines = out.trimEnd().split('\n');
+    for (const l of lines) assert.ok(l.length <= width, `width ${width}: ${l.length} > ${width}: ${l}`);
+    assert.ok(lines[0]!.startsWith('ID '), lines[0]);
+    assert.ok(lines[1]!.startsWith('01JDX0000000000000000000AB  '), 'the whole ID is there to copy');
+  }
+  const wide = formatEvents(evs, 'table', undefined, 400).split('\n');
+  assert.ok(wide[0]!.endsWith('MESSAGE'));
+  assert.ok(wide[1]!.endsWith(long), 'a wide terminal shows the whole message');
+  for (const col of ['KEYCHAIN', 'CORRELATION', 'INVOCATION']) assert.ok(wide[0]!.includes(col));
+  assert.ok(!wide[0]!.includes('PARTITIONS'), 'a column empty in every row is left out');
+  const mid = formatEvents(evs, 'table', undefined, 160).split('\n');
+  assert.ok(mid[0]!.includes('MESSAGE') && !mid[0]!.includes('INVOCATION'), mid[0]);
+  assert.ok(mid[1]!.endsWith('…') && mid[1]!.length === 160, mid[1]);
+  assert.ok(mid[2]!.endsWith('short'));
+  assert.equal(formatEvents(evs, 'table'), eventTable(evs, 120), 'default width 120');
+  const anchored = eventTable(evs, 100, '01JDX0000000000000000000AC').split('\n');
+  assert.ok(anchored[2]!.startsWith('> 01JDX0000000000000000000AC') && anchored.every((l) => l.length <= 100));
+});
+
+void test('--around in csv, ndjson and json marks the anchor; the other events stay byte for byte', () => {
+  const a = ev({});
+  const b = ev({ id: '01JDX0000000000000000000AC', raw: '{"v":1,"x":"b"}' });
+  const nd = formatEvents([a, b], 'ndjson', b.id).split('\n');
+  assert.equal(nd[0], a.raw);
+  assert.deepEqual(JSON.parse(nd[1]!), { anchor: true, v: 1, x: 'b' });
+  const js = JSON.parse(formatEvents([a, b], 'json', b.id)) as Record<string, unknown>[];
+  assert.equal(js[0]!.anchor, undefined);
+  assert.equal(js[1]!.anchor, true);
+  const [header, r1, r2] = formatEvents([a, b], 'csv', b.id).split('\r\n');
+  assert.ok(header!.endsWith(',id,anchor'));
+  assert.ok(r1!.endsWith(`,${a.id},`) && r2!.endsWith(`,${b.id},true`));
+  assert.ok(!formatEvents([a, b], 'csv').split('\r\n')[0]!.includes('anchor'), 'no anchor column without --around');
 });

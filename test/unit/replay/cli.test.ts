@@ -82,3 +82,27 @@ test('simulate is reproducible and its demo scenario pages HK, warns SG and tick
   assert.equal(sw(['simulate', '--incident', 'meltdown:HK@1h']).status, 2);
   assert.equal(sw(['simulate', '--events', 'many']).status, 2);
 });
+
+test('defaults show what the tools are for: plain simulate | replay pages, resolves, warns and tickets', () => {
+  const help = sw(['simulate', '--help']).stdout;
+  for (const promise of ['HK keychain lock', 'SG slow vault', 'US cert']) assert.ok(help.includes(promise), `the help promises ${promise}`);
+  const gen = sw(['simulate']);
+  assert.equal(gen.status, 0, gen.stderr);
+  const lines = gen.stdout.trim().split('\n');
+  const beats = lines.filter((l) => l.includes('"type":"heartbeat"')).length;
+  assert.ok(lines.length > 25_000 && beats > 25 * 60 * 3, `25 000 traffic events plus every host's heartbeat once a minute (${lines.length} lines, ${beats} heartbeats)`);
+  const last = Date.parse((JSON.parse(lines.at(-1)!) as { ts: string }).ts) - Date.parse('2026-11-20T00:00:00.000Z');
+  assert.ok(last > 3 * 3_600_000, `the default run reaches past +3h (ends at +${(last / 60_000).toFixed(0)} min)`);
+  const r = sw(['replay', '-'], gen.stdout);
+  assert.equal(r.status, 0, r.stderr);
+  const ts = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { alert: string; labels: { region: string }; state: string; severity: string; at: string });
+  const find = (alert: string, region: string, state: string) => ts.find((t) => t.alert === alert && t.labels.region === region && t.state === state);
+  assert.ok(find('codesign_keychain_failures', 'HK', 'firing')?.severity === 'critical', 'the HK page (+1h)');
+  assert.ok(find('codesign_keychain_failures', 'HK', 'resolved'), 'the HK page resolves');
+  const sg = find('unlock_latency_p95', 'SG', 'firing');
+  assert.ok(sg?.severity === 'warning' && Date.parse(sg.at) >= Date.parse('2026-11-20T02:00:00.000Z'), 'the SG warning at +2h');
+  assert.ok(find('cert_expiry', 'US', 'firing'), 'the US certificate ticket');
+  assert.ok(ts.some((t) => t.state === 'firing') && ts.some((t) => t.state === 'resolved'), 'both kinds of transition');
+  assert.equal(sw(['simulate', '--scenario', 'none', '--events', '100', '--heartbeat', '0']).stdout.trim().split('\n').length, 100);
+  assert.equal(sw(['simulate', '--heartbeat', 'often']).status, 2);
+});
