@@ -22,14 +22,16 @@ import { brokersFlag, GateServeConfig, loadCommandConfig, portFlag } from './com
 const DEFAULT_URL = 'http://127.0.0.1:9480';
 
 const HELP = `Usage:
-  signwatch gate check --region R [--url URL] [--timeout 5s] [--json]
+  signwatch gate check --region R [--require-parity] [--url URL] [--timeout 5s] [--json]
   signwatch gate serve [--config FILE] [--port 9480] [--host 127.0.0.1] [--brokers 127.0.0.1:9092]
                        [--topic alerts.v1] [--policy FILE] [--token-file FILE] [--audit-file FILE]
                        [--log-level LEVEL] [--check-config]
   signwatch gate override --region R --reason TEXT [--by NAME] [--ttl 1h] [--clear] [--url URL] [--token-file FILE]
 
-check     exits 0 when region R may release, 1 while it is frozen (reasons printed), 3 when the gate
-          cannot be reached (CI must treat that as "do not ship").
+check     exits 0 when region R may release, 1 while it is frozen (every reason printed), 3 when the gate
+          cannot be reached (CI must treat that as "do not ship"). --require-parity also refuses (exit 1)
+          while a host of the region differs from the fleet's wrapper checksum, secret version, keychain
+          path, search list or team IDs (parity_drift firing), whether or not parity freezes.
 serve     serves GET /v1/release-gate?region=R; state rebuilt from the alert topic on every start.
           --config FILE: YAML/JSON with the kafka block every component takes (brokers, tls, sasl, timeouts:
           docs/secured-cluster.md) and topic, host, port, policy, auditFile, log.level; flags override it.
@@ -45,6 +47,7 @@ const OPTIONS = {
   url: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
+  'require-parity': { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
   brokers: { type: 'string' },
@@ -89,16 +92,25 @@ function token(file: string | undefined): string | undefined {
   return process.env.SIGNWATCH_GATE_TOKEN || undefined;
 }
 
-function describe(s: GateState): string {
+function describe(s: GateState, requireParity: boolean): string {
+  const lines = (rs: readonly { dedupKey: string; summary: string }[]) => rs.map((r) => `  - ${r.dedupKey}: ${r.summary}\n`).join('');
+  const parity = s.parity ?? [];
+  const parityText = parity.length
+    ? `${requireParity ? 'REFUSED: parity required and ' : 'parity: '}${parity.length} host(s) differ from the fleet\n${lines(parity)}`
+    : requireParity
+      ? 'parity: every host of the region matches the fleet\n'
+      : '';
   if (!s.frozen) {
-    return s.override
-      ? `${s.region}: OPEN by override of ${s.override.by} until ${s.override.until} (${s.override.reason}); ${s.reasons.length} reason(s) pending\n`
-      : `${s.region}: open\n`;
+    return (
+      (s.override
+        ? `${s.region}: OPEN by override of ${s.override.by} until ${s.override.until} (${s.override.reason}); ${s.reasons.length} reason(s) pending\n${lines(s.reasons)}`
+        : `${s.region}: open\n`) + parityText
+    );
   }
-  return `${s.region}: FROZEN since ${s.since}\n${s.reasons.map((r) => `  - ${r.dedupKey}: ${r.summary}\n`).join('')}`;
+  return `${s.region}: FROZEN since ${s.since}\n${lines(s.reasons)}${parityText}`;
 }
 
-async function check(v: { region?: string; url?: string; timeout?: string; json?: boolean }): Promise<number> {
+async function check(v: { region?: string; url?: string; timeout?: string; json?: boolean; 'require-parity'?: boolean }): Promise<number> {
   const r = region('check', v.region)!;
   const base = (v.url ?? DEFAULT_URL).replace(/\/+$/, '');
   const timeoutMs = duration('timeout', v.timeout, 5000);
@@ -111,8 +123,9 @@ async function check(v: { region?: string; url?: string; timeout?: string; json?
     process.stderr.write(`signwatch gate check: cannot ask the release gate at ${base}: ${(e as Error).message}; treat as frozen\n`);
     return 3;
   }
-  process.stdout.write(v.json ? `${JSON.stringify(state)}\n` : describe(state));
-  return state.frozen ? 1 : 0;
+  const requireParity = v['require-parity'] === true;
+  process.stdout.write(v.json ? `${JSON.stringify(state)}\n` : describe(state, requireParity));
+  return state.frozen || (requireParity && (state.parity ?? []).length > 0) ? 1 : 0;
 }
 
 async function override(v: { region?: string; url?: string; reason?: string; by?: string; ttl?: string; clear?: boolean; 'token-file'?: string }): Promise<number> {
@@ -135,7 +148,7 @@ async function override(v: { region?: string; url?: string; reason?: string; by?
     process.stderr.write(`signwatch gate override: ${res.status}: ${text}\n`);
     return 1;
   }
-  process.stdout.write(describe(JSON.parse(text) as GateState));
+  process.stdout.write(describe(JSON.parse(text) as GateState, false));
   return 0;
 }
 

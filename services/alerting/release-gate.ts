@@ -41,6 +41,11 @@ export interface GateState {
   since: string | null;
   /** An active manual override: the region is open although reasons exist. */
   override: GateOverride | null;
+  /**
+   * Hosts of the region whose configuration differs from the fleet (firing parity_drift: wrapper checksum, secret
+   * version, …), whether or not parity freezes under the policy: `gate check --require-parity` refuses on them.
+   */
+  parity: GateReason[];
 }
 
 export class GateError extends CodedError {}
@@ -60,8 +65,32 @@ export interface ReleaseGateOptions {
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
+/** A firing transition adds (or refreshes) its reason, a resolved one removes it. Idempotent. */
+function track(into: Map<Region, Map<string, GateReason>>, region: Region, t: Transition): void {
+  let m = into.get(region);
+  if (t.state === 'firing') {
+    if (!m) into.set(region, (m = new Map<string, GateReason>()));
+    const prev = m.get(t.dedupKey);
+    m.set(t.dedupKey, {
+      alert: t.alert,
+      dedupKey: t.dedupKey,
+      since: prev && prev.since < t.at ? prev.since : t.at,
+      summary: t.summary,
+      value: t.value,
+      threshold: t.threshold,
+      labels: t.labels,
+    });
+  } else {
+    m?.delete(t.dedupKey);
+  }
+}
+
+/** The alert the gate tracks for `--require-parity`. */
+export const PARITY_ALERT = 'parity_drift';
+
 export class ReleaseGate {
   private readonly reasons = new Map<Region, Map<string, GateReason>>();
+  private readonly parity = new Map<Region, Map<string, GateReason>>();
   private readonly overrides = new Map<Region, GateOverride>();
   private readonly tokenHash: Buffer | undefined;
   private readonly now: () => number;
@@ -82,26 +111,12 @@ export class ReleaseGate {
   }
 
   apply(t: Transition): void {
-    if (!this.freezes(t)) return;
     const region = t.labels.region as Region | undefined;
     if (!region || !REGIONS.includes(region)) return;
+    if (t.alert === PARITY_ALERT) track(this.parity, region, t);
+    if (!this.freezes(t)) return;
     const before = this.isFrozen(region);
-    let m = this.reasons.get(region);
-    if (t.state === 'firing') {
-      if (!m) this.reasons.set(region, (m = new Map<string, GateReason>()));
-      const prev = m.get(t.dedupKey);
-      m.set(t.dedupKey, {
-        alert: t.alert,
-        dedupKey: t.dedupKey,
-        since: prev && prev.since < t.at ? prev.since : t.at,
-        summary: t.summary,
-        value: t.value,
-        threshold: t.threshold,
-        labels: t.labels,
-      });
-    } else {
-      m?.delete(t.dedupKey);
-    }
+    track(this.reasons, region, t);
     if (before !== this.isFrozen(region)) {
       this.opts.logger?.warn({ region, frozen: !before, dedupKey: t.dedupKey, at: t.at }, before ? 'release gate: region unfrozen' : 'release gate: region frozen');
       this.opts.onChange?.(this.state(region));
@@ -125,7 +140,8 @@ export class ReleaseGate {
   state(region: Region): GateState {
     const reasons = [...(this.reasons.get(region)?.values() ?? [])].sort((a, b) => a.since.localeCompare(b.since));
     const override = this.activeOverride(region);
-    return { region, frozen: reasons.length > 0 && override === null, reasons, since: reasons[0]?.since ?? null, override };
+    const parity = [...(this.parity.get(region)?.values() ?? [])].sort((a, b) => a.dedupKey.localeCompare(b.dedupKey));
+    return { region, frozen: reasons.length > 0 && override === null, reasons, since: reasons[0]?.since ?? null, override, parity };
   }
 
   states(): GateState[] {

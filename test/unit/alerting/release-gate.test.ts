@@ -10,6 +10,7 @@ import { ReleaseGate, GateError } from '../../../services/alerting/release-gate.
 import { startGateServer } from '../../../services/alerting/gate-server.js';
 import { defaultPolicy, parsePolicy } from '../../../services/engine/policy.js';
 import { transition } from './transitions.js';
+import type { Transition } from '../../../services/engine/types.js';
 
 const policy = defaultPolicy();
 const BIN = fileURLToPath(new URL('../../../../bin/signwatch', import.meta.url));
@@ -29,7 +30,7 @@ void test('a keychain page freezes its region only, until it resolves; a warning
   gate.apply(kc('HK', 'firing', '2026-11-26T01:00:00.000Z')); // re-read from the topic: idempotent
   assert.equal(gate.state('HK').reasons.length, 1);
   gate.apply(kc('HK', 'resolved', '2026-11-26T02:00:00.000Z'));
-  assert.deepEqual(gate.state('HK'), { region: 'HK', frozen: false, reasons: [], since: null, override: null });
+  assert.deepEqual(gate.state('HK'), { region: 'HK', frozen: false, reasons: [], since: null, override: null, parity: [] });
 });
 
 // regression (issue 15, 2): HK stayed open while a critical distribution_key_on_compile_host page fired
@@ -129,6 +130,37 @@ void test('HTTP: GET /v1/release-gate and `signwatch gate check` exit non-zero w
     assert.equal((await runCli(['gate', 'check', '--region', 'HK', '--url', server.url])).status, 0);
   } finally {
     await server.stop();
+    await server.stop();
+  }
+});
+
+void test('gate check --require-parity refuses while a host of the region differs from the fleet, and prints every reason', async () => {
+  const gate = new ReleaseGate(policy);
+  const server = await startGateServer(gate, { port: 0 });
+  const drift = (state: 'firing' | 'resolved', at: string): Transition => ({
+    kind: 'transition', alert: 'parity_drift', labels: { region: 'JP', host: 'mini-jp-02' }, state, at, value: 1, threshold: 0, severity: 'warning',
+    dedupKey: 'signwatch/parity_drift/host=mini-jp-02,region=JP', summary: "JP/mini-jp-02: configuration differs from the fleet's majority in secretVersion",
+  });
+  try {
+    gate.apply(drift('firing', '2026-11-26T01:00:00.000Z'));
+    // parity does not freeze under the default policy: a plain check lets JP ship, and says why it might not
+    let r = await runCli(['gate', 'check', '--region', 'JP', '--url', server.url]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /parity: 1 host\(s\) differ from the fleet/);
+    r = await runCli(['gate', 'check', '--region', 'JP', '--require-parity', '--url', server.url]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /REFUSED: parity required/);
+    assert.match(r.stdout, /mini-jp-02: configuration differs from the fleet's majority in secretVersion/);
+    assert.equal((await runCli(['gate', 'check', '--region', 'HK', '--require-parity', '--url', server.url])).status, 0, 'other regions are in parity');
+    // a frozen region lists every reason, the parity one included
+    gate.apply(kc('JP', 'firing', '2026-11-26T02:00:00.000Z'));
+    r = await runCli(['gate', 'check', '--region', 'JP', '--url', server.url]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /FROZEN since 2026-11-26T02:00:00.000Z\n {2}- signwatch\/codesign_keychain_failures\/region=JP: .*\nparity: 1 host/);
+    gate.apply(kc('JP', 'resolved', '2026-11-26T03:00:00.000Z'));
+    gate.apply(drift('resolved', '2026-11-26T03:00:00.000Z'));
+    assert.equal((await runCli(['gate', 'check', '--region', 'JP', '--require-parity', '--url', server.url])).status, 0, 'clears when the host is back in parity');
+  } finally {
     await server.stop();
   }
 });
