@@ -253,9 +253,10 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .id(27)
-        .title(`$region heartbeat silence by host (warn ≥ ${Math.round(silent.silentAfter / 60_000)} min)`)
+        .title(`$region heartbeat silence by host (warn ≥ ${Math.round(silent.silentAfter / 60_000)} min) and of the whole region`)
         .datasource({ ...PROMETHEUS })
         .withTarget(prom(`max by (host) (${ALERT_METRICS.hostSilence}${R})`, { legend: '{{host}}' }))
+        .withTarget(prom(`max(${ALERT_METRICS.regionSilence}${R})`, { legend: 'whole region (critical)', refId: 'B' }))
         .unit('s')
         .min(0)
         .thresholds(redFrom(silent.silentAfter / 1000))

@@ -17,6 +17,7 @@ import spoolDropped, { METRIC as SPOOL_DROPPED } from './spool_dropped/index.js'
 import notaryAppleOutage, { METRIC as NOTARY_APPLE } from './notary_apple_outage/index.js';
 import notaryOurFailures, { METRIC as NOTARY_OURS } from './notary_our_failures/index.js';
 import certRevoked, { METRIC as CERT_REVOKED } from './cert_revoked/index.js';
+import regionSilent, { METRIC as REGION_SILENCE } from './region_silent/index.js';
 
 export const RULES = [
   codesignKeychainFailures,
@@ -32,6 +33,7 @@ export const RULES = [
   notaryAppleOutage,
   notaryOurFailures,
   certRevoked,
+  regionSilent,
 ] as const;
 
 export type Registry = readonly AnyRuleDefinition[];
@@ -50,4 +52,5 @@ export const ALERT_METRICS = {
   notaryAppleFailures: NOTARY_APPLE, // {region}
   notaryOurFailures: NOTARY_OURS, // {region}
   certRevokedHosts: CERT_REVOKED, // {region, sha1, subject}
+  regionSilence: REGION_SILENCE, // {region}
 } as const;

@@ -30,6 +30,7 @@ const policyInput = {
     clock_skew: { forgetAfter: '150m' },
     clock_unverified: { for: 0, forgetAfter: '100m' },
     host_silent: { silentAfter: '40m', forgetAfter: '170m' },
+    region_silent: { silentAfter: '50m', forgetAfter: '160m' },
     spool_dropped: { holdFor: '30m', forgetAfter: '120m' },
     notary_apple_outage: { threshold: 2, window: '30m' },
     notary_our_failures: { threshold: 0, window: '20m' },

@@ -104,6 +104,11 @@ function conditions(acc: Acc[], region: Region, t: number, p: Readonly<Policy>):
     const last = Math.max(...list.map((a) => a.ts));
     put('host_silent', { region, host }, t >= last + A.host_silent.silentAfter && t < last + A.host_silent.forgetAfter, Math.round((t - last) / 1000));
   }
+  // region silent: the latest heartbeat of any host of the region, as host_silent for one key
+  if (hbs.size > 0) {
+    const last = Math.max(...[...hbs.values()].flat().map((a) => a.ts));
+    put('region_silent', { region }, t >= last + A.region_silent.silentAfter && t < last + A.region_silent.forgetAfter, Math.round((t - last) / 1000));
+  }
   // spool dropped: a heartbeat total above the previous (< forgetAfter before) holds the alert for holdFor
   for (const [host, list] of hbs) {
     let cur: { ts: number; total: number; until: number; dropped: number } | undefined;
@@ -255,7 +260,7 @@ function candidates(acc: Acc[], p: Readonly<Policy>): number[] {
     if (e.type === 'codesign') c.push(ts + A.codesign_keychain_failures.window);
     if (e.type === 'notarize') c.push(ts + A.codesign_keychain_failures.window, ts + A.notary_apple_outage.window, ts + A.notary_our_failures.window);
     if (e.type === 'clock') c.push(ts + A.clock_skew.forgetAfter, ts + A.clock_unverified.forgetAfter);
-    if (e.type === 'heartbeat') c.push(ts + A.host_silent.silentAfter, ts + A.host_silent.forgetAfter, ts + A.spool_dropped.holdFor, ts + A.spool_dropped.forgetAfter);
+    if (e.type === 'heartbeat') c.push(ts + A.host_silent.silentAfter, ts + A.host_silent.forgetAfter, ts + A.spool_dropped.holdFor, ts + A.spool_dropped.forgetAfter, ts + A.region_silent.silentAfter, ts + A.region_silent.forgetAfter);
     if (e.type === 'unlock') c.push(ts + A.unlock_latency_p95.window);
     if (e.type === 'acl') c.push(ts + A.acl_outside_window.holdFor);
     if (e.type === 'heartbeat') c.push(ts + A.parity_drift.staleAfter);

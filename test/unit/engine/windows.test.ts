@@ -203,6 +203,8 @@ test('clock skew, undeclared ACL change, parity drift and a distribution key on 
     'host_silent/mini-kr-02/firing@900.001',
     'host_silent/mini-kr-03/firing@900.002',
     'parity_drift/mini-kr-03/firing@0.002',
+    // and so is the region as a whole, from 15 min after its latest heartbeat
+    'region_silent//firing@900.002',
   ]);
 });
 

@@ -85,7 +85,8 @@ void test('the same event after the page fired resolves nothing early: HK stays 
   const frozenAt: string[] = [];
   for (const t of r.transitions) {
     gate.apply(t);
-    if (t.dedupKey === HK_PAGE) frozenAt.push(`${t.state}:${gate.state('HK').frozen}`);
+    // the page's own hold on the gate (past the end of the stream the silent region freezes HK too, rightly)
+    if (t.dedupKey === HK_PAGE) frozenAt.push(`${t.state}:${gate.state('HK').frozen && gate.state('HK').reasons.some((x) => x.dedupKey === HK_PAGE)}`);
   }
   assert.deepEqual(frozenAt, ['firing:true', 'resolved:false']);
 });
