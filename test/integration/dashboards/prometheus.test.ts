@@ -25,8 +25,8 @@ import { SimExporter } from '../../../dashboards/sim/otel-exporter.js';
 import { PrometheusServer } from '../../../dashboards/sim/prometheus-server.js';
 
 const MINUTE = 60_000;
-/** Series that exist only once what they count happened (the simulated incidents have no revoked certificate). */
-const ONLY_WHEN_IT_HAPPENS: readonly string[] = [ALERT_METRICS.certRevokedHosts];
+/** Series that exist only once what they count happened (the simulated incidents have no revoked certificate, no mis-keyed event, no failing batch). */
+const ONLY_WHEN_IT_HAPPENS: readonly string[] = [ALERT_METRICS.certRevokedHosts, METRICS.eventsRerouted, METRICS.partitionFailures];
 const SPEED = 10 * MINUTE; // virtual ms per real second
 const RUN_MS = 8_000;
 const RATE_INTERVAL = '4s'; // Grafana: max($__interval + scrape, 4 × scrape) with the 1 s scrape used here
@@ -80,7 +80,7 @@ void test('every dashboard PromQL expression returns series from a real Promethe
 
   // every metric name is exported under the name the dashboards query (counters with _total, histogram buckets)
   const names = new Set((await prom.labelValues('__name__', '{job="signwatch"}')).map((n) => n.replace(/_(total|bucket|sum|count)$/, '')));
-  assert.deepEqual(Object.values(METRICS).filter((m) => !names.has(m)), []);
+  assert.deepEqual(Object.values(METRICS).filter((m) => !names.has(m) && !ONLY_WHEN_IT_HAPPENS.includes(m)), []);
 
   // the generated Prometheus rules (alerts/prometheus) evaluate against the same series without error
   const rulesFile = new URL('../../../../alerts/prometheus/signwatch.rules.yml', import.meta.url);
