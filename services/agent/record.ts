@@ -12,7 +12,7 @@ import { baseEvent, type WireEvent } from './events.js';
 import type { ToolKind, ToolRun } from './tool-run.js';
 import { classifyNotaryError, keychainProfileOf, outcomeOfStatus, parseNotaryOutput } from './macos/notarytool.js';
 import { parseKeychainList, parseSetKeyPartitionListArgs } from './macos/security.js';
-import { identityFor, readState, writeState, type HostState } from './state.js';
+import { identityFor, partitionIdsOf, readState, writeState, type HostState } from './state.js';
 
 /** Keep events inside the wire contract's bounds whatever the tool was given. */
 function clampDuration(ms: number): number {
@@ -54,7 +54,7 @@ export function eventForRun(
     ev.durationMs = clampDuration(run.durationMs);
     ev.exitCode = run.exitCode;
     ev.keychain = keychain.slice(0, 1024);
-    ev.partitionIds = ids(state.partitionIds[keychain] ?? []);
+    ev.partitionIds = ids(partitionIdsOf(state, keychain));
     let error: CodesignError | undefined;
     if (ev.outcome === 'fail') {
       if (run.spawnError) error = { code: `spawn_${run.spawnError}`, osStatus: null, class: 'other', message: `cannot run ${kind}` };

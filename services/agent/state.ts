@@ -20,18 +20,35 @@ export function statePath(dataDir: string): string {
   return join(dataDir, 'state.json');
 }
 
+/**
+ * Keychain path → partition IDs, as a null-prototype map: a path is user input (`--keychain toString`,
+ * `--keychain __proto__`) and must never find or replace an Object.prototype member. Only arrays of strings are kept.
+ */
+function partitionMap(from: unknown): Record<string, string[]> {
+  const m = Object.create(null) as Record<string, string[]>;
+  if (from && typeof from === 'object' && !Array.isArray(from)) {
+    for (const [k, v] of Object.entries(from)) if (Array.isArray(v)) m[k] = v.filter((x): x is string => typeof x === 'string');
+  }
+  return m;
+}
+
+/** The partition IDs recorded for a keychain path ([] when none): own entries only. */
+export function partitionIdsOf(state: HostState, keychain: string): string[] {
+  return Object.hasOwn(state.partitionIds, keychain) ? (state.partitionIds[keychain] ?? []) : [];
+}
+
 export function readState(dataDir: string): HostState {
   try {
     const j = JSON.parse(readFileSync(statePath(dataDir), 'utf8')) as Partial<HostState>;
     return {
       searchList: Array.isArray(j.searchList) ? j.searchList.filter((s) => typeof s === 'string') : [],
       identities: Array.isArray(j.identities) ? j.identities : [],
-      partitionIds: j.partitionIds && typeof j.partitionIds === 'object' ? j.partitionIds : {},
+      partitionIds: partitionMap(j.partitionIds),
       ...(typeof j.notaryProfile === 'string' && j.notaryProfile ? { notaryProfile: j.notaryProfile } : {}),
       ...(j.updatedAt ? { updatedAt: j.updatedAt } : {}),
     };
   } catch {
-    return { searchList: [], identities: [], partitionIds: {} };
+    return { searchList: [], identities: [], partitionIds: partitionMap(undefined) };
   }
 }
 
