@@ -29,26 +29,36 @@ export const ticketKey = (t: Transition): string =>
 
 export function ticketPayload(t: Transition, action: 'open' | 'resolve', policy: Readonly<Policy>): TicketPayload {
   const sha1 = t.labels.sha1 ?? '?';
-  const subject = t.labels.subject ?? sha1;
+  const facts = t.details?.facts ?? {};
+  const fact = (k: string): string | undefined => (facts[k] === undefined || facts[k] === '' ? undefined : String(facts[k]));
+  // the certificate by name, kind and team (cert_expiry's facts); the SHA-1 once, in the body
+  const subject = fact('subject') ?? t.labels.subject;
+  const kind = fact('certKind');
+  const team = fact('teamId');
+  const what = [kind, team ? `team ${team}` : undefined].filter(Boolean).join(', ');
+  // one day count everywhere: the whole days the rule computed (its value), the same in title, body and summary
+  const days = Math.floor(t.value);
   const rb = runbookUrl(policy, t.alert);
   const hosts = (t.details?.hosts ?? []).slice(0, 50);
   const title =
     t.alert === 'cert_expiry'
-      ? `Rotate signing certificate "${subject}" (${sha1}): expires in ${Math.floor(t.value)} days`
+      ? `Rotate signing certificate "${subject ?? sha1}"${what ? ` (${what})` : ''}: expires in ${days} days`
       : t.summary;
   const body =
     action === 'open'
       ? [
           t.summary,
           '',
-          `- Certificate SHA-1: \`${sha1}\``,
-          `- Days to notAfter: ${t.value} (ticket when < ${t.threshold})`,
+          `- Certificate: ${subject ?? '(subject not reported)'}${what ? ` (${what})` : ''}`,
+          `- SHA-1: \`${sha1}\``,
+          ...(fact('notAfter') ? [`- notAfter: ${fact('notAfter')}`] : []),
+          `- Days left: ${days} (ticket when < ${t.threshold})`,
           `- Hosts holding it: ${hosts.length ? hosts.join(', ') : '(none listed)'}`,
           `- Runbook: ${rb}`,
           '',
           `signwatch key: \`${ticketKey(t)}\``,
         ].join('\n')
-      : `No host reports certificate \`${sha1}\` close to expiry any more (replaced or notAfter moved) at ${t.at}.`;
+      : `Certificate ${subject ? `"${subject}" ` : ''}\`${sha1}\` resolved at ${t.at}: ${fact('resolution') ?? 'no host reports it close to expiry any more'}.`;
   return {
     schema: 'signwatch.ticket.v1',
     action,

@@ -47,6 +47,17 @@ void test('ticket payload and the Jira / GitHub example shapes', () => {
   const p = ticketPayload(t, 'open', defaultPolicy());
   assert.equal(p.key, `signwatch/cert_expiry/${sha1}`);
   assert.match(p.title, /expires in 9 days/);
+  // with the rule's facts: subject, kind and team in the title, the SHA-1 once (in the body), one day count
+  const withFacts = ticketPayload(
+    { ...t, value: 17, details: { hosts: ['mini-us-01', 'mini-us-02'], keychains: [], partitionIds: [], errorCodes: [], correlationIds: [], eventIds: [], facts: { subject: 'Apple Distribution: Example Corp (ABCDE12345)', certKind: 'Apple Distribution', teamId: 'ABCDE12345', daysLeft: 17, notAfter: '2026-12-13T00:00:00.000Z' } } },
+    'open',
+    defaultPolicy(),
+  );
+  assert.equal(withFacts.title, 'Rotate signing certificate "Apple Distribution: Example Corp (ABCDE12345)" (Apple Distribution, team ABCDE12345): expires in 17 days');
+  assert.ok(!withFacts.title.includes(sha1), 'no SHA-1 in the title');
+  assert.equal(withFacts.body.split(sha1).length - 1, 2, 'the SHA-1 once in the list, once in the key line');
+  assert.ok(withFacts.body.includes('Days left: 17') && !/17\.\d/.test(withFacts.body), 'one whole-day count');
+  assert.deepEqual(withFacts.hosts, ['mini-us-01', 'mini-us-02'], 'every host listed');
   const j = jiraIssue(p, 'OPS') as { fields: { project: { key: string }; labels: string[]; summary: string } };
   assert.equal(j.fields.project.key, 'OPS');
   assert.ok(j.fields.labels.every((l) => !/\s/.test(l)), 'Jira labels have no spaces');
