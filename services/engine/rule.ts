@@ -324,4 +324,16 @@ export abstract class WindowedRule<T extends SignEvent> extends BaseRule {
   protected override seek(t: number): void {
     this.window.moveTo(t);
   }
+
+  /**
+   * The region's count in the window against `threshold` (fires when above), with the window's events as evidence:
+   * the evaluate() of a counting alert. `evidence` adds one event's details (hosts, ids, error codes…).
+   */
+  protected reportCount(t: number, out: Transition[], n: number, threshold: number, summary: (s: 'firing' | 'resolved') => string, evidence: (d: DetailsBuilder, e: T) => void): void {
+    this.set(out, t, { region: this.region }, n > threshold, n, threshold, summary, () => {
+      const d = new DetailsBuilder();
+      for (const e of this.window.entries()) evidence(d, e);
+      return d.build();
+    });
+  }
 }

@@ -8,7 +8,7 @@ import type { NotarizeEvent, Region, SignEvent } from '../../../../schemas/event
 import { dampingOf } from '../../../../schemas/alert.js';
 import { formatDuration } from '../../../platform/duration.js';
 import type { Config } from './policy.js';
-import { DetailsBuilder, WindowedRule } from '../../rule.js';
+import { WindowedRule } from '../../rule.js';
 import type { Transition } from '../../types.js';
 
 const APPLE_SIDE = new Set(['apple_api', 'network']);
@@ -46,25 +46,19 @@ export class NotaryAppleOutage extends WindowedRule<NotarizeEvent> {
     this.window.moveTo(t);
     const n = this.total.n;
     const w = formatDuration(this.cfg.window);
-    this.set(
-      out,
+    this.reportCount(
       t,
-      { region: this.region },
-      n > this.cfg.threshold,
+      out,
       n,
       this.cfg.threshold,
       (s) =>
         s === 'firing'
           ? `${this.region}: ${n} notarization attempts failed on Apple's side (HTTP 429/5xx, network) in the trailing ${w} (> ${this.cfg.threshold}): an Apple API outage, not ours`
           : `${this.region}: Apple-side notarization failures back to ${n} in the trailing ${w}`,
-      () => {
-        const d = new DetailsBuilder();
-        for (const e of this.window.entries()) {
-          d.add('hosts', e.host).add('eventIds', e.id).add('correlationIds', e.correlationId);
-          for (const a of e.attemptErrors ?? []) d.add('errorCodes', a.code ?? a.class);
-          d.add('errorCodes', e.error?.code);
-        }
-        return d.build();
+      (d, e) => {
+        d.add('hosts', e.host).add('eventIds', e.id).add('correlationIds', e.correlationId);
+        for (const a of e.attemptErrors ?? []) d.add('errorCodes', a.code ?? a.class);
+        d.add('errorCodes', e.error?.code);
       },
     );
   }

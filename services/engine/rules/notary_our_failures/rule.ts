@@ -8,7 +8,7 @@ import type { NotarizeEvent, Region, SignEvent } from '../../../../schemas/event
 import { dampingOf } from '../../../../schemas/alert.js';
 import { formatDuration } from '../../../platform/duration.js';
 import type { Config } from './policy.js';
-import { DetailsBuilder, WindowedRule } from '../../rule.js';
+import { WindowedRule } from '../../rule.js';
 import type { Transition } from '../../types.js';
 
 const OURS = new Set(['auth', 'keychain']);
@@ -33,22 +33,16 @@ export class NotaryOurFailures extends WindowedRule<NotarizeEvent> {
     this.window.moveTo(t);
     const n = this.window.count;
     const w = formatDuration(this.cfg.window);
-    this.set(
-      out,
+    this.reportCount(
       t,
-      { region: this.region },
-      n > this.cfg.threshold,
+      out,
       n,
       this.cfg.threshold,
       (s) =>
         s === 'firing'
           ? `${this.region}: ${n} notarization submission(s) failed on our side (credentials or keychain) in the trailing ${w}: fix the notarytool profile`
           : `${this.region}: no notarization failure of ours beyond ${this.cfg.threshold} in the trailing ${w}`,
-      () => {
-        const d = new DetailsBuilder();
-        for (const e of this.window.entries()) d.add('hosts', e.host).add('eventIds', e.id).add('correlationIds', e.correlationId).add('errorCodes', e.error?.code ?? e.error?.class);
-        return d.build();
-      },
+      (d, e) => d.add('hosts', e.host).add('eventIds', e.id).add('correlationIds', e.correlationId).add('errorCodes', e.error?.code ?? e.error?.class),
     );
   }
 }
