@@ -267,11 +267,12 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
       new TimeseriesPanel()
         .id(28)
         .title('$region spool drops, failed clock probes, revoked certificates')
-        .description('Events a full agent spool dropped recently (they never reached Kafka), sntp probes failing in a row, and hosts still holding a revoked certificate (it pages).')
+        .description('Events a full agent spool dropped recently (they never reached Kafka) and in all (the hosts\' reported totals), sntp probes failing in a row, and hosts still holding a revoked certificate (it pages).')
         .datasource({ ...PROMETHEUS })
         .withTarget(prom(`max by (host) (${ALERT_METRICS.spoolDropped}${R})`, { refId: 'A', legend: 'dropped {{host}}' }))
         .withTarget(prom(`max by (host) (${ALERT_METRICS.clockProbeFailures}${R})`, { refId: 'B', legend: 'probe failures {{host}}' }))
         .withTarget(prom(`max by (subject) (${ALERT_METRICS.certRevokedHosts}${R})`, { refId: 'C', legend: 'revoked cert still on hosts: {{subject}}' }))
+        .withTarget(prom(`sum(${ALERT_METRICS.spoolDroppedTotal}${R})`, { refId: 'D', legend: 'dropped since the agents started (region total)' }))
         .min(0)
         .decimals(0)
         .gridPos(pos(16, 31, 8, 6)),

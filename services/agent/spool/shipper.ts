@@ -32,8 +32,9 @@ export class Shipper {
     for (const n of all) {
       if (messages.length >= this.batchSize) break;
       const lines = this.spool.read(n);
-      sent.push(n);
+      // only entries read are removed after the send: one a writer dropped before we read it stays counted dropped
       if (lines === undefined) continue;
+      sent.push(n);
       const bad: string[] = [];
       for (const line of lines) {
         let region: unknown;

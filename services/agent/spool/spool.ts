@@ -163,13 +163,26 @@ export class Spool {
     }
   }
 
-  /** Forget events the sink acknowledged. */
+  /**
+   * Forget events the sink acknowledged. An entry already gone was dropped by a writer that needed room while it was
+   * being shipped: it was counted dropped but was delivered, so a correction marker (a negative count) takes it back
+   * and the drop total stays exactly what was lost.
+   */
   remove(names: readonly string[]): void {
+    let delivered = 0;
     for (const n of names) {
       try {
         unlinkSync(join(this.q, n));
+      } catch (e) {
+        if (errno(e) === 'ENOENT') delivered += entryCount(n);
+      }
+    }
+    if (delivered > 0) {
+      try {
+        mkdirSync(this.drops, { recursive: true, mode: 0o700 });
+        writeFileSync(join(this.drops, newId()), String(-delivered), { mode: 0o600 });
       } catch {
-        /* dropped meanwhile */
+        /* an uncorrected marker over-counts drops; it never hides one */
       }
     }
     if (names.length > 0) {

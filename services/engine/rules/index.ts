@@ -13,7 +13,7 @@ import parityDrift, { METRIC as PARITY_DRIFT } from './parity_drift/index.js';
 import distributionKeyOnCompileHost from './distribution_key_on_compile_host/index.js';
 import clockUnverified, { METRIC as CLOCK_PROBE_FAILURES } from './clock_unverified/index.js';
 import hostSilent, { METRIC as HOST_SILENCE } from './host_silent/index.js';
-import spoolDropped, { METRIC as SPOOL_DROPPED } from './spool_dropped/index.js';
+import spoolDropped, { METRIC as SPOOL_DROPPED, TOTAL_METRIC as SPOOL_DROPPED_TOTAL } from './spool_dropped/index.js';
 import notaryAppleOutage, { METRIC as NOTARY_APPLE } from './notary_apple_outage/index.js';
 import notaryOurFailures, { METRIC as NOTARY_OURS } from './notary_our_failures/index.js';
 import certRevoked, { METRIC as CERT_REVOKED } from './cert_revoked/index.js';
@@ -49,6 +49,7 @@ export const ALERT_METRICS = {
   clockProbeFailures: CLOCK_PROBE_FAILURES, // {region, host}
   hostSilence: HOST_SILENCE, // {region, host}
   spoolDropped: SPOOL_DROPPED, // {region, host}
+  spoolDroppedTotal: SPOOL_DROPPED_TOTAL, // {region, host}
   notaryAppleFailures: NOTARY_APPLE, // {region}
   notaryOurFailures: NOTARY_OURS, // {region}
   certRevokedHosts: CERT_REVOKED, // {region, sha1, subject}

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../../services/agent/spool/spool.js';
 import { newId } from '../../../services/agent/events.js';
+import { Shipper } from '../../../services/agent/spool/shipper.js';
+import type { ShipTarget } from '../../../services/agent/spool/ship-targets.js';
 import { ROOT } from './helpers.js';
 
 function tmp(): string {
@@ -126,6 +128,35 @@ void test('kill -9 in the middle of appends: no partial event is ever visible; s
     for (const n of names) JSON.parse(readFileSync(join(s.q, n), 'utf8')); // every visible event parses
     s.sweepTmp();
     assert.equal(readdirSync(join(dir, 'tmp')).length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('drop count is exact: an entry a writer drops while the shipper is delivering it is not counted lost (70 dropped reads 70)', async () => {
+  const dir = tmp();
+  try {
+    // 100 events in a spool bounded at 100; the shipper reads the oldest 30 and, while its send is in flight, a
+    // writer appends 100 more: it must drop 100 to make room, 30 of which are being delivered right now
+    const s = new Spool({ dir, maxEvents: 100 });
+    for (let i = 0; i < 100; i++) s.append(newId(), JSON.stringify({ region: 'HK', i }));
+    const delivered: string[] = [];
+    const target = {
+      name: 'test',
+      send: (messages: { value: string }[]) => {
+        const writer = new Spool({ dir, maxEvents: 100 });
+        for (let i = 0; i < 100; i++) writer.append(newId(), JSON.stringify({ region: 'HK', i: 100 + i }));
+        delivered.push(...messages.map((m) => m.value));
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    };
+    const shipper = new Shipper(s, [target as unknown as ShipTarget], 30);
+    assert.equal(await shipper.shipOnce(), 30);
+    assert.equal(delivered.length, 30);
+    // 100 were dropped by the writer, 30 of them reached the sink: 70 are lost, and the total says 70
+    assert.equal(s.droppedTotal(), 70);
+    assert.equal(s.depth(), 100);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,6 +5,9 @@ import { policy } from './policy.js';
 import { SpoolDropped } from './rule.js';
 
 /** Events the host's spool dropped in its latest increases (0 once holdFor passed without a new loss). */
+/** Each host's reported total of dropped events (heartbeat spoolDropped), for as long as the host is remembered. */
+export const TOTAL_METRIC = 'signwatch_spool_dropped_total_reported';
+
 export const METRIC = 'signwatch_spool_dropped_events';
 
 export default defineRule({
@@ -16,6 +19,13 @@ export default defineRule({
   create: (region, cfg) => new SpoolDropped(region, cfg),
   horizon: (cfg) => Math.max(cfg.holdFor, cfg.forgetAfter),
   gauges: [
+    {
+      name: TOTAL_METRIC,
+      description: "The fleet's drops: each host's total of events its spool dropped, as its latest heartbeat reports it",
+      *read(r) {
+        for (const [host, h] of r.hosts) yield { labels: { host }, value: h.total };
+      },
+    },
     {
       name: METRIC,
       description: 'Events the agent spool dropped in its recent increases (holdFor), per host',
