@@ -149,6 +149,21 @@ function makeFleet(opts: SimulateOptions, rand: () => number): Host[] {
 
 const active = (i: { at: number; duration?: number }, t: number) => t >= i.at && (i.duration === undefined || t < i.at + i.duration);
 
+/** What a host's heartbeat reports (the same configuration on every host: a healthy fleet is in parity). */
+function heartbeatFields(host: Host, spoolDepth: number) {
+  return {
+    type: 'heartbeat' as const,
+    searchList: [host.keychain, '/Library/Keychains/System.keychain'],
+    wrapperSha256: WRAPPER,
+    secretVersion: 'v7',
+    teamIds: [TEAM],
+    identities: host.certs.map((c) => c.sha1),
+    keychain: host.keychain,
+    spoolDepth,
+    spoolDropped: 0,
+  };
+}
+
 /**
  * Generate the stream. Returns NDJSON lines (strings) in delivery order. Duplicates are re-sent copies of earlier
  * lines; late lines are delivered 10–30 min after their event time; malformed lines are broken on purpose.
@@ -186,15 +201,7 @@ export function* simulate(options: Partial<SimulateOptions> & { start: number })
     region: host.region,
     pool: host.pool,
     agent: '0.1.0',
-    type: 'heartbeat',
-    searchList: [host.keychain, '/Library/Keychains/System.keychain'],
-    wrapperSha256: WRAPPER,
-    secretVersion: 'v7',
-    teamIds: [TEAM],
-    identities: host.certs.map((c) => c.sha1),
-    keychain: host.keychain,
-    spoolDepth: 0,
-    spoolDropped: 0,
+    ...heartbeatFields(host, 0),
   });
 
   for (let n = 0; n < opts.events; n++) {
@@ -264,18 +271,7 @@ export function* simulate(options: Partial<SimulateOptions> & { start: number })
         ...(outcome === 'error' ? { error: rand() < 0.7 ? { class: 'apple_api' as const, code: 'HTTP 503', message: 'Apple notary service unavailable' } : { class: 'network' as const, message: 'The network connection was lost.' } } : {}),
       };
     } else if (x < 0.9) {
-      ev = {
-        ...base,
-        type: 'heartbeat',
-        searchList: [host.keychain, '/Library/Keychains/System.keychain'],
-        wrapperSha256: WRAPPER,
-        secretVersion: 'v7',
-        teamIds: [TEAM],
-        identities: host.certs.map((c) => c.sha1),
-        keychain: host.keychain,
-        spoolDepth: Math.floor(rand() * 3),
-        spoolDropped: 0,
-      };
+      ev = { ...base, ...heartbeatFields(host, Math.floor(rand() * 3)) };
     } else if (x < 0.95) {
       const skew = opts.incidents.find(
         (i): i is Extract<Incident, { kind: 'clock-skew' }> => i.kind === 'clock-skew' && i.region === host.region && active(i, t) && byRegion.get(host.region)?.[0] === host,
