@@ -85,7 +85,8 @@ function batchHeaderOf(records: Buffer): BatchHeader | undefined {
   return { firstOffset: whole.readBigInt64BE(0), lastOffsetDelta: whole.readInt32BE(23), count: whole.readInt32BE(57), codec: whole.readInt16BE(21) & 0x07, crcOk };
 }
 
-function zigzagVarint(n: number): Buffer {
+/** Kafka's zigzag varint (record framing); exported for the tests that build batches by hand. */
+export function zigzagVarint(n: number): Buffer {
   let v = n >= 0 ? n * 2 : -n * 2 - 1;
   const out: number[] = [];
   while (v >= 0x80) {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { crc32c, UNDECODABLE_HEADER } from '../../../services/platform/kafka-codecs.js';
+import { crc32c, UNDECODABLE_HEADER, zigzagVarint } from '../../../services/platform/kafka-codecs.js';
 import { CompressionCodecs, DEFAULT_MAX_MESSAGE_BYTES, undecodableBatchOf } from '../../../services/platform/kafka.js';
 import { fitDeadLetter, recordBytes, splitSends } from '../../../services/processor/out-batches.js';
 import { DLQ_HEADERS, type OutRecord } from '../../../services/processor/topology.js';
@@ -14,16 +14,7 @@ import { DLQ_HEADERS, type OutRecord } from '../../../services/processor/topolog
 const require = createRequire(import.meta.url);
 const lz4 = require('lz4js') as { compress(b: Uint8Array): Uint8Array };
 
-const varint = (n: number): Buffer => {
-  let v = n >= 0 ? n * 2 : -n * 2 - 1;
-  const out: number[] = [];
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return Buffer.from(out);
-};
+const varint = zigzagVarint;
 
 /** Records as Kafka frames them inside a batch (no headers). */
 function records(values: string[]): Buffer {
