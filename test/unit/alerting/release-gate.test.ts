@@ -98,7 +98,7 @@ function runCli(args: string[], env: Record<string, string> = {}): Promise<{ sta
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => p.kill(), 10_000);
+    const t = setTimeout(() => p.kill(), 120_000); // a safety net only: a loaded machine starts node slowly
     p.on('close', (status) => {
       clearTimeout(t);
       resolve({ status, stdout, stderr });
