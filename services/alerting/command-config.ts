@@ -37,6 +37,8 @@ export const GateServeConfig = z.strictObject({
   port: Port.default(9480),
   policy: z.string().min(1).optional(),
   auditFile: z.string().min(1).optional(),
+  /** Token book (services/platform/tokens.ts): who may override; the audit's `by` comes from it. */
+  tokenBook: z.string().min(1).optional(),
   log: Log,
 });
 export type GateServeConfig = z.output<typeof GateServeConfig>;
