@@ -5,7 +5,6 @@
  *   override  open a frozen region for a while (a person's token from SIGNWATCH_GATE_TOKEN or --token-file; audited)
  * Everything printed that came from someone else (reasons, names, summaries) has its control characters escaped.
  */
-import { readFileSync } from 'node:fs';
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { UsageError } from '../platform/errors.js';
 import { Region, badRegion } from '../../schemas/events.js';
