@@ -220,3 +220,17 @@ void test('issue 16 item 2: gate serve --token-book FILE (or tokenBook in the co
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test('issue 16 item 3: a body over the 64 KiB limit is refused before the gate sees it', async () => {
+  const gate = new ReleaseGate(policy, { tokenBook: book });
+  freezeHK(gate);
+  const server = await startGateServer(gate, { port: 0 });
+  try {
+    const r = await post(server.url, 'tok-alice', { region: 'HK', reason: 'x'.repeat(70 * 1024) });
+    assert.equal(r.status, 400);
+    assert.match(r.body.message ?? '', /too large/);
+    assert.equal(gate.state('HK').frozen, true);
+  } finally {
+    await server.stop();
+  }
+});
