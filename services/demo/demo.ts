@@ -28,6 +28,7 @@ import { createNotifier } from '../alerting/notifier.js';
 import { PagerDutyChannel, TicketWebhookChannel } from '../alerting/channels.js';
 import { alertTopicNotifier } from '../alerting/alert-topic-notifier.js';
 import { ReleaseGate } from '../alerting/release-gate.js';
+import { escapeControl } from '../platform/text.js';
 import { startGateServer } from '../alerting/gate-server.js';
 import { KafkaTarget } from '../agent/spool/ship-targets.js';
 import type { Transition } from '../engine/types.js';
@@ -275,7 +276,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const onTransition = (t: Transition) => {
       gate.apply(t);
       view?.onTransition(t);
-      if (t.state === 'firing' || t.alert !== 'cert_expiry') view?.note(`${t.state === 'firing' ? 'ALERT   ' : 'RESOLVED'}  ${t.summary}`);
+      if (t.state === 'firing' || t.alert !== 'cert_expiry') view?.note(`${t.state === 'firing' ? 'ALERT   ' : 'RESOLVED'}  ${escapeControl(t.summary)}`);
     };
     const bridge = alertTopicNotifier({ kafka: conn, topic: topics.alerts, groupId: groups.notifier, notifier, logger: notifierLog, onTransition });
     stops.push({ name: 'notifier', stop: () => bridge.stop() });

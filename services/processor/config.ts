@@ -12,6 +12,7 @@ import { loadConfigFile } from '../platform/config-file.js';
 import { ConfigError } from '../platform/errors.js';
 import { KafkaConnection } from '../platform/kafka-config.js';
 import { parseConfig } from '../platform/validation.js';
+import { carriesPassword } from '../platform/check-config.js';
 
 export { ConfigError } from '../platform/errors.js';
 export { resolveSaslPassword } from '../platform/kafka-config.js';
@@ -99,7 +100,11 @@ export const ProcessorConfig = z.strictObject({
   store: z
     .strictObject({
       enabled: z.boolean().default(false),
-      spec: z.string().min(1).optional(),
+      spec: z
+        .string()
+        .min(1)
+        .refine((v) => !carriesPassword(v), 'do not put a password in the config file; use the environment variable named by store.specEnv (default SIGNWATCH_STORE) or $PGPASSWORD')
+        .optional(),
       specEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SIGNWATCH_STORE'),
       retention: DurationMs.default(30 * 86_400_000),
     })
