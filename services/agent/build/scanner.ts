@@ -104,6 +104,11 @@ interface OpenSign {
   errorSeen: boolean;
 }
 
+interface Partial {
+  parts: Buffer[];
+  len: number;
+}
+
 interface OpenNotary {
   step: NotaryStep;
   lines: string[];
@@ -169,8 +174,8 @@ export class BuildLogScanner {
   private notary: OpenNotary | undefined;
   private inFailedList = false;
   private failedListVia: Via = 'xcodebuild';
-  /** Per stream: the unfinished last line, and whether the current line was cut (its rest is skipped). */
-  private partial = new Map<string, { text: string; cut: boolean }>();
+  /** Per stream: the unfinished last line (its first MAX_LINE bytes) and its length so far. */
+  private partial = new Map<string, Partial>();
 
   constructor(private readonly opts: ScannerOptions = {}) {}
 
@@ -181,17 +186,14 @@ export class BuildLogScanner {
   /** Feed one chunk of one stream (stdout and stderr keep their own partial lines) at time `now` (ms). */
   push(chunk: Buffer, now: number, stream = 'out'): void {
     let p = this.partial.get(stream);
-    if (p === undefined) this.partial.set(stream, (p = { text: '', cut: false }));
+    if (p === undefined) this.partial.set(stream, (p = { parts: [], len: 0 }));
     let start = 0;
-    if (p.text !== '' || p.cut) {
-      // finish the line the previous chunk left open
+    if (p.len > 0) {
+      // finish the line the previous chunk left open (kept as bytes: a chunk may end inside a UTF-8 character)
       const nl = chunk.indexOf(10);
       if (nl < 0) return this.keepTail(p, chunk);
       this.keepTail(p, chunk.subarray(0, nl));
-      const line = p.text;
-      p.text = '';
-      p.cut = false;
-      this.line(line, now);
+      this.line(this.takeTail(p), now);
       start = nl + 1;
     }
     // where each trigger word is next found in this chunk (-2: not searched yet, -1: absent)
@@ -219,21 +221,29 @@ export class BuildLogScanner {
     }
   }
 
-  private keepTail(p: { text: string; cut: boolean }, rest: Buffer): void {
-    if (rest.length === 0 || p.cut) return;
-    if (p.text.length + rest.length > MAX_LINE) {
-      p.text = (p.text + rest.subarray(0, Math.max(0, MAX_LINE - p.text.length)).toString('utf8')).slice(0, MAX_LINE);
-      p.cut = true;
-    } else p.text += rest.toString('utf8');
+  /** Keep the start of an unfinished line, up to MAX_LINE bytes (the rest of a longer line is skipped). */
+  private keepTail(p: Partial, rest: Buffer): void {
+    const room = MAX_LINE - p.len;
+    if (rest.length === 0) return;
+    if (room <= 0) {
+      p.len += rest.length; // counted, not kept
+      return;
+    }
+    // a copy: the chunk's memory is the stream's and must not be retained beyond this call
+    p.parts.push(Buffer.from(rest.subarray(0, room)));
+    p.len += rest.length;
+  }
+
+  private takeTail(p: Partial): string {
+    const text = Buffer.concat(p.parts).toString('utf8');
+    p.parts = [];
+    p.len = 0;
+    return text;
   }
 
   /** The stream ended and the build exited with `exitCode`: flush partial lines and close what is open. */
   end(exitCode: number, now: number): Step[] {
-    for (const p of this.partial.values()) {
-      if (p.text !== '') this.line(p.text, now);
-      p.text = '';
-      p.cut = false;
-    }
+    for (const p of this.partial.values()) if (p.len > 0) this.line(this.takeTail(p), now);
     if (this.sign) {
       const o = this.sign;
       this.sign = undefined;
@@ -309,13 +319,13 @@ export class BuildLogScanner {
   private line(raw: string, now: number): void {
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.includes(String.fromCharCode(27))) line = line.replace(ANSI, '');
-    const fastlane = FASTLANE_PREFIX.test(line);
-    for (const p of PREFIXES) {
-      const m = p.exec(line);
-      if (m) {
-        line = line.slice(m[0].length);
-        break;
-      }
+    let fastlane = false;
+    // a CI time stamp, then fastlane's own prefix: strip what is there, in that order
+    for (let n = 0; n < 2; n++) {
+      const m = PREFIXES.map((p) => p.exec(line)).find((r) => r !== null);
+      if (!m) break;
+      if (FASTLANE_PREFIX.test(line)) fastlane = true;
+      line = line.slice(m[0].length);
     }
     let pretty = false;
     if (line.startsWith('▸ ')) {
