@@ -103,9 +103,11 @@ export function runTool(
       for (const [sig, h] of handlers) process.off(sig, h);
       resolve({ ...run, durationMs: Math.round(performance.now() - t0), stdout: outTail.text(), stderr: errTail.text() });
     };
-    // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it
+    // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it.
+    // process.stdout is touched only when we write to it: creating the stream puts a pipe into non-blocking mode
+    // (libuv), and an inherited stdout is the tool's own file description (its writes would fail with EAGAIN).
     const ignore = () => undefined;
-    process.stdout.on('error', ignore);
+    if (captureStdout) process.stdout.on('error', ignore);
     process.stderr.on('error', ignore);
     // written through first, then looked at: the tee adds no latency to the tool's output. A build log (onOutput)
     // can be gigabytes: when our stdout/stderr is slower than the tool (an async pipe on macOS), the tool's pipe is

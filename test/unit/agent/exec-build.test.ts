@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
 import { buildVia } from '../../../services/agent/tool-run.js';
@@ -112,4 +112,18 @@ void test('which command lines are builds: direct, through xcrun, bundle exec, n
     ['xcrun', ['notarytool', 'submit'], undefined],
   ];
   for (const [tool, args, via] of cases) assert.equal(buildVia(tool, args), via, `${tool} ${args.join(' ')}`);
+});
+
+void test('a wrapped tool inherits a blocking stdout: the wrapper does not put the shared pipe into non-blocking mode', { skip: !existsSync('/proc/self/fdinfo') }, () => {
+  const sb = sandbox();
+  try {
+    // fdinfo flags are octal; O_NONBLOCK is 04000. A non-blocking stdout makes a tool's big writes fail with EAGAIN.
+    const r = cli(['agent', 'exec', '--', 'sh', '-c', 'grep flags /proc/self/fdinfo/1'], sb.env);
+    assert.equal(r.status, 0);
+    const flags = parseInt(/flags:\s+([0-7]+)/.exec(r.stdout.toString())?.[1] ?? 'x', 8);
+    assert.ok(Number.isInteger(flags), r.stdout.toString());
+    assert.equal(flags & 0o4000, 0, `stdout flags ${flags.toString(8)}`);
+  } finally {
+    sb.cleanup();
+  }
 });
