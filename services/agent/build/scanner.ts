@@ -2,7 +2,7 @@
  * Streaming scanner of build logs (xcodebuild, fastlane gym through xcpretty / xcbeautify, electron-builder,
  * @electron/osx-sign debug output, notarytool inside any of them): finds each signing step and each notarization
  * in the output as it streams and reports them as steps, which record-build.ts turns into `codesign` / `notarize`
- * events. Formats are the real captures in test/fixtures/build-logs (INDEX.md gives each one's source).
+ * events. Formats are the real captures in test/fixtures/build-logs (test/fixtures/build-logs/INDEX.md gives each one's source).
  *
  * Bounded whatever the log: a line longer than MAX_LINE is cut (the rest of it is skipped, not buffered), a step
  * keeps at most STEP_TEXT characters of its own output for the classifier, and at most MAX_STEPS steps are kept

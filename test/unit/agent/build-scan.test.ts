@@ -1,5 +1,5 @@
 /**
- * The build-log scanner on each real capture in test/fixtures/build-logs (sources in its INDEX.md): the steps and
+ * The build-log scanner on each real capture in test/fixtures/build-logs (sources in test/fixtures/build-logs/INDEX.md): the steps and
  * the wire events they become, field by field. The clock is injected (one tick of 100 ms per line), so durations are
  * exact and nothing depends on timing.
  */
