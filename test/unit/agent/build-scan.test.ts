@@ -4,6 +4,7 @@
  * exact and nothing depends on timing.
  */
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -259,4 +260,25 @@ void test('helpers: shell words as xcodebuild echoes them; electron-builder key=
   assert.equal(f.get('file'), 'dist/mac/My App.app');
   assert.equal(f.get('identityName'), 'Developer ID Application: X (T9JYPMT298)');
   assert.equal(f.get('identityHash'), '44CA2421EB0C30642C65DB3797B0BF19B9D44CCD');
+});
+
+void test('property: whatever the build prints, in whatever chunks, every event is a valid v1 event and the scan never throws', () => {
+  const real = readdirSync(DIR).filter((f) => f.endsWith('.txt')).flatMap((f) => text(f).split('\n'));
+  const line = fc.oneof(
+    fc.constantFrom(...real),
+    fc.string({ maxLength: 200 }),
+    fc.constantFrom('CodeSign ', '▸ Signing ', '  • signing file= identityName= identityHash=', 'electron-osx-sign Executing... codesign --sign ', '  status: ', 'Error: ', '⨯ ', '{"id":"x","status":"Accepted"}', '\tCodeSign '),
+  );
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom<Via | undefined>(undefined, 'xcodebuild', 'fastlane', 'electron-builder'), (lines, chunk, exit, via) => {
+      const s = new BuildLogScanner(via === undefined ? {} : { via });
+      const b = Buffer.from(lines.join('\n'));
+      for (let i = 0; i < b.length; i += chunk) s.push(b.subarray(i, i + chunk), T0 + i, i % 2 ? 'err' : 'out');
+      for (const ev of eventsForSteps(cfg, s.end(exit, T0 + b.length), state, ENV)) {
+        const r = validateEvent(ev);
+        assert.ok(r.ok, `${r.ok ? '' : r.reason}\n${JSON.stringify(ev).slice(0, 400)}`);
+      }
+    }),
+    { numRuns: Number(process.env.PROPERTY_RUNS ?? 300), seed: Number(process.env.PROPERTY_SEED ?? 20261219) },
+  );
 });
