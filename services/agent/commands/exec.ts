@@ -86,6 +86,9 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
   const kind = toolKind(tool, args);
   const via = kind === 'none' ? buildVia(tool, args) : undefined;
   const pwFd = parsed.values['password-fd'];
+  if (kind !== 'none' && parsed.values['scan-output'] === true) {
+    throw new UsageError(`signwatch agent exec: --scan-output: '${tool}' is recorded as a ${kind} call already; --scan-output is for build commands`);
+  }
   if (via !== undefined || parsed.values['scan-output'] === true) {
     if (pwFd !== undefined) throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
     // a build: the scanner (loaded only here, never on the codesign path) must be ready for the first byte

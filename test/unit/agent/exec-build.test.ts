@@ -87,6 +87,10 @@ void test('--scan-output on any command: electron-builder lines and notarytool l
       ],
     );
     for (const e of events) assert.ok(validateEvent(e).ok, JSON.stringify(e));
+    // --scan-output is for builds: a codesign call is refused before anything runs (exit 2, the flag named)
+    const refused = cli(['agent', 'exec', '--scan-output', '--', 'codesign', '-s', 'X', 'a.app'], env);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr.toString(), /--scan-output: 'codesign' is recorded as a codesign call already/);
     // a plain command without --scan-output records nothing
     const plain = cli(['agent', 'exec', '--', 'release.sh'], env);
     assert.equal(plain.status, 0);
