@@ -50,7 +50,7 @@ export interface ToolRun {
  */
 export function runTool(tool: string, args: readonly string[], captureStdout: boolean, input?: string): Promise<ToolRun> {
   return new Promise((resolve) => {
-    const t0 = performance.now();
+    const t0 = process.hrtime.bigint(); // not performance.now(): the global loads perf_hooks, ms of start-up
     const errTail = new Tail(64 * 1024);
     const outTail = new Tail(256 * 1024);
     let done = false;
@@ -72,7 +72,7 @@ export function runTool(tool: string, args: readonly string[], captureStdout: bo
       if (done) return;
       done = true;
       for (const [sig, h] of handlers) process.off(sig, h);
-      resolve({ ...run, durationMs: Math.round(performance.now() - t0), stdout: outTail.text(), stderr: errTail.text() });
+      resolve({ ...run, durationMs: Math.round(Number(process.hrtime.bigint() - t0) / 1e6), stdout: outTail.text(), stderr: errTail.text() });
     };
     // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it
     const ignore = () => undefined;
