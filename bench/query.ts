@@ -140,13 +140,14 @@ function sqliteBaseline(path: string, n: number, batch: number, indexed = false)
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  let tx: (rows: { event: Parameters<typeof extractColumns>[0]; raw: string; futureRef?: number }[]) => void;
+  type Row = { event: Parameters<typeof extractColumns>[0]; raw: string; futureRef?: number };
+  let tx: (rows: Row[]) => void;
   if (indexed) {
     for (const m of SQLITE_MIGRATIONS) if (m.version !== 2 && m.version !== 3) db.exec(m.sql); // 2, 3: the rollups
     const ins = db.prepare(
       'INSERT OR IGNORE INTO events (id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    tx = db.transaction((rows) => {
+    tx = db.transaction((rows: Row[]) => {
       for (const r of rows) {
         const c = extractColumns(r.event);
         ins.run(c.id, c.ts, c.type, c.region, c.host, c.pool, c.outcome, c.errorCode, c.errorClass, c.keychain, c.correlationId, c.invocationId, c.partitionIds ? JSON.stringify(c.partitionIds) : null, r.raw, r.futureRef ?? null);
@@ -155,7 +156,7 @@ function sqliteBaseline(path: string, n: number, batch: number, indexed = false)
   } else {
     db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ts INTEGER, type TEXT, region TEXT, host TEXT, raw TEXT)');
     const ins = db.prepare('INSERT OR IGNORE INTO events (id, ts, type, region, host, raw) VALUES (?, ?, ?, ?, ?, ?)');
-    tx = db.transaction((rows) => {
+    tx = db.transaction((rows: Row[]) => {
       for (const r of rows) {
         const c = extractColumns(r.event);
         ins.run(c.id, c.ts, c.type, c.region, c.host, r.raw);
