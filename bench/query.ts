@@ -21,7 +21,7 @@ import pg from 'pg';
 import { generateBatches, mulberry32, type GenOptions } from './query-gen.js';
 import { SQLITE_MIGRATIONS, SqliteEventStore } from '../services/query/sqlite-store.js';
 import { PostgresEventStore, copyInto, copyText } from '../services/query/postgres-store.js';
-import { extractColumns, type EventStore } from '../services/query/store.js';
+import { extractColumns, type EventStore, type StoreInput } from '../services/query/store.js';
 
 export interface QueryBenchOptions {
   events: number;
@@ -196,6 +196,75 @@ async function postgresBareCopy(url: string, schema: string, n: number, batch: n
   return total / 1000;
 }
 
+/**
+ * Same-run ratio, load-fair: the same generated batches go alternately into the store and into its baseline
+ * (batch i: baseline then store for even i, store then baseline for odd i), each insert timed on its own, so a
+ * load swing on the shared machine hits both sides alike. Returns seconds spent in each.
+ */
+async function interleaved(n: number, batch: number, store: (b: StoreInput[]) => Promise<unknown>, bare: (b: StoreInput[]) => Promise<unknown>): Promise<{ storeS: number; bareS: number }> {
+  let storeMs = 0;
+  let bareMs = 0;
+  let i = 0;
+  for (const b of generateBatches({ seed: 42, count: n, end: END, days: DAYS, hostsPerRegion: HOSTS_PER_REGION }, batch)) {
+    const first = i++ % 2 === 0 ? bare : store;
+    const second = first === bare ? store : bare;
+    const t1 = await timeIt(() => first(b));
+    const t2 = await timeIt(() => second(b));
+    if (first === bare) {
+      bareMs += t1;
+      storeMs += t2;
+    } else {
+      storeMs += t1;
+      bareMs += t2;
+    }
+  }
+  return { storeS: storeMs / 1000, bareS: bareMs / 1000 };
+}
+
+/** SQLite: the store against a bare table with the store's indexes, interleaved batch by batch (see interleaved). */
+async function sqliteInterleaved(dir: string, n: number, batch: number): Promise<{ storeS: number; bareS: number }> {
+  const db = new Database(join(dir, 'ab-bare.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  for (const m of SQLITE_MIGRATIONS) if (m.version !== 2 && m.version !== 3) db.exec(m.sql); // 2, 3: the rollups
+  const ins = db.prepare(
+    'INSERT OR IGNORE INTO events (id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const tx = db.transaction((rows: StoreInput[]) => {
+    for (const r of rows) {
+      const c = extractColumns(r.event);
+      ins.run(c.id, c.ts, c.type, c.region, c.host, c.pool, c.outcome, c.errorCode, c.errorClass, c.keychain, c.correlationId, c.invocationId, c.partitionIds ? JSON.stringify(c.partitionIds) : null, r.raw, r.futureRef ?? null);
+    }
+  });
+  const store = new SqliteEventStore(join(dir, 'ab-store.db'), { cacheMiB: 256 });
+  await store.open();
+  try {
+    return await interleaved(n, batch, (b) => store.insertBatch(b), (b) => Promise.resolve(tx(b)));
+  } finally {
+    await store.close();
+    db.close();
+    for (const f of ['ab-bare.db', 'ab-store.db']) for (const x of ['', '-wal', '-shm']) rmSync(join(dir, f + x), { force: true });
+  }
+}
+
+/** PostgreSQL: the store against a bare COPY into an identical events table, interleaved batch by batch. */
+async function postgresInterleaved(url: string, schema: string, n: number, batch: number): Promise<{ storeS: number; bareS: number }> {
+  const sep = url.includes('?') ? '&' : '?';
+  const made = new PostgresEventStore(`${url}${sep}schema=${schema}_abbare`);
+  await made.open();
+  await made.close();
+  const store = new PostgresEventStore(`${url}${sep}schema=${schema}_abstore`);
+  await store.open();
+  const c = new pg.Client({ connectionString: url, options: `-c search_path=${schema}_abbare -c TimeZone=UTC` });
+  await c.connect();
+  try {
+    return await interleaved(n, batch, (b) => store.insertBatch(b), (b) => copyInto(c, 'events', copyText(b)));
+  } finally {
+    await c.end();
+    await store.close();
+  }
+}
+
 function fileSize(path: string): string {
   let bytes = 0;
   for (const p of [path, `${path}-wal`]) {
@@ -272,6 +341,8 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
   let baseline: { n: number; s: number } | undefined;
   let pgBare: { n: number; s: number } | undefined;
   let indexedBaseline: { n: number; s: number } | undefined;
+  let sqliteAB: { storeS: number; bareS: number } | undefined;
+  let pgAB: { storeS: number; bareS: number } | undefined;
   const schema = `sw_bench_${process.pid}_${Date.now().toString(36)}`;
   try {
     if (o.stores.includes('sqlite')) {
@@ -282,6 +353,8 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
       process.stderr.write(`query bench: sqlite baseline with the store's indexes (${bn} events)\n`);
       indexedBaseline = { n: bn, s: sqliteBaseline(join(dir, 'baseline.db'), bn, o.batch, true) };
       for (const f of ['baseline.db', 'baseline.db-wal', 'baseline.db-shm']) rmSync(join(dir, f), { force: true });
+      process.stderr.write(`query bench: sqlite store vs bare indexed table, interleaved (${bn} events)\n`);
+      sqliteAB = await sqliteInterleaved(dir, bn, o.batch);
       const path = join(dir, 'events.db');
       const store = new SqliteEventStore(path, { cacheMiB: 256 });
       await store.open();
@@ -294,6 +367,8 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
     if (o.stores.includes('postgres') && o.pgEvents > 0) {
       process.stderr.write(`query bench: postgres bare COPY baseline (${o.pgEvents} events)\n`);
       pgBare = { n: o.pgEvents, s: await postgresBareCopy(o.pgUrl, `${schema}_bare`, o.pgEvents, o.batch) };
+      process.stderr.write(`query bench: postgres store vs bare COPY, interleaved (${o.pgEvents} events)\n`);
+      pgAB = await postgresInterleaved(o.pgUrl, schema, o.pgEvents, o.batch);
       const store = new PostgresEventStore(`${o.pgUrl}${o.pgUrl.includes('?') ? '&' : '?'}schema=${schema}`);
       await store.open();
       const size = async () => {
@@ -320,12 +395,18 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
     if (o.stores.includes('postgres')) {
       const c = new pg.Client({ connectionString: o.pgUrl });
       await c.connect().then(
-        () => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_bare CASCADE`).finally(() => c.end()),
+        () => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_bare CASCADE; DROP SCHEMA IF EXISTS ${schema}_abbare CASCADE; DROP SCHEMA IF EXISTS ${schema}_abstore CASCADE`).finally(() => c.end()),
         () => undefined,
       );
     }
   }
-  return section(o, figs, baseline, cmd, pgBare, indexedBaseline);
+  const ab = (label: string, n: number, r: { storeS: number; bareS: number } | undefined) =>
+    r ? `- ${label}, interleaved batch by batch (${n.toLocaleString('en-US')} events each side): store ${rate(n, r.storeS)}, baseline ${rate(n, r.bareS)}: store = **${(r.bareS / r.storeS).toFixed(2)}×** the baseline.\n` : '';
+  return (
+    section(o, figs, baseline, cmd, pgBare, indexedBaseline) +
+    ab('SQLite store vs a bare table with the store\'s indexes', Math.min(o.events, 1_000_000), sqliteAB) +
+    ab('PostgreSQL store (COPY → staging → idempotent merge + rollups) vs a bare COPY into an identical table', o.pgEvents, pgAB)
+  );
 }
 
 /** `npm run bench` entry: small by default; sizes from the environment. */
