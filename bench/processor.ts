@@ -18,10 +18,9 @@
  *   BENCH_PROCESSOR_SKIP_PAGE=1    throughput only (no time-to-page trials)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import os from 'node:os';
 import { Readable } from 'node:stream';
@@ -143,10 +142,19 @@ async function throughput(): Promise<{ rows: string[]; rate: number }> {
     const admin = await w.getAdmin();
     const floor = kcatFloor(w.brokers, w.topics.events, lines.length);
     const profDir = process.env.BENCH_PROCESSOR_CPU_PROF;
-    if (profDir) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim();
+    // --cpu-prof is refused in NODE_OPTIONS and the harness spawns process.execPath: point that at a two-line
+    // wrapper adding the flag for this one start
+    const node = process.execPath;
+    if (profDir) {
+      const wrapper = join(mkdtempSync(join(os.tmpdir(), 'sw-bench-prof-')), 'node');
+      const sh = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+      writeFileSync(wrapper, `#!/bin/sh\nexec ${sh(node)} --cpu-prof ${sh(`--cpu-prof-dir=${profDir}`)} "$@"\n`, { mode: 0o700 });
+      process.execPath = wrapper;
+    }
     const spawn0 = performance.now();
-    const proc = await w.startProcessor('bench');
-    if (profDir) process.env.NODE_OPTIONS = process.env.NODE_OPTIONS?.replace(` --cpu-prof --cpu-prof-dir=${profDir}`, '').replace(`--cpu-prof --cpu-prof-dir=${profDir}`, '');
+    const proc = await w.startProcessor('bench').finally(() => {
+      process.execPath = node;
+    });
     await until('ready', async () => ((await fetch(`http://127.0.0.1:${proc.metricsPort}/readyz`)).ok ? true : undefined), 30_000, 20);
     // from the moment it can consume until every partition's committed offset reaches the end
     const s0 = performance.now();
