@@ -12,6 +12,7 @@ import { parseDuration } from '../platform/duration.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ReleaseGate, type GateState } from './release-gate.js';
 import { startGateServer } from './gate-server.js';
+import { startTracing } from '../platform/telemetry.js';
 import { alertTopicReader } from './alert-topic.js';
 import { createLogger } from '../platform/logger.js';
 import { effectiveConfigText } from '../platform/check-config.js';
@@ -179,6 +180,8 @@ async function serve(v: {
   }
   const policy = loadPolicy(cfg.policy ?? DEFAULT_POLICY_PATH);
   const logger = createLogger({ name: 'signwatch-alerting', level: cfg.log.level });
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server spans
+  const releaseTracing = startTracing({ serviceName: 'signwatch-gate' });
   // no broker, a wrong password or an untrusted CA: one line and exit 1 within the connection timeout
   await connectKafka(cfg.kafka, logger, { command: 'gate serve' });
   const gate = new ReleaseGate(policy, { overrideToken: token(v['token-file']), logger, auditFile: cfg.auditFile });
@@ -198,6 +201,7 @@ async function serve(v: {
   });
   await server.stop();
   await reader.stop();
+  await releaseTracing();
   return 0;
 }
 
