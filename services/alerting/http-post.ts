@@ -1,6 +1,7 @@
 /** POST a JSON body and classify the outcome for retries (network/timeout/5xx/429 retryable; other 4xx permanent). */
 import { NotifyError } from './errors.js';
 import { parseRetryAfter } from '../platform/backoff.js';
+import { context, propagation } from '@opentelemetry/api';
 
 export interface PostResult {
   status: number;
@@ -13,10 +14,13 @@ export async function postJson(
   opts: { timeoutMs: number; headers?: Record<string, string>; now?: () => number },
 ): Promise<PostResult> {
   let res: Response;
+  // the active span (the notifier's delivery span) as W3C traceparent: the receiver can join the trace
+  const trace: Record<string, string> = {};
+  propagation.inject(context.active(), trace);
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'signwatch/0.1.0', ...opts.headers },
+      headers: { 'content-type': 'application/json', 'user-agent': 'signwatch/0.1.0', ...trace, ...opts.headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(opts.timeoutMs),
     });
