@@ -220,12 +220,13 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
         return;
       }
       seen.add(event.region);
-      const tp = event.traceparent;
-      if (tp !== undefined) {
+      // trace context: the record's header (the daemon's ship span), else the event's own (the call's span)
+      const h = r.headers?.traceparent;
+      const tp = typeof h === 'string' ? h : Buffer.isBuffer(h) ? h.toString('latin1') : event.traceparent;
+      if (tp !== undefined && tp.length === 55) {
         if (traceIds.size >= TRACE_IDS_KEPT) traceIds.delete(traceIds.keys().next().value as string);
         traceIds.set(event.id, tp.slice(3, 35));
-        const h = r.headers?.traceparent;
-        cause = typeof h === 'string' ? h : Buffer.isBuffer(h) ? h.toString('latin1') : tp;
+        cause = tp;
       }
       target = live ? out : null;
       try {
