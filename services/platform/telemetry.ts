@@ -19,6 +19,7 @@
  * `agent exec` never loads this module (its start-up budget): it writes the trace context into its event
  * (platform/traceparent.ts) and the daemon records the call's span from it (recordRemoteSpan).
  */
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags, ValueType, type Attributes, type Context, type HrTime, type Link, type Meter, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -108,6 +109,8 @@ export interface ResourceInfo {
   host?: string;
 }
 
+const requireCjs = createRequire(import.meta.url);
+
 let sdk: { sdk: NodeSDK; users: number; ids: AssignableIds; recording: boolean } | undefined;
 
 function resourceAttributes(r: ResourceInfo): Attributes {
@@ -145,6 +148,15 @@ export function startTracing(r: ResourceInfo): () => Promise<void> {
       ],
     });
     s.start();
+    // the instrumentations patch a module when it is required after start(); signwatch's ESM imports and fastify
+    // loaded node:http and pg before: require them once more so that their shared exports get patched
+    if (recording) for (const m of ['node:http', 'node:https', 'pg']) {
+      try {
+        requireCjs(m);
+      } catch {
+        /* not installed: nothing to patch */
+      }
+    }
     sdk = { sdk: s, users: 0, ids, recording };
   }
   const mine = sdk;
