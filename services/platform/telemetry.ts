@@ -22,6 +22,7 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags, ValueType, type Attributes, type Context, type HrTime, type Link, type Meter, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import type { HttpTimeouts } from './http-timeouts.js';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -235,6 +236,8 @@ export interface TelemetryOptions {
   serve: boolean;
   /** Start the process's OpenTelemetry SDK with this component (default true). */
   tracing?: boolean;
+  /** The server's timeouts (default: the platform's, services/platform/http-timeouts.ts). */
+  timeouts?: HttpTimeouts;
 }
 
 export interface Telemetry {
@@ -265,7 +268,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   let listening = false;
   let releaseTracing: (() => Promise<void>) | undefined;
 
-  const app = createHttpApp({ badRequestCode: 'SW_TELEMETRY_BAD_REQUEST', internalCode: 'SW_TELEMETRY_INTERNAL' });
+  const app = createHttpApp({ ...opts.timeouts, badRequestCode: 'SW_TELEMETRY_BAD_REQUEST', internalCode: 'SW_TELEMETRY_INTERNAL' });
   app.route({
     method: ['GET', 'HEAD'],
     url: '/metrics',
