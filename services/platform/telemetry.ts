@@ -191,8 +191,11 @@ export function contextOf(traceparent: string | undefined | Buffer | (string | B
 
 /** The link to the span `traceparent` names, or undefined. */
 export function linkOf(traceparent: string | undefined | Buffer | (string | Buffer)[], attributes?: Attributes): Link | undefined {
-  const sc = trace.getSpanContext(contextOf(traceparent));
-  return sc ? { context: sc, ...(attributes ? { attributes } : {}) } : undefined;
+  // one per event of a processor batch: the span context directly, no Context object
+  const text = Array.isArray(traceparent) ? traceparent[0] : traceparent;
+  const t = parseTraceparent(Buffer.isBuffer(text) ? text.toString('latin1') : text);
+  if (!t) return undefined;
+  return { context: { traceId: t.traceId, spanId: t.spanId, traceFlags: t.flags, isRemote: true }, ...(attributes ? { attributes } : {}) };
 }
 
 /** `00-<trace>-<span>-<flags>` of a span (also of a non-recording one that carries a remote parent's context). */
