@@ -70,6 +70,7 @@ export const ERRORS = {
   SW_QUERY_NOT_FOUND: { what: 'no such event or route', retryable: false, exit: 1, http: 404 },
   SW_QUERY_LISTEN: runtime('the query server cannot listen on the configured address', false),
   SW_QUERY_INTERNAL: runtime('the query server failed to answer', true),
+  SW_QUERY_BUSY: runtime('the query server is answering its maximum of concurrent queries; retry shortly', true, 503),
   SW_GATE_BAD_INPUT: usage('a release-gate request is invalid'),
   SW_GATE_NO_TOKEN: { what: 'the release gate has no override token configured', retryable: false, exit: 2, http: 403 },
   SW_GATE_UNAUTHORIZED: { what: 'the release-gate override needs a valid bearer token', retryable: false, exit: 1, http: 401 },

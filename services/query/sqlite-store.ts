@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import {
   DEFAULT_LIMIT,
+  aroundSideLimit,
+  fitAround,
   DEFAULT_RETENTION_MS,
   MAX_LIMIT,
   StoreError,
@@ -505,7 +507,7 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  async around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null> {
+  async around(id: string, filters: QueryFilters, before: Context, after: Context, limit = DEFAULT_LIMIT): Promise<AroundResult | null> {
     const anchor = await this.getById(id);
     if (!anchor) return null;
     try {
@@ -520,15 +522,14 @@ export class SqliteEventStore implements EventStore {
         clauses.push(dir === 'before' ? '(ts, id) < (?, ?)' : '(ts, id) > (?, ?)');
         params.push(anchor.ts, anchor.id);
         const desc = dir === 'before';
-        const limit = 'events' in ctx ? Math.min(ctx.events, MAX_LIMIT) : MAX_LIMIT;
-        params.push(limit);
+        params.push(aroundSideLimit(ctx, limit));
         const rows = this.all(
           `SELECT ${SELECT_COLUMNS} FROM events ${whereSql(clauses)} ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
           params,
         ).map(toEvent);
         return desc ? rows.reverse() : rows;
       };
-      return { anchor, events: [...side('before', before), anchor, ...side('after', after)] };
+      return fitAround(anchor, side('before', before), side('after', after), limit);
     } catch (e) {
       throw wrap(e, 'around');
     }
