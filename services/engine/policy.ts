@@ -68,7 +68,7 @@ export function policySchemaFor(rules: Registry): z.ZodType {
 
 /** One alert's block, whatever the registry (a toy alert's config is not in the Policy type). */
 export function alertConfig(policy: Readonly<Policy>, name: string): AlertBase {
-  const c = (policy.alerts as Record<string, AlertBase | undefined>)[name];
+  const c = Object.hasOwn(policy.alerts, name) ? (policy.alerts as Record<string, AlertBase | undefined>)[name] : undefined;
   if (!c) throw new ConfigError(`policy: alerts.${name}: no such alert in this policy`);
   return c;
 }

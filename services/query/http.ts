@@ -61,7 +61,7 @@ function digest(s: string): Buffer {
 }
 
 function toRaw(q: unknown): RawQuery {
-  const out: RawQuery = {};
+  const out = Object.create(null) as RawQuery;
   for (const [k, v] of Object.entries((q ?? {}) as Record<string, unknown>)) {
     if (typeof v === 'string') out[k] = v;
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v;
