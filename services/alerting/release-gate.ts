@@ -6,7 +6,7 @@
  *
  * Lifecycle: none (no timers or I/O besides the optional audit append); construct, apply(), read state().
  */
-import { appendFileSync } from 'node:fs';
+import { appendPrivate } from '../platform/files.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../platform/logger.js';
 import { REGIONS, type Region } from '../../schemas/events.js';
@@ -158,7 +158,7 @@ export class ReleaseGate {
 
   private audit(entry: Record<string, unknown>): void {
     this.opts.logger?.warn(entry, `release gate: ${String(entry.action)}`);
-    if (this.opts.auditFile) appendFileSync(this.opts.auditFile, `${JSON.stringify(entry)}\n`);
+    if (this.opts.auditFile) appendPrivate(this.opts.auditFile, `${JSON.stringify(entry)}\n`, { fsync: true }); // 0600, no symlink
   }
 
   /** Open a frozen region for `ttlMs` (default 1 h). Needs the token; logged. */

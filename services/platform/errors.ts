@@ -42,6 +42,8 @@ export const ERRORS = {
   SW_INPUT_UNREADABLE: runtime('an input file cannot be read', false),
   SW_IMPORT_UNREADABLE: runtime('an import file cannot be read', false),
   SW_IMPORT_STORE: runtime('the event store refused an imported batch', true),
+  // ── files ───────────────────────────────────────────────────────────────────────────────────────────
+  SW_FILE_UNSAFE: config('a data file or directory is unsafe: a symbolic link, not ours, or group/world-writable (the message names it)'),
   // ── Kafka ───────────────────────────────────────────────────────────────────────────────────────────
   SW_KAFKA_CONNECT: runtime('no Kafka broker of the configured list answered', true, 503),
   SW_KAFKA_AUTH: runtime('the Kafka cluster refused the SASL credentials (user name, password or mechanism)', false, 503),

@@ -4,6 +4,7 @@
  * as the events (only for rows that were new), so `--count-by hour,…` over 30 days reads hundreds of rollup
  * rows instead of millions of events.
  */
+import { ensurePrivateFile } from '../platform/files.js';
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import {
@@ -365,6 +366,8 @@ export class SqliteEventStore implements EventStore {
       return Promise.reject(new StoreError('SW_STORE_NOT_FOUND', `sqlite store: ${this.path} does not exist`));
     }
     try {
+      // a store we may create or write: 0600 in a 0700 directory, never through a symlink (readers only read)
+      if (!this.opts.mustExist && this.path !== ':memory:' && !this.path.startsWith('file:')) ensurePrivateFile(this.path);
       const db = new Database(this.path);
       db.pragma('page_size = 16384'); // only takes effect on a new database; measured ~20 % faster ingest than 4 KiB
       db.pragma('journal_mode = WAL');
