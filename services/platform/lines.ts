@@ -46,6 +46,7 @@ export class LineSplitter {
     return this.lineNo;
   }
 
+  /** `chunk` is kept by reference until its line ends: do not reuse it afterwards. */
   push(chunk: Buffer, emit: (line: string, lineNo: number) => void): void {
     let start = 0;
     for (;;) {
@@ -74,8 +75,9 @@ export class LineSplitter {
       this.partBytes = 0;
       return;
     }
-    // copy: the slice must not pin (or alias) a stream buffer that may be reused
-    this.parts.push(Buffer.from(chunk.subarray(from, to)));
+    // a view, not a copy: stream chunks are fresh buffers (fs and socket reads allocate one per read); push()
+    // callers that reuse a buffer must pass a copy
+    this.parts.push(chunk.subarray(from, to));
     this.partBytes += n;
   }
 
