@@ -11,7 +11,7 @@ import { HostSeries } from './host-series.js';
 
 /** How long a resolved alert's signwatch_alert_firing series stays on /metrics as 0. */
 const RESOLVED_KEPT_MS = 3_600_000;
-import type { SignEvent } from '../../schemas/events.js';
+import { REGIONS, type SignEvent } from '../../schemas/events.js';
 import { alertConfig, type Policy } from '../engine/policy.js';
 import { METRICS } from '../platform/metric-names.js';
 import { enabledRules, freezingAlerts } from '../engine/engine.js';
@@ -89,6 +89,9 @@ export class ProcessorMetrics {
     });
     this.folded = meter.createCounter(METRICS.hostSeriesFolded, { description: 'Events of hosts beyond the policy hostSeries.maxHosts, counted under host _other' });
     this.evicted = meter.createCounter(METRICS.hostSeriesEvicted, { description: 'Hosts whose series were dropped after hostSeries.evictAfter without an event' });
+    // created at start-up (zero), so "nothing folded" reads 0, not "no data"
+    for (const region of REGIONS) this.folded.add(0, { region });
+    this.evicted.add(0);
     telemetry.exactGauge(METRICS.hostSeriesHosts, 'Hosts with their own per-host series (bounded by the policy hostSeries.maxHosts)', () => [{ labels: {}, value: this.hosts.size }]);
     this.eventsIn = meter.createCounter(METRICS.eventsIn, { description: 'Valid events consumed, by region and type' });
     this.invalid = meter.createCounter(METRICS.eventsInvalid, { description: 'Records rejected by validation (oversized, not JSON, schema)' });
