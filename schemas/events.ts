@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { formatIssues } from '../services/platform/validation.js';
+import { escapeControl } from '../services/platform/text.js';
 
 export const REGIONS = ['HK', 'JP', 'KR', 'SG', 'US'] as const;
 export const Region = z.enum(REGIONS);
@@ -213,9 +214,12 @@ export function parseEvent(text: string, maxBytes = 64 * 1024, validate: (json: 
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+    // the parser quotes the bad text: its control bytes (ESC…) are escaped so the reason is safe to print
+    return { ok: false, reason: `not JSON: ${escapeControl((e as Error).message)}` };
   }
-  return validate(json);
+  const r = validate(json);
+  // a schema reason may quote an input value (an unknown type name): escaped for the same reason
+  return r.ok ? r : { ok: false, reason: escapeControl(r.reason) };
 }
 
 export function validateEvent(json: unknown): ParseResult {

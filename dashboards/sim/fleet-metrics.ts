@@ -76,8 +76,9 @@ export class FleetMetrics {
     this.engine = createEngine(policy, sink);
     // series the processor creates at start-up (zero), so "nothing happened" reads 0, not "no data"
     for (const r of REGIONS) {
-      for (const m of [METRICS.eventsDuplicate, METRICS.eventsLate, METRICS.eventsExpired, METRICS.eventsFuture]) this.counters.add(m, { region: r }, 0);
+      for (const m of [METRICS.eventsDuplicate, METRICS.eventsLate, METRICS.eventsExpired, METRICS.eventsFuture, METRICS.hostSeriesFolded]) this.counters.add(m, { region: r }, 0);
     }
+    this.counters.add(METRICS.hostSeriesEvicted, {}, 0);
     for (const a of ALERT_NAMES) for (const s of ['firing', 'resolved']) this.counters.add(METRICS.transitions, { alert: a, state: s }, 0);
     for (const c of ['pagerduty', 'ticket', 'gate']) {
       for (const o of ['ok', 'failed']) this.counters.add(METRICS.notifications, { channel: c, outcome: o }, 0);
@@ -206,6 +207,7 @@ export class FleetMetrics {
       h.recent = h.recent.filter((t) => t > this.now - 30_000);
       g(METRICS.spoolDepth, l, h.recent.length);
     }
+    g(METRICS.hostSeriesHosts, {}, this.hosts.size);
     // consumer lag: one partition per region on events.v1 (key = region); lag grows with the region's recent traffic
     REGIONS.forEach((region, partition) => {
       if (!active.has(region)) return;

@@ -62,7 +62,7 @@ export class DetailsBuilder {
     return this;
   }
   fact(name: string, value: string | number | undefined): this {
-    if (value !== undefined) (this.facts ??= {})[name] = value;
+    if (value !== undefined) (this.facts ??= Object.create(null) as Record<string, string | number>)[name] = value;
     return this;
   }
   build(): AlertDetails {

@@ -42,6 +42,8 @@ export const ERRORS = {
   SW_INPUT_UNREADABLE: runtime('an input file cannot be read', false),
   SW_IMPORT_UNREADABLE: runtime('an import file cannot be read', false),
   SW_IMPORT_STORE: runtime('the event store refused an imported batch', true),
+  // ── files ───────────────────────────────────────────────────────────────────────────────────────────
+  SW_FILE_UNSAFE: config('a data file or directory is unsafe: a symbolic link, not ours, or group/world-writable (the message names it)'),
   // ── Kafka ───────────────────────────────────────────────────────────────────────────────────────────
   SW_KAFKA_CONNECT: runtime('no Kafka broker of the configured list answered', true, 503),
   SW_KAFKA_AUTH: runtime('the Kafka cluster refused the SASL credentials (user name, password or mechanism)', false, 503),
@@ -70,6 +72,7 @@ export const ERRORS = {
   SW_QUERY_NOT_FOUND: { what: 'no such event or route', retryable: false, exit: 1, http: 404 },
   SW_QUERY_LISTEN: runtime('the query server cannot listen on the configured address', false),
   SW_QUERY_INTERNAL: runtime('the query server failed to answer', true),
+  SW_QUERY_BUSY: runtime('the query server is answering its maximum of concurrent queries; retry shortly', true, 503),
   SW_GATE_BAD_INPUT: usage('a release-gate request is invalid'),
   SW_GATE_NO_TOKEN: { what: 'the release gate has no override token configured', retryable: false, exit: 2, http: 403 },
   SW_GATE_UNAUTHORIZED: { what: 'the release-gate override needs a valid bearer token', retryable: false, exit: 1, http: 401 },

@@ -30,4 +30,7 @@ export const METRICS = {
   hostErrors: 'signwatch_host_codesign_errors', // {region, host, code} counter
   notarizeOutcomes: 'signwatch_notarize_outcomes', // {region, outcome, class} counter
   unlockDuration: 'signwatch_unlock_duration_ms', // {region, host} histogram
+  hostSeriesFolded: 'signwatch_host_series_folded', // {region} counter: events of hosts over policy hostSeries.maxHosts, counted under host _other
+  hostSeriesHosts: 'signwatch_host_series_hosts', // gauge: hosts with their own series now (≤ hostSeries.maxHosts)
+  hostSeriesEvicted: 'signwatch_host_series_evicted', // counter: hosts dropped after hostSeries.evictAfter of silence
 } as const;

@@ -35,10 +35,12 @@ import { BatchSpanProcessor, RandomIdGenerator, type IdGenerator } from '@opente
 import { createHttpApp } from './http.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
 
-/** One reading of an exact gauge. */
+/** One reading of an exact gauge (or exact counter). */
 export interface GaugeSample {
   labels: Attributes;
   value: number;
+  /** Exact counters: when this series started counting (wall ms; a series that restarts at 0 is a counter reset). */
+  startMs?: number;
 }
 
 /**
@@ -47,20 +49,22 @@ export interface GaugeSample {
  * /metrics); these do not, so a series that is gone is gone from the next scrape (Prometheus marks it stale).
  */
 class ExactGauges implements MetricProducer {
-  private readonly gauges = new Map<string, { description: string; read: () => Iterable<GaugeSample> }>();
+  private readonly gauges = new Map<string, { description: string; read: () => Iterable<GaugeSample>; counter: boolean }>();
   private readonly startTime: HrTime = hr(Date.now());
 
-  add(name: string, description: string, read: () => Iterable<GaugeSample>): void {
+  add(name: string, description: string, read: () => Iterable<GaugeSample>, counter = false): void {
     if (this.gauges.has(name)) throw new Error(`exact gauge ${name} registered twice`);
-    this.gauges.set(name, { description, read });
+    this.gauges.set(name, { description, read, counter });
   }
 
   collect(): Promise<CollectionResult> {
     const endTime = hr(Date.now());
     const metrics: MetricData[] = [];
     for (const [name, g] of this.gauges) {
-      const dataPoints = [...g.read()].map((x) => ({ startTime: this.startTime, endTime, attributes: x.labels, value: x.value }));
-      metrics.push({ descriptor: { name, description: g.description, unit: '', valueType: ValueType.DOUBLE }, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
+      const dataPoints = [...g.read()].map((x) => ({ startTime: x.startMs === undefined ? this.startTime : hr(x.startMs), endTime, attributes: x.labels, value: x.value }));
+      const descriptor = { name, description: g.description, unit: '', valueType: ValueType.DOUBLE };
+      if (g.counter) metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints });
+      else metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
     }
     return Promise.resolve({ resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'signwatch' }, metrics }] }, errors: [] });
   }
@@ -247,6 +251,11 @@ export interface Telemetry {
   readonly meter: Meter;
   /** Register a gauge exported exactly as `read()` returns it at each scrape (no stale label sets). */
   exactGauge(name: string, description: string, read: () => Iterable<GaugeSample>): void;
+  /**
+   * A monotonic counter whose series are exactly what `read()` returns (exported as `<name>_total`): unlike the SDK's
+   * counters, a series can be dropped (a host that stopped reporting), so per-host cardinality stays bounded.
+   */
+  exactCounter(name: string, description: string, read: () => Iterable<GaugeSample>): void;
   /** Resolves with the bound port (0 when not serving). */
   start(): Promise<number>;
   stop(): Promise<void>;
@@ -295,6 +304,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   return {
     meter,
     exactGauge: (name, description, read) => exact.add(name, description, read),
+    exactCounter: (name, description, read) => exact.add(name, description, read, true),
     setReady(r, reason) {
       ready = r;
       notReadyReason = reason ?? (r ? '' : 'not ready');

@@ -193,7 +193,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
   const deadLetter = (r: SourceRecord, reason: string, live: boolean, out: OutRecord[], invalid = true) => {
     if (!live) return;
     if (invalid) metrics.onInvalid(reason);
-    const own: Record<string, HeaderValue> = {};
+    const own = Object.create(null) as Record<string, HeaderValue>; // header names are input
     for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) own[k] = v;
     out.push({
       topic: topics.dlq,
@@ -247,7 +247,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       const home = opts.events?.partitionOf(event.region);
       if (opts.events && home !== undefined && home !== r.partition && r.headers?.[DLQ_HEADERS.reroutedFrom] === undefined) {
         if (live) {
-          const headers: Record<string, HeaderValue> = {};
+          const headers = Object.create(null) as Record<string, HeaderValue>; // header names are input
           for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) headers[k] = v;
           headers[DLQ_HEADERS.reroutedFrom] = `${r.partition}/${r.offset}`;
           out.push({ topic: opts.events.topic, partition: home, key: event.region, value: r.value, headers, counts: { kind: 'rerouted', region: event.region } });

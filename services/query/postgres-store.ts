@@ -14,6 +14,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
   DEFAULT_LIMIT,
+  aroundSideLimit,
+  fitAround,
   DEFAULT_RETENTION_MS,
   MAX_LIMIT,
   StoreError,
@@ -373,7 +375,7 @@ export class PostgresEventStore implements EventStore {
     return rows[0] ? toEvent(rows[0]) : null;
   }
 
-  async around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null> {
+  async around(id: string, filters: QueryFilters, before: Context, after: Context, limit = DEFAULT_LIMIT): Promise<AroundResult | null> {
     const anchor = await this.getById(id);
     if (!anchor) return null;
     const side = async (dir: 'before' | 'after', ctx: Context): Promise<StoredEvent[]> => {
@@ -388,14 +390,14 @@ export class PostgresEventStore implements EventStore {
       const i = pgDialect.param(params, anchor.id);
       clauses.push(dir === 'before' ? `(events.ts, id) < (${t}, ${i})` : `(events.ts, id) > (${t}, ${i})`);
       const desc = dir === 'before' ? 'DESC' : 'ASC';
-      params.push('events' in ctx ? Math.min(ctx.events, MAX_LIMIT) : MAX_LIMIT);
+      params.push(aroundSideLimit(ctx, limit));
       const rows = (
         await this.rows(`SELECT ${SELECT_COLUMNS} FROM events ${whereSql(clauses)} ORDER BY events.ts ${desc}, id ${desc} LIMIT $${params.length}`, params, 'around')
       ).map(toEvent);
       return dir === 'before' ? rows.reverse() : rows;
     };
     const [b, a] = await Promise.all([side('before', before), side('after', after)]);
-    return { anchor, events: [...b, anchor, ...a] };
+    return fitAround(anchor, b, a, limit);
   }
 
   async countBy(filters: QueryFilters, keys: readonly CountKey[]): Promise<CountRow[]> {

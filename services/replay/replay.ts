@@ -14,7 +14,7 @@ import type { ParseResult } from '../../schemas/events.js';
 import type { Policy } from '../engine/policy.js';
 import { createEngine } from '../engine/engine.js';
 import type { HourlyAggregate, Sink, Transition } from '../engine/types.js';
-import { forEachLine } from '../platform/lines.js';
+import { forEachLine, tooLongReason, DEFAULT_MAX_LINE_BYTES } from '../platform/lines.js';
 import { futureReason } from '../engine/time.js';
 
 export interface ReplaySummary {
@@ -40,6 +40,8 @@ export interface ReplayOptions {
   /** Reference time of lines that carry no record time (default: the wall clock when replay starts). */
   now?: number;
   onProgress?: (bytes: number, summary: ReplaySummary) => void;
+  /** Longest line read (bytes); a longer one is counted invalid, reported by number and skipped. */
+  maxLineBytes?: number;
 }
 
 export async function replay(input: Readable, opts: ReplayOptions): Promise<ReplaySummary> {
@@ -57,6 +59,7 @@ export async function replay(input: Readable, opts: ReplayOptions): Promise<Repl
   };
   const engine = createEngine(opts.policy, sink);
   let bytes = 0;
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   await forEachLine(
     input,
     (line, lineNo) => {
@@ -72,12 +75,22 @@ export async function replay(input: Readable, opts: ReplayOptions): Promise<Repl
       const ref = timestamp ?? now;
       if (engine.offer(r.event, ref) === 'future') opts.onFuture?.(lineNo, futureReason(r.event.ts, ref, opts.policy.maxFutureSkew));
     },
-    opts.onProgress
-      ? (n) => {
-          bytes += n;
-          opts.onProgress!(bytes, summary);
-        }
-      : undefined,
+    {
+      maxLineBytes,
+      onTooLong: (lineNo, n) => {
+        summary.read++;
+        summary.invalid++;
+        opts.onInvalid?.(lineNo, tooLongReason(n, maxLineBytes));
+      },
+      ...(opts.onProgress
+        ? {
+            onChunk: (n: number) => {
+              bytes += n;
+              opts.onProgress!(bytes, summary);
+            },
+          }
+        : {}),
+    },
   );
   if (opts.until !== undefined) engine.advanceTo(opts.until);
   engine.flush();

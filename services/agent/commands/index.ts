@@ -27,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return sub === undefined ? 2 : 0;
   }
-  const entry = SUBCOMMANDS[sub];
+  const entry = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined; // argv is input: no prototype lookups
   if (!entry) throw new UsageError(`signwatch agent: unknown subcommand '${sub}'\n\n${usage()}`);
   return entry.run(rest);
 }

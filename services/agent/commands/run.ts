@@ -1,9 +1,10 @@
 /** `signwatch agent run`: parse options, build the sinks and the logger, run the daemon until a signal. */
 import { parseCommandArgs } from '../../platform/cli.js';
-import { UsageError } from '../../platform/errors.js';
+import { ConfigError, UsageError } from '../../platform/errors.js';
 import { effectiveConfigText } from '../../platform/check-config.js';
 import { BROKER_RE, describeConnection } from '../../platform/kafka-connection.js';
 import { loadConfig } from '../config.js';
+import { ensurePrivateDir } from '../../platform/files.js';
 import { AgentDaemon } from '../daemon.js';
 import type { Logger } from '../../platform/logger.js';
 import { KafkaTarget, NdjsonTarget, type ShipTarget } from '../spool/ship-targets.js';
@@ -54,6 +55,12 @@ export async function runDaemon(argv: string[], env: NodeJS.ProcessEnv = process
   if (parsed.values['check-config']) {
     process.stdout.write(effectiveConfigText(cfg, env));
     return 0;
+  }
+  // the spool, state and logs live there: a group/world-writable or foreign dataDir is refused, naming it
+  try {
+    ensurePrivateDir(cfg.dataDir);
+  } catch (e) {
+    throw new ConfigError(`signwatch agent run: dataDir ${(e as Error).message}`, { code: 'SW_FILE_UNSAFE' });
   }
   const toStdout = parsed.values.sink?.some((s) => s === '-' || s === 'ndjson:-') ?? false;
   const { createLogger } = await import('../../platform/logger.js');

@@ -9,7 +9,8 @@
  * - NdjsonTarget: appends lines to a file or stdout (debugging, tests).
  */
 import { CodedError } from '../../platform/errors.js';
-import { appendFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { appendPrivate } from '../../platform/files.js';
 import type { Producer } from 'kafkajs';
 import { describeConnection, type KafkaConnectionSettings } from '../../platform/kafka-connection.js';
 import type { Logger } from '../../platform/logger.js';
@@ -120,7 +121,7 @@ export class NdjsonTarget implements ShipTarget {
   send(messages: readonly OutMessage[]): Promise<void> {
     const text = messages.map((m) => `${m.value}\n`).join('');
     if (this.path === '-') writeSync(1, text);
-    else appendFileSync(this.path, text);
+    else appendPrivate(this.path, text);
     return Promise.resolve();
   }
   close(): Promise<void> {

@@ -16,11 +16,11 @@
  */
 import { CodedError } from '../../platform/errors.js';
 import {
-  appendFileSync, closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
-  writeFileSync,
+  closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { newId } from '../events.js';
+import { appendPrivate, writePrivate } from '../../platform/files.js';
 
 export class SpoolError extends CodedError {
   constructor(message: string) {
@@ -132,7 +132,7 @@ export class Spool {
     }
     if (dropped > 0) {
       const marker = join(this.drops, newId());
-      writeFileSync(marker, String(dropped), { mode: 0o600 });
+      writePrivate(marker, String(dropped));
     }
     return dropped;
   }
@@ -180,7 +180,7 @@ export class Spool {
     if (delivered > 0) {
       try {
         mkdirSync(this.drops, { recursive: true, mode: 0o700 });
-        writeFileSync(join(this.drops, newId()), String(-delivered), { mode: 0o600 });
+        writePrivate(join(this.drops, newId()), String(-delivered));
       } catch {
         /* an uncorrected marker over-counts drops; it never hides one */
       }
@@ -198,7 +198,7 @@ export class Spool {
   quarantine(name: string, lines: readonly string[]): void {
     const bad = join(this.opts.dir, 'bad');
     mkdirSync(bad, { recursive: true, mode: 0o700 });
-    appendFileSync(join(bad, name), lines.map((l) => `${l}\n`).join(''));
+    appendPrivate(join(bad, name), lines.map((l) => `${l}\n`).join(''));
   }
 
   /**
@@ -242,7 +242,7 @@ export class Spool {
     total += add;
     // write the new total before deleting the markers: a crash in between over-counts, never under-counts
     const tmp = `${totalPath}.${process.pid}.tmp`;
-    writeFileSync(tmp, String(total));
+    writePrivate(tmp, String(total));
     renameSync(tmp, totalPath);
     for (const m of markers) {
       try {
