@@ -405,3 +405,21 @@ void test('rotate-after-leak: refuses without --yes; with it deletes, recreates,
     h.sb.cleanup();
   }
 });
+
+void test('every rollout command has --help (exit 0) and names the bad input on bad usage (exit 2)', async () => {
+  const h = host();
+  try {
+    for (const sub of [['keychain', 'create'], ['identity', 'import'], ['ssh-command'], ['doctor'], ['rotate-after-leak']]) {
+      const r = await run(['agent', ...sub, '--help'], h.env);
+      assert.equal(r.code, 0, sub.join(' '));
+      assert.match(r.stdout, /^Usage: signwatch agent /, sub.join(' '));
+    }
+    const bad = await run(['agent', 'identity', 'import', '--p12', 'x.p12', '--keychain', h.kc, '--identity', 'abc'], h.env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--identity abc: must be 40 upper-case hex digits/);
+    assert.equal((await run(['agent', 'keychain', 'delete'], h.env)).code, 2);
+    assert.equal((await run(['agent', 'doctor', '--sink', '-'], h.env)).code, 2);
+  } finally {
+    h.sb.cleanup();
+  }
+});
