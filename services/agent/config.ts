@@ -65,6 +65,13 @@ export interface FleetConfig {
   readonly launchdLabel: string;
   /** Folders searched for stray .p12 files (default: the user's home folder). */
   readonly p12SearchDirs: readonly string[];
+  /**
+   * The event store's HTTP API (`signwatch query serve`, e.g. http://query.internal:8081): the doctor takes the
+   * wrapper checksum, secret version and search list the other hosts' last heartbeats agree on (strict majority)
+   * for every value the config does not pin. Its bearer token is read from baselineTokenFile.
+   */
+  readonly baselineUrl?: string;
+  readonly baselineTokenFile?: string;
 }
 
 export class ConfigError extends Error {
@@ -173,7 +180,7 @@ export function parseConfig(raw: unknown): AgentConfig {
   const sn = r.sub('sntp', ['server', 'timeoutMs']);
   const no = r.sub('notarize', ['maxAttempts', 'baseDelayMs', 'maxDelayMs']);
   const keychain = r.optStr('keychain');
-  const fleet = parseFleet(r.sub('fleet', ['searchList', 'wrapperSha256', 'secretVersion', 'notaryProfile', 'maxClockOffsetMs', 'allowInteractiveSsh', 'launchdPlist', 'launchdLabel', 'p12SearchDirs']), abs);
+  const fleet = parseFleet(r.sub('fleet', ['searchList', 'wrapperSha256', 'secretVersion', 'notaryProfile', 'maxClockOffsetMs', 'allowInteractiveSsh', 'launchdPlist', 'launchdLabel', 'p12SearchDirs', 'baselineUrl', 'baselineTokenFile']), abs);
   const cfg: AgentConfig = {
     region,
     host: r.str('host', hostname().split('.')[0] || 'localhost', (s) => (s.length <= 253 ? undefined : 'too long')),
@@ -218,6 +225,10 @@ function parseFleet(f: Reader, abs: (s: string) => string | undefined): FleetCon
   const secretVersion = f.optStr('secretVersion');
   const notaryProfile = f.optStr('notaryProfile');
   const allow = f.bool('allowInteractiveSsh', false);
+  const baselineUrl = f.optStr('baselineUrl');
+  if (baselineUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(baselineUrl)) throw new ConfigError('fleet.baselineUrl: must be an http(s) URL');
+  const baselineTokenFile = f.optStr('baselineTokenFile');
+  if (baselineTokenFile !== undefined && abs(baselineTokenFile)) throw new ConfigError('fleet.baselineTokenFile: must be an absolute path');
   return Object.freeze({
     searchList: Object.freeze(absList(f, 'searchList', 'fleet.', abs) ?? []),
     ...(wrapperSha256 !== undefined ? { wrapperSha256 } : {}),
@@ -228,6 +239,8 @@ function parseFleet(f: Reader, abs: (s: string) => string | undefined): FleetCon
     launchdPlist: f.str('launchdPlist', join(homedir(), 'Library', 'LaunchAgents', 'com.signwatch.agent.plist'), abs),
     launchdLabel: f.str('launchdLabel', 'com.signwatch.agent', (s) => (/^[A-Za-z0-9._-]{1,255}$/.test(s) ? undefined : 'must be a launchd label ([A-Za-z0-9._-])')),
     p12SearchDirs: Object.freeze(absList(f, 'p12SearchDirs', 'fleet.', abs) ?? [homedir()]),
+    ...(baselineUrl !== undefined ? { baselineUrl } : {}),
+    ...(baselineTokenFile !== undefined ? { baselineTokenFile } : {}),
   });
 }
 

@@ -17,7 +17,11 @@ import { identitiesIn, keychainInfo, security, securityMessage, settingsProblem,
 import { runCapture, wrapperSha256 } from '../scan.js';
 import { emitEvents, parseSinkSpec, type SinkSpec } from '../spool/emit.js';
 import { partitionIdsOf, readState } from '../state.js';
+import { fetchBaseline, type FleetBaseline } from '../fleet-baseline.js';
 import { fleetSearchList } from './ssh-command.js';
+
+/** The fleet's values from the other hosts' heartbeats (fleet.baselineUrl), or why they could not be had. */
+type Baseline = FleetBaseline | { error: string } | undefined;
 
 const HELP = `Usage: signwatch agent doctor [--json] [--config PATH] [--sink ndjson:PATH|-]
 
@@ -70,9 +74,10 @@ function checkKeychainFile(cfg: AgentConfig): Check {
   return pass(n, `${kc} is a file keychain`);
 }
 
-async function checkSearchList(cfg: AgentConfig): Promise<Check> {
+async function checkSearchList(cfg: AgentConfig, baseline: Baseline): Promise<Check> {
   const n = 'search_list';
-  const wanted = fleetSearchList(cfg);
+  const fromHeartbeats = cfg.fleet.searchList.length === 0 && baseline && 'hosts' in baseline ? baseline.searchList : undefined;
+  const wanted = fromHeartbeats ?? fleetSearchList(cfg);
   const fix = `run CI through 'signwatch agent ssh-command' (sshd ForceCommand), or: security list-keychains -d user -s ${wanted.join(' ') || '<keychain>'}`;
   const o = await security(['list-keychains', '-d', 'user']);
   if (o.code !== 0) return bad(n, `list-keychains: ${securityMessage(o)}`, fix);
@@ -188,15 +193,21 @@ async function checkClock(cfg: AgentConfig, sink: SinkSpec, env: NodeJS.ProcessE
   return Math.abs(off) <= max ? pass(n, `${off} ms (max ${max})`) : bad(n, `${off} ms is beyond ${max} ms`, fix);
 }
 
-function checkParity(cfg: AgentConfig): Check {
+function checkParity(cfg: AgentConfig, baseline: Baseline): Check {
   const n = 'parity';
+  const fix = "install the fleet's signwatch build and keychain secret version (the other hosts' heartbeats show them)";
+  if (baseline && 'error' in baseline) return bad(n, `fleet baseline from ${cfg.fleet.baselineUrl ?? ''}: ${baseline.error}`, 'check fleet.baselineUrl / baselineTokenFile, or pin fleet.wrapperSha256 and fleet.secretVersion');
+  const voted = baseline && 'hosts' in baseline ? baseline : undefined;
+  const wantWrapper = cfg.fleet.wrapperSha256 ?? voted?.wrapperSha256;
+  const wantSecret = cfg.fleet.secretVersion ?? voted?.secretVersion;
   const problems: string[] = [];
   const mine = wrapperSha256();
-  if (cfg.fleet.wrapperSha256 !== undefined && cfg.fleet.wrapperSha256 !== mine) problems.push(`wrapper ${mine.slice(0, 12)}… ≠ fleet ${cfg.fleet.wrapperSha256.slice(0, 12)}…`);
-  if (cfg.fleet.secretVersion !== undefined && cfg.fleet.secretVersion !== cfg.secretVersion) problems.push(`secret version ${cfg.secretVersion} ≠ fleet ${cfg.fleet.secretVersion}`);
-  if (problems.length) return bad(n, problems.join('; '), 'install the fleet\'s signwatch build and keychain secret version (the other hosts\' heartbeats show them)');
-  const checked = [cfg.fleet.wrapperSha256 !== undefined ? 'wrapper' : '', cfg.fleet.secretVersion !== undefined ? 'secret version' : ''].filter(Boolean);
-  return pass(n, checked.length ? `${checked.join(' and ')} equal to the fleet's` : 'not compared (no fleet.wrapperSha256 / fleet.secretVersion)');
+  if (wantWrapper !== undefined && wantWrapper !== mine) problems.push(`wrapper ${mine.slice(0, 12)}… ≠ fleet ${wantWrapper.slice(0, 12)}…`);
+  if (wantSecret !== undefined && wantSecret !== cfg.secretVersion) problems.push(`secret version ${cfg.secretVersion} ≠ fleet ${wantSecret}`);
+  const source = voted ? ` (majority of ${voted.hosts} hosts' last heartbeats where the config pins nothing)` : '';
+  if (problems.length) return bad(n, `${problems.join('; ')}${source}`, fix);
+  const checked = [wantWrapper !== undefined ? 'wrapper' : '', wantSecret !== undefined ? 'secret version' : ''].filter(Boolean);
+  return pass(n, checked.length ? `${checked.join(' and ')} equal to the fleet's${source}` : 'not compared (no fleet.wrapperSha256 / fleet.secretVersion / fleet.baselineUrl)');
 }
 
 /** The `--config` value in a LaunchAgent plist's ProgramArguments (undefined when there is none). */
@@ -231,16 +242,24 @@ async function checkLaunchd(cfg: AgentConfig, env: NodeJS.ProcessEnv): Promise<C
 }
 
 export async function runChecks(cfg: AgentConfig, sink: SinkSpec, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  let baseline: Baseline;
+  if (cfg.fleet.baselineUrl !== undefined) {
+    try {
+      baseline = await fetchBaseline(cfg.fleet.baselineUrl, cfg.fleet.baselineTokenFile, cfg.host);
+    } catch (e) {
+      baseline = { error: (e as Error).message };
+    }
+  }
   return [
     checkKeychainFile(cfg),
-    await checkSearchList(cfg),
+    await checkSearchList(cfg, baseline),
     await checkUnlocked(cfg),
     ...(await checkIdentities(cfg)),
     await checkDistribution(cfg),
     checkP12(cfg),
     checkNotary(cfg),
     await checkClock(cfg, sink, env),
-    checkParity(cfg),
+    checkParity(cfg, baseline),
     await checkLaunchd(cfg, env),
   ];
 }

@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateEvent } from '../../../schemas/events.js';
@@ -17,6 +18,8 @@ import { scrubCommand } from '../../../services/agent/commands/ssh-command.js';
 import { plistConfigArg } from '../../../services/agent/commands/doctor.js';
 import { parseKeychainInfo } from '../../../services/agent/macos/security.js';
 import { writeState } from '../../../services/agent/state.js';
+import { baselineOf } from '../../../services/agent/fleet-baseline.js';
+import { wrapperSha256 } from '../../../services/agent/scan.js';
 import { BIN, fixture, sandbox, spooled, type Sandbox } from './helpers.js';
 
 const KC_PW = `kc "pw" with spaces \\ and $(x)`;
@@ -421,5 +424,50 @@ void test('every rollout command has --help (exit 0) and names the bad input on 
     assert.equal((await run(['agent', 'doctor', '--sink', '-'], h.env)).code, 2);
   } finally {
     h.sb.cleanup();
+  }
+});
+
+void test('fleet baseline: the strict majority of each host\'s newest heartbeat, this host excluded', () => {
+  const hb = (host: string, ts: string, secretVersion: string, searchList = ['/k']) => ({ host, ts, wrapperSha256: 'a'.repeat(64), secretVersion, searchList });
+  const b = baselineOf(
+    [hb('h1', '2026-11-20T10:00:00.000Z', 'v1'), hb('h1', '2026-11-20T11:00:00.000Z', 'v2'), hb('h2', '2026-11-20T11:00:00.000Z', 'v2'), hb('h3', '2026-11-20T11:00:00.000Z', 'v1', ['/other']), hb('me', '2026-11-20T11:00:00.000Z', 'v9')],
+    'me',
+  );
+  assert.deepEqual(b, { hosts: 3, wrapperSha256: 'a'.repeat(64), secretVersion: 'v2', searchList: ['/k'] });
+  assert.deepEqual(baselineOf([hb('h1', 't', 'v1'), hb('h2', 't', 'v2')], 'me'), { hosts: 2, wrapperSha256: 'a'.repeat(64), searchList: ['/k'] }, 'a tie has no majority');
+});
+
+void test('doctor: with fleet.baselineUrl the wrapper and secret version come from the other hosts\' last heartbeats (event store API, bearer token from a file)', async () => {
+  const token = 'doctor-test-token-0123456789';
+  let auth: string | undefined;
+  let query = '';
+  const mine = wrapperSha256();
+  const beats = ['mini-sg-01', 'mini-sg-02', 'mini-sg-03'].map((host, i) => ({ v: 1, type: 'heartbeat', host, region: 'SG', ts: '2026-11-20T11:00:00.000Z', wrapperSha256: mine, secretVersion: i < 2 ? 'vault-v43' : 'vault-v42' }));
+  const server = createServer((req, res) => {
+    auth = req.headers.authorization;
+    query = req.url ?? '';
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ count: beats.length, events: beats }));
+  });
+  await new Promise<void>((r) => server.listen(19431, '127.0.0.1', r));
+  const h = host({}, { baselineUrl: 'http://127.0.0.1:19431', baselineTokenFile: '/dev/null' });
+  try {
+    const tokenFile = join(h.sb.dir, 'query-token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const cfg = JSON.parse(readFileSync(h.sb.config, 'utf8')) as { fleet: Record<string, unknown> };
+    delete cfg.fleet.secretVersion;
+    cfg.fleet.baselineTokenFile = tokenFile;
+    writeFileSync(h.sb.config, JSON.stringify(cfg));
+    await setUpReadyHost(h);
+    const r = await run(['agent', 'doctor', '--json'], h.env);
+    assert.equal(r.code, 1, r.stdout);
+    const parity = (JSON.parse(r.stdout) as { checks: { name: string; ok: boolean; detail: string }[] }).checks.find((c) => c.name === 'parity');
+    assert.equal(parity?.ok, false);
+    assert.equal(parity?.detail, "secret version vault-v42 ≠ fleet vault-v43 (majority of 3 hosts' last heartbeats where the config pins nothing)");
+    assert.equal(auth, `Bearer ${token}`);
+    assert.match(query, /^\/v1\/events\?type=heartbeat&since=2h&limit=100000$/);
+  } finally {
+    h.sb.cleanup();
+    await new Promise((r) => server.close(r));
   }
 });
