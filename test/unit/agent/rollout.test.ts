@@ -19,6 +19,7 @@ import { plistConfigArg } from '../../../services/agent/commands/doctor.js';
 import { parseKeychainInfo } from '../../../services/agent/macos/security.js';
 import { writeState } from '../../../services/agent/state.js';
 import { baselineOf } from '../../../services/agent/fleet-baseline.js';
+import { parseConfig } from '../../../services/agent/config.js';
 import { wrapperSha256 } from '../../../services/agent/scan.js';
 import { BIN, fixture, sandbox, spooled, type Sandbox } from './helpers.js';
 
@@ -470,4 +471,17 @@ void test('doctor: with fleet.baselineUrl the wrapper and secret version come fr
     h.sb.cleanup();
     await new Promise((r) => server.close(r));
   }
+});
+
+void test('config: the fleet block has defaults and strict errors that name the key', () => {
+  const c = parseConfig({ region: 'SG', keychain: '/k.keychain-db' });
+  assert.deepEqual([c.fleet.searchList, c.fleet.maxClockOffsetMs, c.fleet.allowInteractiveSsh, c.fleet.launchdLabel], [[], 1000, false, 'com.signwatch.agent']);
+  assert.match(c.fleet.launchdPlist, /Library\/LaunchAgents\/com\.signwatch\.agent\.plist$/);
+  const bad = (fleet: unknown, re: RegExp) => assert.throws(() => parseConfig({ region: 'SG', fleet }), re);
+  bad({ searchList: ['login.keychain-db'] }, /fleet\.searchList\[0\]: must be an absolute path/);
+  bad({ nope: 1 }, /fleet\.nope: unknown key/);
+  bad({ wrapperSha256: 'abc' }, /fleet\.wrapperSha256: must be 64 lower-case hex digits/);
+  bad({ allowInteractiveSsh: 'yes' }, /fleet\.allowInteractiveSsh: must be true or false/);
+  bad({ baselineUrl: 'query.internal' }, /fleet\.baselineUrl: must be an http\(s\) URL/);
+  bad({ baselineTokenFile: 'token' }, /fleet\.baselineTokenFile: must be an absolute path/);
 });
