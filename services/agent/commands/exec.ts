@@ -10,18 +10,22 @@
  */
 import { parseCommandArgs } from '../../platform/cli.js';
 import { UsageError } from '../../platform/errors.js';
-import { runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
+import { buildVia, runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
+import { parseSetKeyPartitionListArgs } from '../macos/security.js';
 
-const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] -- <tool> [args…]
+const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] [--scan-output] -- <tool> [args…]
 
 Run codesign, productsign, xcrun notarytool or security set-key-partition-list unchanged (same arguments,
 stdin, stdout, stderr and exit status; no shell), and record one event in the spool.
+Run xcodebuild, fastlane or electron-builder (also through xcrun, bundle exec, npx, yarn, pnpm) the same way,
+with the build log teed and scanned: one codesign event per signing step, one notarize event per notarization.
 
 Options:
   --config PATH     agent config (default: $SIGNWATCH_AGENT_CONFIG or /usr/local/etc/signwatch/agent.json)
   --sink SPEC       write the event to ndjson:PATH or - (stdout) instead of the spool
   --password-fd N   security set-key-partition-list only, without -k: read the keychain password from file
                     descriptor N and hand it to 'security -q -i' on its stdin, so it is in no process's argv
+  --scan-output     scan any other command's output as a build log (a script that runs xcodebuild, …)
   -h, --help        show this help
 `;
 
@@ -42,14 +46,15 @@ async function runWithPasswordFd(fdText: string, tool: string, kind: ToolKind, a
   const fd = Number(fdText);
   if (!Number.isInteger(fd) || fd < 3) throw new UsageError(`signwatch agent exec: --password-fd: expected a file descriptor number ≥ 3, got '${fdText}'`);
   if (kind !== 'acl') throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
-  if (args.includes('-k')) throw new UsageError(`signwatch agent exec: --password-fd: remove '-k PASSWORD' from the security arguments`);
-  if (args.length > 28) throw new UsageError(`signwatch agent exec: --password-fd: too many arguments for 'security -i' (max 28)`);
-  const { readPasswordFd, quoteForSecurity } = await import('./unlock.js');
-  const password = readPasswordFd(fd);
   const [sub, ...rest] = args;
-  const line = [sub ?? '', '-k', password, ...rest].map(quoteForSecurity).join(' ');
-  if (line.length > 4000) throw new UsageError(`signwatch agent exec: --password-fd: command line too long for 'security -i'`);
-  return runTool(tool, ['-q', '-i'], false, `${line}\n`);
+  // -k in any getopt spelling (-k PW, -kPW, -sk PW): the password would be both in argv and on stdin
+  if (parseSetKeyPartitionListArgs(rest).passwordGiven) throw new UsageError(`signwatch agent exec: --password-fd: remove '-k PASSWORD' from the security arguments`);
+  if (args.length > 28) throw new UsageError(`signwatch agent exec: --password-fd: too many arguments for 'security -i' (max 28)`);
+  const { readPasswordFd, quoteForSecurity, securityLine } = await import('./unlock.js');
+  const password = readPasswordFd(fd);
+  // the bytes security -i reads, quoting included (a 4000-character password of quotes and '€' is far longer)
+  const line = securityLine('signwatch agent exec: --password-fd', [sub ?? '', '-k', password, ...rest].map(quoteForSecurity).join(' '));
+  return runTool(tool, ['-q', '-i'], false, line);
 }
 
 function parseSink(spec: string | undefined): boolean {
@@ -67,7 +72,13 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
     }
     throw new UsageError(`signwatch agent exec: missing '-- <tool> [args…]'\nTry 'signwatch agent exec --help'.`);
   }
-  const parsed = parseCommandArgs('agent exec', head, { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' } }, HELP, false);
+  const parsed = parseCommandArgs(
+    'agent exec',
+    head,
+    { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' }, 'scan-output': { type: 'boolean' } },
+    HELP,
+    false,
+  );
   if (!parsed) return 0;
   if (!parseSink(parsed.values.sink)) throw new UsageError(`signwatch agent exec: --sink: expected ndjson:PATH or -, got '${parsed.values.sink}'`);
   const [tool, ...args] = tail;
@@ -75,7 +86,17 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
 
   // spawn first: loading the config, the classifiers and the spool code overlaps the tool's own run
   const kind = toolKind(tool, args);
+  const via = kind === 'none' ? buildVia(tool, args) : undefined;
   const pwFd = parsed.values['password-fd'];
+  if (kind !== 'none' && parsed.values['scan-output'] === true) {
+    throw new UsageError(`signwatch agent exec: --scan-output: '${tool}' is recorded as a ${kind} call already; --scan-output is for build commands`);
+  }
+  if (via !== undefined || parsed.values['scan-output'] === true) {
+    if (pwFd !== undefined) throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
+    // a build: the scanner (loaded only here, never on the codesign path) must be ready for the first byte
+    const { runBuild } = await import('./exec-build.js');
+    return finish(await runBuild(tool, args, via, parsed.values.config, parsed.values.sink, env));
+  }
   const running = pwFd === undefined ? runTool(tool, args, kind === 'notarytool') : await runWithPasswordFd(pwFd, tool, kind, args);
   if (kind !== 'none') {
     let record: ((run: ToolRun) => void) | undefined;
