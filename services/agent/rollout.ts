@@ -13,7 +13,7 @@ import { inMaintenanceWindow, type AgentConfig } from './config.js';
 import { baseEvent, type WireEvent } from './events.js';
 import { classifyCodesignStderr } from './macos/codesign.js';
 import { parseFindIdentity, parseKeychainInfo, type Identity, type KeychainInfo } from './macos/security.js';
-import { quoteForSecurity, scrub } from './commands/unlock.js';
+import { quoteForSecurity, scrub, securityLine } from './commands/unlock.js';
 import { recordRun } from './record.js';
 import { runCapture, type ToolOutput } from './scan.js';
 import { emitEvents, type SinkSpec } from './spool/emit.js';
@@ -23,15 +23,13 @@ export const PARTITION_IDS = 'apple-tool:,apple:';
 /** The only applications allowed to use an imported key (`security import -T`), step 3 of the article. */
 export const TRUSTED_APPS: readonly string[] = ['/usr/bin/codesign', '/usr/bin/productsign'];
 
-const LINE_MAX = 4000; // security -i reads lines of at most 4096 bytes
-
 /**
  * Run one `security` command whose arguments hold secrets: the line goes to `security -q -i` on stdin (no prompt on
  * a non-tty stdin, no "returned N" trailer), and every secret is scrubbed from what comes back.
  */
-export function securityWithSecrets(args: readonly string[], secrets: readonly string[], timeoutMs: number): Promise<ToolOutput> {
-  const line = args.map(quoteForSecurity).join(' ');
-  if (line.length > LINE_MAX) return Promise.resolve({ code: 2, stdout: '', stderr: `security: command line too long for 'security -i' (${line.length} > ${LINE_MAX})` });
+export function securityWithSecrets(args: readonly string[], secrets: readonly string[], timeoutMs: number, cmd = 'signwatch agent'): Promise<ToolOutput> {
+  // checked in UTF-8 bytes against security -i's line buffer (a longer line would be cut into two commands)
+  const line = securityLine(cmd, args.map(quoteForSecurity).join(' '));
   const clean = (s: string) => secrets.reduce((t, x) => scrub(t, x), s);
   return new Promise((resolve) => {
     const child = spawn('security', ['-q', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -54,7 +52,7 @@ export function securityWithSecrets(args: readonly string[], secrets: readonly s
     child.stdin.on('error', () => undefined); // security exited before reading: reported by 'close'
     child.on('error', (e: NodeJS.ErrnoException) => finish({ code: 127, stdout, stderr: `security: ${e.code ?? 'cannot run'}`, spawnError: e.code ?? 'spawn_failed' }));
     child.on('close', (code, signal) => finish({ code: code ?? 1, stdout, stderr, ...(signal === 'SIGKILL' ? { timedOut: true } : {}) }));
-    child.stdin.end(`${line}\n`);
+    child.stdin.end(line);
   });
 }
 
@@ -119,7 +117,7 @@ export async function createKeychain(ctx: StepContext, path: string, password: s
   if (existsSync(path)) {
     throw new CodedError('SW_AGENT_REFUSED', `signwatch ${ctx.cmd}: --path ${path}: a file already exists there (to replace a leaked keychain run 'signwatch agent rotate-after-leak')`);
   }
-  const created = await securityWithSecrets(['create-keychain', '-p', password, path], [password], ctx.cfg.unlockTimeoutMs);
+  const created = await securityWithSecrets(['create-keychain', '-p', password, path], [password], ctx.cfg.unlockTimeoutMs, `signwatch ${ctx.cmd}`);
   recordAcl(ctx, 'create-keychain', path, created);
   if (created.code !== 0) throw fail(ctx, `create-keychain ${path}`, created);
   const settings = await security(['set-keychain-settings', path]);
@@ -194,10 +192,10 @@ export async function importIdentity(ctx: StepContext, p12: string, keychain: st
   const secrets = [keychainPassword, p12Password];
   const t = ctx.cfg.unlockTimeoutMs;
   if (!existsSync(p12)) throw new CodedError('SW_INPUT_UNREADABLE', `signwatch ${ctx.cmd}: --p12 ${p12}: no such file`);
-  const unlocked = await securityWithSecrets(['unlock-keychain', '-p', keychainPassword, keychain], secrets, t);
+  const unlocked = await securityWithSecrets(['unlock-keychain', '-p', keychainPassword, keychain], secrets, t, `signwatch ${ctx.cmd}`);
   if (unlocked.code !== 0) throw fail(ctx, `unlock-keychain ${keychain}`, unlocked, ' (is the keychain password on FD 3 right?)');
   const trusted = TRUSTED_APPS.flatMap((a) => ['-T', a]);
-  const imported = await securityWithSecrets(['import', p12, '-k', keychain, '-P', p12Password, ...trusted], secrets, t);
+  const imported = await securityWithSecrets(['import', p12, '-k', keychain, '-P', p12Password, ...trusted], secrets, t, `signwatch ${ctx.cmd}`);
   recordAcl(ctx, 'import', keychain, imported, { file: basename(p12).slice(0, 256), trustedApps: [...TRUSTED_APPS] });
   if (imported.code !== 0) {
     const wrongPassword = /MAC verification failed|passphrase you entered is not correct/.test(imported.stderr);
@@ -205,7 +203,7 @@ export async function importIdentity(ctx: StepContext, p12: string, keychain: st
   }
   const aclArgs = ['set-key-partition-list', '-S', PARTITION_IDS, '-s', keychain];
   const t0 = performance.now();
-  const sealed = await securityWithSecrets(['set-key-partition-list', '-S', PARTITION_IDS, '-s', '-k', keychainPassword, keychain], secrets, t);
+  const sealed = await securityWithSecrets(['set-key-partition-list', '-S', PARTITION_IDS, '-s', '-k', keychainPassword, keychain], secrets, t, `signwatch ${ctx.cmd}`);
   // recorded exactly as `agent exec --password-fd 3 -- security set-key-partition-list …` records it
   recordRun(ctx.cfg, 'acl', aclArgs, { exitCode: sealed.code, signal: null, durationMs: Math.round(performance.now() - t0), stdout: '', stderr: sealed.stderr }, ctx.sink, ctx.env);
   if (sealed.code !== 0) throw fail(ctx, `set-key-partition-list ${keychain}`, sealed);
