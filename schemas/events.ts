@@ -40,6 +40,13 @@ const common = {
   pool: Pool,
   correlationId: z.string().min(1).max(256).optional(),
   agent: z.string().min(1).max(64),
+  /**
+   * W3C trace context of the call that produced the event (`00-<trace id>-<span id>-<flags>`): `agent exec`'s
+   * own span, in the CI job's trace when it ran with `TRACEPARENT`, else in a trace it started.
+   */
+  traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)').optional(),
+  /** The span the call ran under (the CI job's, from `TRACEPARENT`), when it had one. */
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits').optional(),
 };
 
 /** Which build tool's log a codesign / notarize event was read from (agent exec scanning a build). */
