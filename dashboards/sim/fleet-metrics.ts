@@ -51,6 +51,8 @@ interface HostState {
   region: Region;
   lastHeartbeat?: number;
   lastClockOffset?: number;
+  /** The last agent doctor verdict: 1 ready, 0 not ready. */
+  ready?: number;
   recent: number[];
 }
 
@@ -140,6 +142,9 @@ export class FleetMetrics {
       case 'clock':
         h.lastClockOffset = e.offsetMs;
         break;
+      case 'doctor':
+        h.ready = e.ready ? 1 : 0;
+        break;
       case 'heartbeat':
         h.lastHeartbeat = ts;
         break;
@@ -202,12 +207,20 @@ export class FleetMetrics {
     for (const [host, h] of this.hosts) {
       const l = { region: h.region, host };
       if (h.lastClockOffset !== undefined) g(ALERT_METRICS.clockOffset, l, h.lastClockOffset);
+      if (h.ready !== undefined) g(METRICS.hostReady, l, h.ready);
       if (h.lastHeartbeat !== undefined) g(METRICS.heartbeatAge, l, Math.max(0, Math.round((this.now - h.lastHeartbeat) / 1000)));
       // spool depth: the host's events of the last 30 s, i.e. what an agent would still hold before the broker acks
       h.recent = h.recent.filter((t) => t > this.now - 30_000);
       g(METRICS.spoolDepth, l, h.recent.length);
     }
     g(METRICS.hostSeriesHosts, {}, this.hosts.size);
+    // ready / not-ready hosts per region (agent doctor), as the processor exports them
+    for (const region of REGIONS) {
+      const verdicts = [...this.hosts.values()].filter((h) => h.region === region && h.ready !== undefined).map((h) => h.ready);
+      if (verdicts.length === 0) continue;
+      g(METRICS.hostsReady, { region }, verdicts.filter((v) => v === 1).length);
+      g(METRICS.hostsNotReady, { region }, verdicts.filter((v) => v === 0).length);
+    }
     // consumer lag: one partition per region on events.v1 (key = region); lag grows with the region's recent traffic
     REGIONS.forEach((region, partition) => {
       if (!active.has(region)) return;

@@ -58,6 +58,8 @@ export const ERRORS = {
   // ── agent ───────────────────────────────────────────────────────────────────────────────────────────
   SW_SPOOL_IO: runtime('the agent spool cannot be written or read (the message names the errno)', true),
   SW_SINK_SEND: runtime('the agent could not ship spooled events', true),
+  SW_AGENT_SECURITY: runtime("a macOS 'security' step of a rollout command failed (the message names the step and quotes security)", false),
+  SW_AGENT_REFUSED: runtime('a rollout command refused to act (no --yes, or an interactive SSH login the fleet does not allow)', false),
   // ── event store ─────────────────────────────────────────────────────────────────────────────────────
   SW_STORE: runtime('the event store failed', true),
   SW_STORE_DB: runtime('the event store database returned an error (retryable when busy or disconnected)', false),

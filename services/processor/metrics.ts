@@ -67,6 +67,8 @@ export class ProcessorMetrics {
   private readonly pendingCounts = new Map<string, { counter: Counter; attrs: Attributes; n: number }>();
   private readonly spoolDepth = new Map<string, HostGauge>();
   private readonly lastHeartbeat = new Map<string, HostGauge>();
+  /** region/host → the host's last `agent doctor` verdict (1 ready, 0 not) and its event time. */
+  private readonly doctor = new Map<string, HostGauge & { ts: number }>();
 
   /** alert label set → its labels and when a scrape last saw it firing (wall ms): 0 is exported for an hour after. */
   private readonly firingSeen = new Map<string, { labels: Attributes; at: number }>();
@@ -156,6 +158,14 @@ export class ProcessorMetrics {
     );
     const hostGauge = (name: string, description: string, map: Map<string, HostGauge>, value: (g: HostGauge) => number) =>
       telemetry.exactGauge(name, description, () => [...map.values()].map((g) => ({ labels: { region: g.region, host: g.host }, value: value(g) })));
+    hostGauge(METRICS.hostReady, "1 when the host's last agent doctor passed every check, 0 when one failed", this.doctor, (g) => g.value);
+    const readyCount = (want: number) => () => {
+      const by = new Map<string, number>();
+      for (const g of this.doctor.values()) by.set(g.region, (by.get(g.region) ?? 0) + (g.value === want ? 1 : 0));
+      return [...by].map(([region, value]) => ({ labels: { region }, value }));
+    };
+    telemetry.exactGauge(METRICS.hostsReady, "Hosts whose last agent doctor passed every check (production-ready)", readyCount(1));
+    telemetry.exactGauge(METRICS.hostsNotReady, "Hosts whose last agent doctor failed a check (not ready to join the pool)", readyCount(0));
     hostGauge(METRICS.spoolDepth, 'Events waiting in the agent spool (from heartbeats)', this.spoolDepth, (g) => g.value);
     hostGauge(METRICS.heartbeatAge, 'Seconds since the host last sent a heartbeat (event time)', this.lastHeartbeat, (g) =>
       Math.max(0, Math.round((this.now() - g.value) / 100) / 10),
@@ -178,6 +188,11 @@ export class ProcessorMetrics {
       const prev = this.lastHeartbeat.get(key);
       if (!prev || prev.value < ts) this.lastHeartbeat.set(key, { region: e.region, host: e.host, value: ts });
       if (e.spoolDepth !== undefined) this.spoolDepth.set(key, { region: e.region, host: e.host, value: e.spoolDepth });
+    } else if (e.type === 'doctor') {
+      // the newest verdict by event time wins (a re-read or late older result never overrides it)
+      const ts = Date.parse(e.ts);
+      const prev = this.doctor.get(key);
+      if (!prev || prev.ts <= ts) this.doctor.set(key, { region: e.region, host: e.host, value: e.ready ? 1 : 0, ts });
     }
     if (!live) return;
     switch (outcome) {

@@ -56,7 +56,7 @@ function enumList<T extends string>(allowed: readonly T[], upper: boolean) {
   });
 }
 
-const OUTCOMES = ['ok', 'fail', 'accepted', 'invalid', 'rejected', 'error'] as const;
+const OUTCOMES = ['ok', 'fail', 'accepted', 'invalid', 'rejected', 'error', 'exec', 'refused'] as const;
 
 function timeField(now: number) {
   return Str.transform((s, ctx) => {

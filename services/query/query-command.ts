@@ -19,8 +19,8 @@ Time:
 Filters (matched literally: quotes, ';', '%' and '_' are ordinary characters):
   --region R[,R]          HK, JP, KR, SG, US
   --host HOST             repeat for several hosts
-  --type T[,T]            codesign, unlock, notarize, cert, clock, heartbeat, acl
-  --outcome O[,O]         ok, fail, accepted, invalid, rejected, error
+  --type T[,T]            codesign, unlock, notarize, cert, clock, heartbeat, acl, session, doctor
+  --outcome O[,O]         ok, fail, accepted, invalid, rejected, error; exec, refused (session)
   --error CODE            error code, e.g. errSecInternalComponent
   --keychain PATH         keychain path
   --partition ID          partition ID contained in the event's partitionIds (e.g. teamid:ABCDE12345)
