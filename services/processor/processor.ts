@@ -22,7 +22,7 @@ import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Policy } from '../engine/policy.js';
 import type { ProcessorConfig } from './config.js';
 import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPartition, Partitioners, topicMaxMessageBytes, topicTimestampType, undecodableBatchOf } from '../platform/kafka.js';
-import { backoffDelay } from '../platform/backoff.js';
+import { backoffDelay, retry } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
 import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
 import { stateHorizon } from '../engine/engine.js';
@@ -38,6 +38,15 @@ import { fitDeadLetter, splitSends } from './out-batches.js';
 const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000 };
 /** A partition whose same batch failed this many times in a row is reported (log error; /metrics has every count). */
 const STUCK_AFTER = 3;
+/**
+ * Back-to-back transactions: until the broker has written the previous transaction's commit markers (a few ms), it
+ * answers the next one's AddPartitionsToTxn / AddOffsetsToTxn with CONCURRENT_TRANSACTIONS. kafkajs retries the
+ * first with its producer retry timing (the client's default 200 ms start made the ~200 ms step of time to page; the
+ * Java client retries this at 20 ms), and does not retry the second at all (an offset-only commit right after a
+ * commit with output failed the partition). Both are retried from TX_BUSY.baseMs.
+ */
+const TX_BUSY = { baseMs: 5, maxMs: 200, attempts: 30 };
+const isTxBusy = (e: unknown) => (e as { type?: unknown } | null)?.type === 'CONCURRENT_TRANSACTIONS';
 
 export interface Processor {
   start(): Promise<void>;
@@ -158,11 +167,16 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           })),
         });
       }
+      // after the sends (sent together, the second of AddPartitionsToTxn / AddOffsetsToTxn is refused as concurrent)
       const metadata: OffsetMetadata = { tick: st.lastTick };
-      await tx.sendOffsets({
-        consumerGroupId: config.groupId,
-        topics: [{ topic: eventsTopic, partitions: [{ partition: st.partition, offset: String(st.position), metadata: JSON.stringify(metadata) } as { partition: number; offset: string }] }],
-      });
+      await retry(
+        () =>
+          tx.sendOffsets({
+            consumerGroupId: config.groupId,
+            topics: [{ topic: eventsTopic, partitions: [{ partition: st.partition, offset: String(st.position), metadata: JSON.stringify(metadata) } as { partition: number; offset: string }] }],
+          }),
+        { ...TX_BUSY, isRetryable: isTxBusy },
+      );
       await tx.commit();
     } catch (e) {
       await tx.abort().catch(() => {});
@@ -188,7 +202,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // idempotent: kafkajs retries without limit (limiting them "may invalidate EoS"); a broker outage waits here
+      // idempotent: kafkajs retries without limit (limiting them "may invalidate EoS"); a broker outage waits here.
+      // From TX_BUSY.baseMs, doubling up to the client's maxRetryTime.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: TX_BUSY.baseMs },
     });
     await producer.connect(); // InitProducerId: bumps the epoch (fences the previous owner, aborts its open transaction)
     try {
