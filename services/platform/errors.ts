@@ -82,6 +82,7 @@ export const ERRORS = {
   SW_NOTIFY_NETWORK: runtime('the receiver cannot be reached', true, 503),
   // ── engine ──────────────────────────────────────────────────────────────────────────────────────────
   SW_ENGINE_STALLED: runtime('an alert rule reported a breakpoint in the past (a bug in the rule)', false),
+  SW_ENGINE_STATE: runtime('a saved engine state (processor checkpoint) cannot be written or restored: the partition is rebuilt from the log instead', false),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
