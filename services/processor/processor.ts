@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Policy } from '../engine/policy.js';
-import type { ProcessorConfig } from './config.js';
+import { stateTopicOf, type ProcessorConfig } from './config.js';
 import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPartition, Partitioners, topicMaxMessageBytes, topicTimestampType, undecodableBatchOf } from '../platform/kafka.js';
 import { backoffDelay, retry } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
@@ -33,6 +33,7 @@ import { createStoreWriter, type StoreWriter } from '../query/store-writer.js';
 import { ProcessorMetrics } from './metrics.js';
 import { createPipeline, type OutRecord, type PartitionPipeline, type RecordHeaders } from './topology.js';
 import { fitDeadLetter, splitSends } from './out-batches.js';
+import { createCheckpointReader, encodeCheckpoint, isCheckpointRef, type CheckpointReader, type CheckpointRef } from './checkpoint.js';
 
 /** Consumer restarts and partition retries back off from this to this (exponential, equal jitter). */
 const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000 };
@@ -76,10 +77,27 @@ interface PartitionState {
   caughtUp: boolean;
   queue: Promise<void>;
   disposed: boolean;
+  /** The latest checkpoint of this partition (carried in every commit's offset metadata), or null. */
+  checkpoint: CheckpointRef | null;
+  batchesSinceCheckpoint: number;
+  lastCheckpointAt: number;
 }
 
 interface OffsetMetadata {
   tick?: number | null;
+  /** Where the partition's latest checkpoint is (services/processor/checkpoint.ts). */
+  cp?: CheckpointRef;
+}
+
+/** Partitions of the events topic if it exists (the state topic gets as many), else the configured count. */
+async function eventsPartitionCount(admin: Admin, configured: number, topic?: string): Promise<number> {
+  if (!topic) return configured;
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    return md.topics[0]?.partitions.length || configured;
+  } catch {
+    return configured;
+  }
 }
 
 export function createProcessor(config: Readonly<ProcessorConfig>, policy: Readonly<Policy>, log: Logger): Processor {
@@ -150,6 +168,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     const limitOf = (topic: string) => maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
     const dlq = config.topics.dlq.name;
     const fitted = out.map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
+    const cpRecords = checkpointDue(st, now) ? takeCheckpoint(st) : undefined;
+    let cp = st.checkpoint;
     const tx = await st.producer.transaction();
     try {
       // one transaction, as many produce requests as it takes for every record batch to fit its topic's limit
@@ -167,8 +187,22 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           })),
         });
       }
+      if (cpRecords) {
+        // one record per request (each fits max.message.bytes alone); chunk 0's offset goes into the metadata
+        let first: number | undefined;
+        for (const r of cpRecords) {
+          const meta = await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: [{ key: r.key, value: r.value, headers: r.headers, partition: st.partition }] }] });
+          first ??= Number(meta.find((m) => m.topicName === stateTopic && m.partition === st.partition)?.baseOffset);
+        }
+        // keys of the previous, longer checkpoint that this one does not overwrite: tombstones (compaction drops them)
+        const stale = (st.checkpoint?.n ?? 0) - cpRecords.length;
+        if (stale > 0) {
+          await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: Array.from({ length: stale }, (_, k) => ({ key: `chunk.${cpRecords.length + k}`, value: null, partition: st.partition })) }] });
+        }
+        if (first !== undefined && Number.isSafeInteger(first)) cp = { o: first, n: cpRecords.length, pos: st.position };
+      }
       // after the sends (sent together, the second of AddPartitionsToTxn / AddOffsetsToTxn is refused as concurrent)
-      const metadata: OffsetMetadata = { tick: st.lastTick };
+      const metadata: OffsetMetadata = cp ? { tick: st.lastTick, cp } : { tick: st.lastTick };
       await retry(
         () =>
           tx.sendOffsets({
@@ -184,12 +218,47 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     }
     st.committed = st.position;
     st.lastCommitAt = now;
+    st.batchesSinceCheckpoint++;
+    if (cpRecords) {
+      st.checkpoint = cp;
+      st.batchesSinceCheckpoint = 0;
+      st.lastCheckpointAt = now;
+    }
     metrics.onCommitted(eventsTopic, st.partition, st.committed);
     if (now - lastRestartAt > RESTART_BACKOFF.maxMs) restartAttempt = 0; // healthy for a while: back off from the start
     for (const r of out) {
       if (r.counts.kind === 'transition') metrics.onTransition(r.counts.transition);
       else if (r.counts.kind === 'dead-letter') metrics.onDeadLettered(r.counts.reason);
       else if (r.counts.kind === 'rerouted') metrics.onRerouted(r.counts.region);
+    }
+  };
+
+  const stateTopic = stateTopicOf(config);
+  /** Partitions of the state topic (read at start): a partition without its state partition is never checkpointed. */
+  let statePartitions = 0;
+  let reader: CheckpointReader | undefined;
+
+  const checkpointDue = (st: PartitionState, now: number): boolean =>
+    config.checkpoint.enabled &&
+    st.partition < statePartitions &&
+    st.position > (st.checkpoint?.pos ?? -1) &&
+    (st.batchesSinceCheckpoint >= config.checkpoint.batches || now - st.lastCheckpointAt >= config.checkpoint.interval);
+
+  /** The records of a checkpoint of the partition's state now, or undefined (cannot be saved exactly right now). */
+  const takeCheckpoint = (st: PartitionState) => {
+    const t0 = performance.now();
+    try {
+      const state = st.pipeline.saveState();
+      if (!state) return undefined; // a damping deadline is pending: next commit
+      const recs = encodeCheckpoint(state, st.position, maxBytes.get(stateTopic) ?? DEFAULT_MAX_MESSAGE_BYTES);
+      partitionLog(st.partition).debug({ position: st.position, chunks: recs.length, bytes: recs.reduce((n, r) => n + r.value.length, 0), ms: Math.round(performance.now() - t0) }, 'checkpoint taken');
+      return recs;
+    } catch (e) {
+      // a state the codec cannot write: no checkpoint (recovery rebuilds from the log); say it once per interval
+      st.lastCheckpointAt = Date.now();
+      st.batchesSinceCheckpoint = 0;
+      partitionLog(st.partition).warn({ err: e }, 'checkpoint not taken: the engine state cannot be saved');
+      return undefined;
     }
   };
 
@@ -219,16 +288,46 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       // clamp into the log: below its start (retention deleted it) or past its end (topic re-created)
       const committed = committedRaw >= 0 ? Math.min(Math.max(committedRaw, low), Math.max(high, low)) : low;
       let resumeTick: number | null = null;
+      let cpRef: CheckpointRef | null = null;
       if (c?.metadata) {
         try {
           const m = JSON.parse(c.metadata) as OffsetMetadata;
           if (typeof m.tick === 'number') resumeTick = m.tick;
+          if (isCheckpointRef(m.cp)) cpRef = m.cp;
         } catch {
           /* foreign metadata: ignore */
         }
       }
-      let start = low;
-      if (config.rebuildFrom === 'horizon' && committed > low) {
+      const newPipeline = () =>
+        createPipeline({
+          policy,
+          topics: { alerts: config.topics.alerts.name, hourly: config.topics.hourly.name, dlq: config.topics.dlq.name },
+          clock: config.clock,
+          clockDelay: config.clockDelay,
+          maxEventBytes: config.maxEventBytes,
+          metrics,
+          log: plog,
+          recordTime,
+          events: { topic: eventsTopic, partitionOf: (region) => (eventsPartitions > 0 ? keyPartition(region, eventsPartitions) : undefined) },
+        });
+      let pipeline = newPipeline();
+      let restored: CheckpointRef | null = null;
+      if (cpRef && config.checkpoint.enabled && committed > low) {
+        const t0 = performance.now();
+        try {
+          if (!reader) throw new Error('no checkpoint reader');
+          if (cpRef.pos > committed) throw new Error(`it is at position ${cpRef.pos}, past the committed offset ${committed} (offsets reset?)`);
+          const state = await reader.load(p, cpRef, config.checkpoint.loadTimeout);
+          pipeline.loadState(state);
+          restored = cpRef;
+          plog.info({ position: cpRef.pos, committed, chunks: cpRef.n, ms: Math.round(performance.now() - t0) }, 'checkpoint loaded');
+        } catch (e) {
+          pipeline = newPipeline(); // a half-restored one is not to be trusted
+          plog.warn({ err: e, checkpoint: cpRef, ms: Math.round(performance.now() - t0) }, `checkpoint unusable: ${(e as Error).message}; rebuilding from the log (rebuildFrom: ${config.rebuildFrom})`);
+        }
+      }
+      let start = restored ? Math.max(low, restored.pos) : low;
+      if (!restored && config.rebuildFrom === 'horizon' && committed > low) {
         // the record time at C: the first record of a batch fetched from C, else now (a later start: less rebuilt)
         const first = batch?.messages[0];
         const atC = first && Number(first.offset) === committed ? Number(first.timestamp) : Date.now();
@@ -239,17 +338,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       const st: PartitionState = {
         partition: p,
         producer,
-        pipeline: createPipeline({
-          policy,
-          topics: { alerts: config.topics.alerts.name, hourly: config.topics.hourly.name, dlq: config.topics.dlq.name },
-          clock: config.clock,
-          clockDelay: config.clockDelay,
-          maxEventBytes: config.maxEventBytes,
-          metrics,
-          log: plog,
-          recordTime,
-          events: { topic: eventsTopic, partitionOf: (region) => (eventsPartitions > 0 ? keyPartition(region, eventsPartitions) : undefined) },
-        }),
+        pipeline,
         position: start,
         committed,
         rebuildUntil: committed,
@@ -260,12 +349,16 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         caughtUp: false,
         queue: Promise.resolve(),
         disposed: false,
+        checkpoint: restored,
+        batchesSinceCheckpoint: 0,
+        // restored: the next one after the interval; rebuilt: one as soon as it is live (the next recovery is short)
+        lastCheckpointAt: restored ? Date.now() : -Infinity,
       };
       if (st.live && st.resumeTick !== null) {
         st.pipeline.tick(st.resumeTick, false, []);
         st.lastTick = st.resumeTick;
       }
-      plog.info({ committed, rebuildFrom: start, records: committed - start, resumeTick }, st.live ? 'partition assigned (nothing to rebuild)' : 'partition assigned: rebuilding state');
+      plog.info({ committed, rebuildFrom: start, records: committed - start, resumeTick, checkpoint: restored?.pos ?? null }, st.live ? 'partition assigned (nothing to rebuild)' : 'partition assigned: rebuilding state');
       return st;
     } catch (e) {
       await producer.disconnect().catch(() => {});
@@ -548,9 +641,24 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           { name: t.dlq.name, partitions: t.dlq.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
           { name: t.alerts.name, partitions: t.alerts.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
           { name: t.hourly.name, partitions: t.hourly.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
+          ...(config.checkpoint.enabled
+            ? [{ name: stateTopic, partitions: await eventsPartitionCount(admin, t.events.partitions, t.events.name), replicationFactor: t.replicationFactor, configs: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' } }]
+            : []),
         ],
         log,
       );
+    }
+    if (config.checkpoint.enabled) {
+      try {
+        const md = await admin.fetchTopicMetadata({ topics: [stateTopic] });
+        statePartitions = md.topics[0]?.partitions.length ?? 0;
+        reader = createCheckpointReader(kafka, { topic: stateTopic, groupId: `${config.groupId}.state.${instance}`, log: log.child({ component: 'checkpoint-reader' }) });
+        await reader.start();
+      } catch (e) {
+        statePartitions = 0;
+        reader = undefined;
+        log.warn({ err: e, topic: stateTopic }, 'no checkpoints: the state topic cannot be read (recovery rebuilds from the log)');
+      }
     }
     // the record timestamp is the reference time of bounded event time: with CreateTime it is the producer's claim
     const tsType = await topicTimestampType(admin, eventsTopic).catch((e: unknown) => {
@@ -565,7 +673,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       );
     }
     const tn = config.topics;
-    maxBytes = await topicMaxMessageBytes(admin, [tn.dlq.name, tn.alerts.name, tn.hourly.name, eventsTopic], log);
+    maxBytes = await topicMaxMessageBytes(admin, [tn.dlq.name, tn.alerts.name, tn.hourly.name, eventsTopic, ...(config.checkpoint.enabled ? [stateTopic] : [])], log);
     await runConsumer();
     if (storeWriter) await storeWriter.start();
     ticker = setInterval(tick, config.tickInterval);
@@ -586,6 +694,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         await Promise.race([st.queue, new Promise((r) => setTimeout(r, 10_000).unref())]);
         await dispose(st, 'stopping');
       }
+      if (reader) await reader.stop();
       if (admin) await admin.disconnect().catch(() => {});
       if (storeWriter) await storeWriter.stop();
       if (store) await store.close().catch((e: unknown) => log.warn({ err: e }, 'event store close failed'));
