@@ -346,10 +346,14 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         resumeTick: config.clock === 'wall' ? resumeTick : null,
         lastTick: null,
         lastCommitAt: Date.now(),
-        caughtUp: false,
+        // nothing to re-read and nothing after the committed offset (a restored checkpoint at the end): no batch will
+        // say so, and a caught-up partition is what lets the wall clock tick
+        caughtUp: start >= committed && committed >= high,
         queue: Promise.resolve(),
         disposed: false,
-        checkpoint: restored,
+        // not loaded (checkpoints disabled, or unusable): the pointer is kept while checkpoints are off (a later
+        // instance with them on restores from it and re-reads more), dropped when it proved unusable
+        checkpoint: restored ?? (config.checkpoint.enabled ? null : cpRef),
         batchesSinceCheckpoint: 0,
         // restored: the next one after the interval; rebuilt: one as soon as it is live (the next recovery is short)
         lastCheckpointAt: restored ? Date.now() : -Infinity,
