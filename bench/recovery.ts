@@ -9,7 +9,7 @@
  * Also from its log: joined the group → last partition live (assignment → ready, without process start-up).
  *
  *   node dist/bench/recovery.js       (or BENCH_ONLY=recovery npm run bench)
- *   BENCH_RECOVERY_EVENTS=250000,1000000 (history sizes) BENCH_RECOVERY_TRIALS=2 (starts of each kind per size)
+ *   BENCH_RECOVERY_EVENTS=250000,1000000 (history sizes: simulated events; the hosts' heartbeats come on top) BENCH_RECOVERY_TRIALS=2 (starts of each kind per size)
  */
 import { pathToFileURL } from 'node:url';
 import os from 'node:os';
@@ -70,10 +70,12 @@ async function one(w: World, kind: Start['kind'], name: string, eventTime: numbe
 }
 
 async function size(events: number): Promise<{ rows: string[]; starts: Start[] }> {
+  let records = 0;
   const w = new World({ partitions: 6, clock: 'event', extra: { checkpoint: { interval: '5s' } } });
   try {
     await w.createEventsTopic();
     const lines = [...simulate({ seed: 5, start: START, events, ratePerSecond: RATE })];
+    records = lines.length; // events + the hosts' heartbeats
     for (let i = 0; i < lines.length; i += 100_000) await w.produceLines(lines.slice(i, i + 100_000), 2000);
     const historyEnd = START + (events / RATE) * 1000;
     // the history, processed once with checkpoints (the last one at most 5 s of processing old)
@@ -111,7 +113,7 @@ async function size(events: number): Promise<{ rows: string[]; starts: Start[] }
     const cell = (kind: Start['kind'], f: (s: Start) => number) => `${fmt(med(of(kind).map(f)))} (${of(kind).map((s) => fmt(f(s))).join(', ')})`;
     const rows = (['rebuild', 'checkpoint'] as const).map(
       (kind) =>
-        `| ${events.toLocaleString('en')} | ${kind === 'rebuild' ? 'before: rebuild from the log start' : 'after: latest checkpoint + the records after it'} | ${cell(kind, (s) => s.assignToLiveMs)} | ${cell(kind, (s) => s.readyMs)} | ${cell(kind, (s) => s.firstMs)} | ${Math.round(med(of(kind).map((s) => s.reread))).toLocaleString('en')} |`,
+        `| ${records.toLocaleString('en')} (${events.toLocaleString('en')} events + heartbeats) | ${kind === 'rebuild' ? 'before: rebuild from the log start' : 'after: latest checkpoint + the records after it'} | ${cell(kind, (s) => s.assignToLiveMs)} | ${cell(kind, (s) => s.readyMs)} | ${cell(kind, (s) => s.firstMs)} | ${Math.round(med(of(kind).map((s) => s.reread))).toLocaleString('en')} |`,
     );
     return { rows, starts };
   } finally {
@@ -127,7 +129,7 @@ export async function run(): Promise<string> {
     '',
     `node ${process.version} · ${os.cpus().length} cores, broker on the same machine · load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} · 6 partitions, event clock, ${TRIALS} alternating starts of each kind per size (median, then each)`,
     '',
-    '| history (events in the topic) | start | joined → every partition live | spawn → ready (/readyz) | spawn → first transition readable | records re-read |',
+    '| history (records in the topic) | start | joined → every partition live | spawn → ready (/readyz) | spawn → first transition readable | records re-read |',
     '| ---: | --- | ---: | ---: | ---: | ---: |',
     ...rows,
     '',

@@ -168,7 +168,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     const limitOf = (topic: string) => maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
     const dlq = config.topics.dlq.name;
     const fitted = out.map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
-    const cpRecords = checkpointDue(st, now) ? takeCheckpoint(st) : undefined;
+    const cpRecords = checkpointDue(st, now, out.some((r) => r.counts.kind === 'transition')) ? takeCheckpoint(st) : undefined;
     let cp = st.checkpoint;
     const tx = await st.producer.transaction();
     try {
@@ -238,11 +238,19 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   let statePartitions = 0;
   let reader: CheckpointReader | undefined;
 
-  const checkpointDue = (st: PartitionState, now: number): boolean =>
-    config.checkpoint.enabled &&
-    st.partition < statePartitions &&
-    st.position > (st.checkpoint?.pos ?? -1) &&
-    (st.batchesSinceCheckpoint >= config.checkpoint.batches || now - st.lastCheckpointAt >= config.checkpoint.interval);
+  /**
+   * A transaction that carries a transition (a page) takes no checkpoint unless one is overdue twice over: saving and
+   * sending the state would delay the page; the next output-less commit takes it instead.
+   */
+  const checkpointDue = (st: PartitionState, now: number, paging: boolean): boolean => {
+    const k = paging ? 2 : 1;
+    return (
+      config.checkpoint.enabled &&
+      st.partition < statePartitions &&
+      st.position > (st.checkpoint?.pos ?? -1) &&
+      (st.batchesSinceCheckpoint >= k * config.checkpoint.batches || now - st.lastCheckpointAt >= k * config.checkpoint.interval)
+    );
+  };
 
   /** The records of a checkpoint of the partition's state now, or undefined (cannot be saved exactly right now). */
   const takeCheckpoint = (st: PartitionState) => {
