@@ -87,9 +87,12 @@ void test('an unusable checkpoint (its records deleted) falls back to the rebuil
     await proc.stop();
     // the checkpoints' records are gone (as if retention or an operator had deleted them; DeleteRecords needs the
     // delete policy beside compaction)
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: w.topics.state, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }] }] });
-    const ends = await admin.fetchTopicOffsets(w.topics.state);
-    await admin.deleteTopicRecords({ topic: w.topics.state, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+    // (the events partitions' checkpoints and the fleet processor's)
+    for (const topic of [w.topics.state, w.topics.fleetState]) {
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }] }] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.deleteTopicRecords({ topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+    }
     proc = await w.startProcessor('p1');
     await w.produceLines(lines.slice(half));
     await w.waitCaughtUp(120_000);
