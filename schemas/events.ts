@@ -42,6 +42,9 @@ const common = {
   agent: z.string().min(1).max(64),
 };
 
+/** Which build tool's log a codesign / notarize event was read from (agent exec scanning a build). */
+export const BuildVia = z.enum(['xcodebuild', 'fastlane', 'electron-builder']);
+
 export const CodesignErrorClass = z.enum(['keychain', 'identity', 'chain', 'timestamp', 'bundle', 'other']);
 export type CodesignErrorClass = z.infer<typeof CodesignErrorClass>;
 
@@ -66,6 +69,14 @@ export const CodesignEvent = z.looseObject({
   error: CodesignError.optional(),
   /** What the call did (from its arguments): sign, verify (`--verify`), display (`-d`), other. Checks (verify, display) never count toward the keychain page. */
   operation: z.enum(['sign', 'verify', 'display', 'other']).optional(),
+  /** The build tool whose log showed this signing step (agent exec scanning xcodebuild / fastlane / electron-builder output); absent for a direct call. */
+  via: BuildVia.optional(),
+  /** What the step signed, as the build log names it (path, or file name for xcbeautify). */
+  target: NonEmpty.optional(),
+  /** The Xcode target of the step, when the log names it. */
+  targetName: z.string().min(1).max(256).optional(),
+  /** The identity's name as the build log printed it (`Signing Identity:`, `identityName=`, `--sign <name>`). */
+  identityName: z.string().min(1).max(512).optional(),
 });
 
 export const UnlockError = z.looseObject({
@@ -98,6 +109,8 @@ export const NotarizeEvent = z.looseObject({
     .optional(),
   /** Every failed attempt before the last, in order (retries that later succeeded still show an Apple outage). */
   attemptErrors: z.array(z.looseObject({ class: NotarizeErrorClass, code: z.string().max(128).optional() })).max(100).optional(),
+  /** The build tool whose log showed this notarization; absent for notarytool run directly. */
+  via: BuildVia.optional(),
 });
 
 export const CertEvent = z.looseObject({

@@ -15,15 +15,15 @@ import { parseKeychainList, parseSetKeyPartitionListArgs } from './macos/securit
 import { identityFor, partitionIdsOf, readState, writeState, type HostState } from './state.js';
 
 /** Keep events inside the wire contract's bounds whatever the tool was given. */
-function clampDuration(ms: number): number {
+export function clampDuration(ms: number): number {
   return Math.max(0, Math.min(86_400_000, Math.round(ms)));
 }
 
-function ids(list: readonly string[]): string[] {
+export function ids(list: readonly string[]): string[] {
   return list.filter((s) => s.length > 0).slice(0, 64).map((s) => s.slice(0, 128));
 }
 
-function resolveKeychain(explicit: string | undefined, cfg: AgentConfig, state: HostState): string {
+export function resolveKeychain(explicit: string | undefined, cfg: AgentConfig, state: HostState): string {
   if (explicit) return explicit;
   if (state.searchList[0]) return state.searchList[0];
   if (cfg.keychain) return cfg.keychain;

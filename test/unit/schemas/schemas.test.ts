@@ -44,6 +44,9 @@ test('ajv (fast path) and zod accept and reject exactly the same mutated events'
     (e) => (e.offsetMs = 'fast'),
     (e) => (e.declared = 'yes'),
     (e) => (e.pool = 'build'),
+    (e) => (e.via = 'gradle'),
+    (e) => (e.via = 'xcodebuild'),
+    (e) => (e.identityName = ''),
     () => undefined,
   ];
   fc.assert(
