@@ -10,6 +10,9 @@ import { INTEGRATION, World, assertSameHourly, assertSameTransitions, reference,
 
 const skip = INTEGRATION ? false : 'needs the real broker: SIGNWATCH_INTEGRATION=1 after `npm run kafka:start`';
 
+/** The log lines of one process (its pid). */
+const linesOf = (log: string, pid: number | undefined) => log.split('\n').filter((l) => l.includes(`"pid":${pid},`)).join('\n');
+
 /** The `records` the last assignment of each partition re-read, from the "partition assigned" lines after `from`. */
 function reread(log: string): { checkpoint: number | null; records: number }[] {
   return [...log.matchAll(/\{[^\n]*"msg":"partition assigned[^\n]*\}/g)].map((m) => {
@@ -42,7 +45,7 @@ void test('kill -9 after checkpoints: the restart loads the latest one, re-reads
     await proc.kill9();
     proc = await w.startProcessor('p1');
     await until('ready after the restart', async () => ((await fetch(`http://127.0.0.1:${proc.metricsPort}/readyz`)).ok ? true : undefined), 60_000, 100);
-    const restart = w.logs().split('"msg":"processor started"').at(-1)!;
+    const restart = linesOf(w.logs(), proc.child.pid);
     assert.match(restart, /"msg":"checkpoint loaded"/, 'the restart loaded a checkpoint');
     const assigned = reread(restart);
     assert.ok(assigned.length >= 3, `every partition was assigned: ${JSON.stringify(assigned)}`);
@@ -96,7 +99,7 @@ void test('an unusable checkpoint (its records deleted) falls back to the rebuil
     proc = await w.startProcessor('p1');
     await w.produceLines(lines.slice(half));
     await w.waitCaughtUp(120_000);
-    const restart = w.logs().split('"msg":"processor started"').at(-1)!;
+    const restart = linesOf(w.logs(), proc.child.pid);
     assert.match(restart, /checkpoint unusable: [^"]*; rebuilding from the log/, 'the fallback is logged with its reason');
     assert.doesNotMatch(restart, /"msg":"checkpoint loaded"/);
     const assigned = reread(restart);
