@@ -100,6 +100,13 @@ export class HourlyAggregator {
     private readonly retention: number,
   ) {}
 
+  /** An aggregator holding one bucket with an unlock sketch: the classes its state is made of (engine checkpoints). */
+  static sample(): HourlyAggregator {
+    const a = new HourlyAggregator('HK', 0, 0);
+    a.add({ type: 'unlock', host: 'sample', durationMs: 1, outcome: 'ok' } as SignEvent, 0, false);
+    return a;
+  }
+
   add(e: SignEvent, ts: number, late: boolean): void {
     const hour = ts - (((ts % HOUR) + HOUR) % HOUR);
     let b = this.buckets.get(hour);

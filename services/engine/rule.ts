@@ -187,6 +187,11 @@ export abstract class BaseRule implements Rule {
     this.next = bc < bd ? bc : bd;
   }
 
+  /** Label sets waiting for a damping deadline (their closures are not data: no checkpoint is taken meanwhile). */
+  get pendingDeadlines(): number {
+    return this.pending.size;
+  }
+
   firing(): FiringInfo[] {
     const out: FiringInfo[] = [];
     for (const s of this.state.values()) if (s.firing) out.push({ alert: this.alert, labels: s.labels, since: s.since, value: s.value });

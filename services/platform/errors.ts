@@ -90,6 +90,7 @@ export const ERRORS = {
   SW_TELEMETRY_BAD_REQUEST: usage('a request to /metrics, /healthz or /readyz is malformed'),
   SW_TELEMETRY_INTERNAL: runtime('the telemetry endpoint failed to answer', true),
   SW_ENGINE_STALLED: runtime('an alert rule reported a breakpoint in the past (a bug in the rule)', false),
+  SW_ENGINE_STATE: runtime('a saved engine state (processor checkpoint) cannot be written or restored: the partition is rebuilt from the log instead', false),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -29,7 +29,7 @@ import { parseEventFast } from '../../schemas/validate.js';
 import { createEngine, type EngineScope } from '../engine/engine.js';
 import { futureReason } from '../engine/time.js';
 import type { Registry } from '../engine/rules/index.js';
-import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
+import type { AlertEngine, EngineState, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
 import type { Logger } from '../platform/logger.js';
 import type { ProcessorMetrics } from './metrics.js';
 
@@ -103,7 +103,18 @@ export interface PartitionPipeline {
   tick(nowMs: number, live: boolean, out: OutRecord[]): void;
   /** Snapshots of the regions this partition has seen. */
   snapshot(): RegionSnapshot[];
+  /** The pipeline's whole state (engine + its own clock and regions seen), or null while it cannot be saved exactly. */
+  saveState(): PipelineState | null;
+  /** Restore a saveState() into this new pipeline (nothing processed yet); throws SW_ENGINE_STATE. */
+  loadState(s: PipelineState): void;
   readonly engine: AlertEngine;
+}
+
+export interface PipelineState {
+  engine: EngineState;
+  seen: Region[];
+  /** null: -Infinity */
+  lastAdvance: number | null;
 }
 
 export const DLQ_HEADERS = {
@@ -317,6 +328,15 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
     },
     snapshot() {
       return engine.snapshot().filter((s) => seen.has(s.region));
+    },
+    saveState() {
+      const e = engine.saveState();
+      return e && { engine: e, seen: [...seen], lastAdvance: Number.isFinite(lastAdvance) ? lastAdvance : null };
+    },
+    loadState(st) {
+      engine.loadState(st.engine);
+      for (const r of st.seen) seen.add(r);
+      lastAdvance = st.lastAdvance ?? -Infinity;
     },
   };
 }
