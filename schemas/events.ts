@@ -153,6 +153,25 @@ export const AclEvent = z.looseObject({
   declared: z.boolean(),
 });
 
+/**
+ * The quarterly revoke-one-certificate drill (`signwatch drill start|stop`): one copy per drilled region, keyed by
+ * that region (`region`), all with the same `drillId`; `regions` lists every region of the drill. `host` is the
+ * machine the command ran on, `pool` the pool the drill measures (signing), `by` the person named by the token
+ * book. The engine's tracking of a drilled region is defined in docs/engine.md ("Drills").
+ */
+export const DrillEvent = z.looseObject({
+  ...common,
+  type: z.literal('drill'),
+  action: z.enum(['start', 'stop']),
+  drillId: z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'must be a ULID'),
+  sha1: Sha1,
+  regions: z.array(Region).min(1).max(REGIONS.length),
+  note: z.string().max(1024).optional(),
+  by: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'must be a person name of the token book'),
+  /** start: the region is red when not green this long after the start (ms; at most 7 days). */
+  timeoutMs: z.number().int().positive().max(7 * 86_400_000).optional(),
+});
+
 export const SignEvent = z.discriminatedUnion('type', [
   CodesignEvent,
   UnlockEvent,
@@ -161,6 +180,7 @@ export const SignEvent = z.discriminatedUnion('type', [
   ClockEvent,
   HeartbeatEvent,
   AclEvent,
+  DrillEvent,
 ]);
 
 export type SignEvent = z.infer<typeof SignEvent>;
@@ -171,13 +191,14 @@ export type CertEvent = z.infer<typeof CertEvent>;
 export type ClockEvent = z.infer<typeof ClockEvent>;
 export type HeartbeatEvent = z.infer<typeof HeartbeatEvent>;
 export type AclEvent = z.infer<typeof AclEvent>;
+export type DrillEvent = z.infer<typeof DrillEvent>;
 export type EventType = SignEvent['type'];
 
 /** The one wording of a bad region, in the CLI and the HTTP APIs (gate, query): `"XX" is not one of HK, JP, …`. */
 export function badRegion(v: string): string {
   return `${JSON.stringify(v)} is not one of ${Region.options.join(', ')}`;
 }
-export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl'];
+export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl', 'drill'];
 
 /** A validation failure in words a person can act on: "line 12: region: Invalid option…". */
 export function describeIssues(error: z.ZodError): string {

@@ -32,6 +32,17 @@ const globals = {
    * raises its host's clock_skew (docs/engine.md, "Bounded event time").
    */
   maxFutureSkew: DurationMs.default(300_000),
+  /** The quarterly revoke-one-certificate drill (docs/engine.md, "Drills"). */
+  drill: z
+    .strictObject({
+      /** Whether a page of the drilled certificate raised during a drill freezes the region's releases. */
+      freezes: z.boolean().default(false),
+      /** The cohort: signing hosts that sent a heartbeat in this stretch before the start. */
+      lookback: DurationMs.default(3_600_000),
+      /** A region not green this long after the start (unless `drill start --timeout`) is red. */
+      timeout: DurationMs.default(86_400_000),
+    })
+    .prefault({}),
   /** Base URLs used in page links. */
   links: z
     .strictObject({

@@ -5,6 +5,7 @@
  */
 import type { Region, SignEvent } from '../../schemas/events.js';
 import type { Severity } from '../../schemas/alert.js';
+import type { DrillRecord } from './drill.js';
 
 export type AlertState = 'firing' | 'resolved';
 
@@ -36,6 +37,11 @@ export interface Transition {
   dedupKey: string;
   summary: string;
   details?: AlertDetails;
+  /**
+   * Set on a page of the drilled certificate raised during a drill of its region (and on its resolve): the drill's
+   * id. PagerDuty summaries then start with `[drill]`; the policy's `drill.freezes` says whether it freezes.
+   */
+  drillId?: string;
 }
 
 export interface UnlockStats {
@@ -71,6 +77,8 @@ export interface HourlyAggregate {
 export interface Sink {
   transition(t: Transition): void;
   hourly(a: HourlyAggregate): void;
+  /** A drilled region's change (services/engine/drill.ts); written beside the transitions (alert topic, replay). */
+  drill?(d: DrillRecord): void;
 }
 
 export type OfferOutcome = 'accepted' | 'duplicate' | 'late' | 'expired' | 'future';

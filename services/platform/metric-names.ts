@@ -30,4 +30,7 @@ export const METRICS = {
   hostErrors: 'signwatch_host_codesign_errors', // {region, host, code} counter
   notarizeOutcomes: 'signwatch_notarize_outcomes', // {region, outcome, class} counter
   unlockDuration: 'signwatch_unlock_duration_ms', // {region, host} histogram
+  // the revoke-one-certificate drill (services/engine/drill.ts), the region's latest drill
+  drillTimeToGreen: 'signwatch_drill_time_to_green_seconds', // {region} once green
+  drillPendingHosts: 'signwatch_drill_pending_hosts', // {region} cohort hosts still lacking evidence
 } as const;
