@@ -164,7 +164,8 @@ export const DrillEvent = z.looseObject({
   type: z.literal('drill'),
   action: z.enum(['start', 'stop']),
   drillId: z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'must be a ULID'),
-  sha1: Sha1,
+  /** start: the certificate revoked (a start without it is ignored); a stop names the drill by its id only. */
+  sha1: Sha1.optional(),
   regions: z.array(Region).min(1).max(REGIONS.length),
   note: z.string().max(1024).optional(),
   by: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'must be a person name of the token book'),

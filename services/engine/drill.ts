@@ -169,7 +169,7 @@ export class DrillTracker {
       if (d.state === 'pending') this.finish(d, 'red', Math.max(ts, d.start), out, 'stopped', e.by);
       return;
     }
-    if (this.drills.has(e.drillId)) return; // the same drill started twice: the first start counts
+    if (this.drills.has(e.drillId) || e.sha1 === undefined) return; // the same drill started twice: the first start counts
     const timeout = e.timeoutMs ?? this.cfg.timeout;
     const d: Drill = {
       id: e.drillId,

@@ -24,12 +24,15 @@ const ms = (e: SignEvent) => Date.parse(e.ts);
 export function referenceDrills(events: readonly SignEvent[], p: Readonly<Policy>, until = Infinity): RefDrillRecord[] {
   const out: RefDrillRecord[] = [];
   for (const d of events) {
-    if (d.type !== 'drill' || d.action !== 'start') continue;
+    if (d.type !== 'drill' || d.action !== 'start' || d.sha1 === undefined) continue;
+    const sha1 = d.sha1;
     const region = d.region;
     const S = ms(d);
     const deadline = S + (d.timeoutMs ?? p.drill.timeout);
     const mine = events.filter((e) => e.region === region);
-    const stop = mine.find((e) => e.type === 'drill' && e.action === 'stop' && e.drillId === d.drillId && ms(e) < deadline);
+    const stop = mine.find(
+      // the first stop of the drill before its deadline
+      (e) => e.type === 'drill' && e.action === 'stop' && e.drillId === d.drillId && ms(e) < deadline);
     const end = stop ? Math.max(ms(stop), S) : deadline;
     const cohort = [...new Set(mine.filter((e) => e.type === 'heartbeat' && e.pool === 'signing' && ms(e) >= S - p.drill.lookback && ms(e) < S).map((e) => e.host))].sort();
     const lacksAt = (t: number) => {
@@ -37,8 +40,8 @@ export function referenceDrills(events: readonly SignEvent[], p: Readonly<Policy
       for (const h of cohort) {
         const seen = mine.filter((e) => e.host === h && e.pool === 'signing' && ms(e) >= S && ms(e) <= t);
         const l: ('scan' | 'sign')[] = [];
-        if (!seen.some((e) => e.type === 'heartbeat' && e.certSha1s !== undefined && !e.certSha1s.includes(d.sha1))) l.push('scan');
-        if (!seen.some((e) => e.type === 'codesign' && e.outcome === 'ok' && e.operation === 'sign' && e.identity !== undefined && e.identity !== d.sha1)) l.push('sign');
+        if (!seen.some((e) => e.type === 'heartbeat' && e.certSha1s !== undefined && !e.certSha1s.includes(sha1))) l.push('scan');
+        if (!seen.some((e) => e.type === 'codesign' && e.outcome === 'ok' && e.operation === 'sign' && e.identity !== undefined && e.identity !== sha1)) l.push('sign');
         if (l.length) lacks[h] = l;
       }
       return lacks;
