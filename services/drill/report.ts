@@ -41,7 +41,9 @@ export function summarise(records: Iterable<DrillRecord>): DrillSummary[] {
   for (const r of latest.values()) {
     let d = drills.get(r.drillId);
     if (!d) drills.set(r.drillId, (d = { drillId: r.drillId, sha1: r.sha1, startedAt: r.startedAt, deadline: r.deadline, by: r.by, note: r.note ?? null, regions: [] }));
+    // the regions' copies of one drill start within milliseconds of each other: the drill starts with the first
     if (r.startedAt < d.startedAt) d.startedAt = r.startedAt;
+    if (r.deadline < d.deadline) d.deadline = r.deadline;
     d.regions.push({
       region: r.region,
       state: r.state,

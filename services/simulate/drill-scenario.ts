@@ -56,7 +56,7 @@ export function defaultDrillScenario(start: number, seed = 17): DrillScenario {
     drillId: ulidAt(start - 1000, rng(seed + 1)),
     timeoutMs: 4 * 60 * m,
     by: 'alice',
-    note: 'Q4 revoke-one-cert drill',
+    note: 'quarterly revoke-one-cert drill',
     regions: [
       { region: 'HK', hosts: 4, rotateMin: 10 * m, rotateMax: 40 * m },
       { region: 'JP', hosts: 4, rotateMin: 60 * m, rotateMax: 150 * m },
