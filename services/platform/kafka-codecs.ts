@@ -7,6 +7,10 @@
  *   zstd    fzstd (decoder only: producers never pick zstd, see docs/processor.md "Codecs")
  *   gzip    kafkajs' own (node:zlib)
  *
+ *   none    registered too, as the identity: kafkajs then hands uncompressed batches to it like compressed ones (same
+ *           layout: record count, then the records), so they pass the same checks (producers are not affected:
+ *           kafkajs writes uncompressed batches without looking a codec up)
+ *
  * A batch that still cannot be decoded (corrupt bytes, codec ids 5-7 that Kafka does not define, a decoder error)
  * must not stop the consumer: the decoder then returns, in place of the batch's records, `count` marker records at the
  * batch's last offset. Their value names the batch (first/last offset, codec, why) and one header, whose name holds a
@@ -31,7 +35,7 @@ export interface KafkaCodec {
 
 /** Kafka's codec ids (record batch attributes & 0x07). */
 export const CODEC_IDS = { snappy: 2, lz4: 3, zstd: 4 } as const;
-const CODEC_NAMES: Record<number, string> = { 1: 'gzip', 2: 'snappy', 3: 'lz4', 4: 'zstd' };
+const CODEC_NAMES: Record<number, string> = { 0: 'none', 1: 'gzip', 2: 'snappy', 3: 'lz4', 4: 'zstd' };
 
 /** Header marking a record that stands for an undecodable batch (the nonce is this process's). */
 export const UNDECODABLE_HEADER = `signwatch-undecodable-${randomBytes(6).toString('hex')}`;
@@ -153,6 +157,8 @@ function guarded(codecId: number, decode: (b: Buffer) => Promise<Buffer> | Buffe
     compress,
     async decompress(buffer) {
       const h = batchHeaderOf(buffer);
+      // codec 0 is only ever asked for the records of a v2 batch; a v0/v1 message set (Kafka < 0.11) has no such header
+      if (!h && codecId === 0) throw new Error('an uncompressed message set of format v0/v1 (Kafka < 0.11) is not supported: signwatch reads record batches v2');
       let why: string;
       if (h && !h.crcOk) why = 'CRC-32C mismatch: the batch bytes are corrupt';
       else {
@@ -198,6 +204,9 @@ function lz4MaxSize(b: Buffer): number | undefined {
 export function codecFactories(gzip: () => KafkaCodec): Record<number, () => KafkaCodec> {
   const g = gzip();
   return {
+    // none: registered so that uncompressed batches pass the same CRC and framing checks (kafkajs would otherwise decode
+    // them itself, and a corrupt one would crash the consumer at the same offset forever); the "decoder" is the identity
+    0: guarded(0, (b) => b, noCompress('codec 0 through a codec (kafkajs writes uncompressed batches itself)')),
     1: guarded(1, (b) => g.decompress(b), (e) => g.compress(e)),
     [CODEC_IDS.snappy]: guarded(2, (b) => snappyCodec.decompress(b), (e) => snappyCodec.compress(e)),
     [CODEC_IDS.lz4]: guarded(3, lz4Decode, (e) => Promise.resolve(Buffer.from(lz4.compress(e.buffer)))),

@@ -146,7 +146,8 @@ function corruptBatchAt(dir: string, offset: number): { first: number; last: num
   throw new Error(`no batch holds offset ${offset} in ${seg}`);
 }
 
-void test('regression: a corrupt batch (bytes flipped on the broker\'s disk) is dead-lettered as undecodable_batch, later records are processed', { skip, timeout: 120_000 }, async () => {
+for (const codec of ['gzip', 'none'] as const) {
+void test(`regression: a corrupt ${codec} batch (bytes flipped on the broker's disk) is dead-lettered as undecodable_batch, later records are processed`, { skip, timeout: 120_000 }, async () => {
   const w = new World({ partitions: 1, clock: 'event' });
   try {
     await w.createEventsTopic();
@@ -154,9 +155,9 @@ void test('regression: a corrupt batch (bytes flipped on the broker\'s disk) is 
     const hk = (i: number) => keychainFailure('HK', iso(START + i * 60_000));
     const jp = (i: number) => keychainFailure('JP', iso(START + i * 60_000));
     // three kcat runs, three batches: two HK failures | three JP failures (corrupted) | one HK failure
-    await kcat(w.brokers, w.topics.events, [line(hk(0)), line(hk(1))], 'gzip');
-    await kcat(w.brokers, w.topics.events, [line(jp(2)), line(jp(3)), line(jp(4))], 'gzip');
-    await kcat(w.brokers, w.topics.events, [line(hk(5))], 'gzip');
+    await kcat(w.brokers, w.topics.events, [line(hk(0)), line(hk(1))], codec);
+    await kcat(w.brokers, w.topics.events, [line(jp(2)), line(jp(3)), line(jp(4))], codec);
+    await kcat(w.brokers, w.topics.events, [line(hk(5))], codec);
     const bad = corruptBatchAt(partitionDir(w.topics.events), 2);
     assert.deepEqual(bad, { first: 2, last: 4 }, 'the JP batch');
     const p = await w.startProcessor('p0');
@@ -170,7 +171,7 @@ void test('regression: a corrupt batch (bytes flipped on the broker\'s disk) is 
     const dlq = await w.drain(w.topics.dlq);
     assert.equal(dlq.length, 1, 'one dead letter for the batch');
     const d = dlq[0]!;
-    assert.match(d.headers[DLQ_HEADERS.reason] ?? '', /^undecodable_batch: offsets 2\.\.4 \(3 records, gzip\)/);
+    assert.match(d.headers[DLQ_HEADERS.reason] ?? '', new RegExp(`^undecodable_batch: offsets 2\\.\\.4 \\(3 records, ${codec}\\)`));
     assert.equal(d.headers[DLQ_HEADERS.partition], '0');
     assert.equal(d.headers[DLQ_HEADERS.offset], '2');
     assert.equal(d.headers[DLQ_HEADERS.lastOffset], '4');
@@ -185,6 +186,7 @@ void test('regression: a corrupt batch (bytes flipped on the broker\'s disk) is 
     await w.cleanup();
   }
 });
+}
 
 // ── large records ─────────────────────────────────────────────────────────────────────────────────────────────────
 

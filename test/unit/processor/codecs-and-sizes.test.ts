@@ -118,6 +118,20 @@ void test('a payload the decoder rejects, or codec id 5, becomes markers too; wi
   assert.equal(undecodableBatchOf({ 'signwatch-undecodable-000000000000': Buffer.from('1') }, Buffer.from('{}')), undefined);
 });
 
+void test('an uncompressed batch passes the same checks: good records unchanged, a CRC mismatch or bad framing becomes markers', async () => {
+  const recs = records(['a', 'bb', 'ccc']);
+  assert.deepEqual(await codec(0).decompress(batch(0, recs, 3)), recs, 'identity for a good batch');
+  const crc = decodeRecords(await codec(0).decompress(batch(0, recs, 3, 90n, true)), 3);
+  const b = undecodableBatchOf(crc[0]!.headers, crc[0]!.value)!;
+  assert.deepEqual([b.firstOffset, b.lastOffset, b.codec, b.records], ['90', '92', 'none', 3]);
+  assert.match(b.why, /CRC-32C mismatch/);
+  // a batch whose CRC matches but whose framing does not hold its record count (a producer writing garbage)
+  const framing = decodeRecords(await codec(0).decompress(batch(0, recs.subarray(0, recs.length - 2), 3)), 3);
+  assert.match(undecodableBatchOf(framing[2]!.headers, framing[2]!.value)!.why, /do not hold 3 records/);
+  // not a v2 batch (a v0/v1 message set): refused in words, never decoded as something else
+  await assert.rejects(codec(0).decompress(Buffer.from(recs)), /message set of format v0\/v1/);
+});
+
 void test('zstd and snappy are registered decoders (no KafkaJSNotImplemented)', () => {
   for (const id of [2, 3, 4]) assert.equal(typeof codec(id).decompress, 'function');
 });
