@@ -10,9 +10,14 @@ import { z } from 'zod';
 import { loadConfigFile } from '../platform/config-file.js';
 import { ConfigError, UsageError } from '../platform/errors.js';
 import { KafkaConnection } from '../platform/kafka-config.js';
+import { receiverUrlProblem } from './http-post.js';
 
 const TopicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be 1-249 characters of [a-zA-Z0-9._-]');
-const HttpUrl = z.string().regex(/^https?:\/\//, 'must be an http(s) URL');
+/** A receiver URL: https, or http on the loopback interface only (routing keys and tokens travel in it). */
+const HttpUrl = z.string().superRefine((url, ctx) => {
+  const why = receiverUrlProblem(url);
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+});
 const Port = z.number().int().min(0).max(65535);
 const Log = z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({});
 
@@ -37,6 +42,8 @@ export const GateServeConfig = z.strictObject({
   port: Port.default(9480),
   policy: z.string().min(1).optional(),
   auditFile: z.string().min(1).optional(),
+  /** Token book (services/platform/tokens.ts): who may override; the audit's `by` comes from it. */
+  tokenBook: z.string().min(1).optional(),
   log: Log,
 });
 export type GateServeConfig = z.output<typeof GateServeConfig>;

@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { applyTimeouts, serverTimeouts } from '../platform/http-timeouts.js';
 import { randomUUID } from 'node:crypto';
 
 export interface RecordedRequest {
@@ -160,7 +161,7 @@ export async function startFakePagerDuty(opts: { port?: number; host?: string } 
     return reply(res, 202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(serverTimeouts(), (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -175,6 +176,7 @@ export async function startFakePagerDuty(opts: { port?: number; host?: string } 
       handle(req, res, Buffer.concat(chunks).toString('utf8'));
     });
   });
+  applyTimeouts(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());

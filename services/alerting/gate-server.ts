@@ -2,13 +2,16 @@
  * HTTP face of the release gate (fastify, 127.0.0.1 by default):
  *   GET    /v1/release-gate?region=HK            → {region, frozen, reasons, since, override}
  *   GET    /v1/release-gate                      → {regions: [...]}
- *   POST   /v1/release-gate/override             {region, reason, by, ttl?}  Authorization: Bearer <token>
+ *   POST   /v1/release-gate/override             {region, reason, by?, ttl?}  Authorization: Bearer <token>
  *   DELETE /v1/release-gate/override?region=HK   Authorization: Bearer <token>
  *   GET    /healthz
+ * `by` is the token's holder from the token book; a request `by` naming someone else is refused (403). The server's
+ * timeouts are platform/http.ts's: a client trickling its request is cut off after requestTimeoutMs.
  * Lifecycle: start() → listening; stop() idempotent.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { createHttpApp, sendError } from '../platform/http.js';
+import { createHttpApp, sendError, type HttpTimeouts } from '../platform/http.js';
+import { bearerToken } from '../platform/tokens.js';
 import { formatIssues } from '../platform/validation.js';
 import { z } from 'zod';
 import { Region, badRegion } from '../../schemas/events.js';
@@ -23,14 +26,12 @@ export interface GateServer {
 const OverrideBody = z.strictObject({
   region: Region,
   reason: z.string().min(1).max(500),
-  by: z.string().min(1).max(100),
+  by: z.string().min(1).max(100).optional(),
   ttl: DurationMs.optional(),
 });
 
-const bearer = (h: string | undefined): string | undefined => (h?.startsWith('Bearer ') ? h.slice(7) : undefined);
-
-export function gateApp(gate: ReleaseGate): FastifyInstance {
-  const app = createHttpApp({ badRequestCode: 'SW_GATE_BAD_INPUT', internalCode: 'SW_STORE' });
+export function gateApp(gate: ReleaseGate, timeouts: HttpTimeouts = {}): FastifyInstance {
+  const app = createHttpApp({ ...timeouts, badRequestCode: 'SW_GATE_BAD_INPUT', internalCode: 'SW_STORE' });
   app.get('/healthz', () => ({ ok: true }));
   app.get('/v1/release-gate', async (req, reply) => {
     const q = req.query as { region?: string };
@@ -49,7 +50,7 @@ export function gateApp(gate: ReleaseGate): FastifyInstance {
       return sendError(reply, 'SW_GATE_BAD_INPUT', formatIssues(b.error, '', 20, '; '));
     }
     try {
-      return gate.override(b.data.region, bearer(req.headers.authorization), { by: b.data.by, reason: b.data.reason, ttlMs: b.data.ttl });
+      return gate.override(b.data.region, bearerToken(req.headers.authorization), { by: b.data.by, reason: b.data.reason, ttlMs: b.data.ttl });
     } catch (e) {
       return fail(e, reply);
     }
@@ -59,7 +60,7 @@ export function gateApp(gate: ReleaseGate): FastifyInstance {
     const r = Region.safeParse(q.region);
     if (!r.success) return sendError(reply, 'SW_GATE_BAD_INPUT', q.region === undefined ? `region: required (one of ${Region.options.join(', ')})` : `region: ${badRegion(q.region)}`);
     try {
-      return gate.clearOverride(r.data, bearer(req.headers.authorization), q.by ?? 'unknown');
+      return gate.clearOverride(r.data, bearerToken(req.headers.authorization), q.by);
     } catch (e) {
       return fail(e, reply);
     }
@@ -67,8 +68,8 @@ export function gateApp(gate: ReleaseGate): FastifyInstance {
   return app;
 }
 
-export async function startGateServer(gate: ReleaseGate, opts: { host?: string; port?: number } = {}): Promise<GateServer> {
-  const app = gateApp(gate);
+export async function startGateServer(gate: ReleaseGate, opts: { host?: string; port?: number; timeouts?: HttpTimeouts } = {}): Promise<GateServer> {
+  const app = gateApp(gate, opts.timeouts);
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 9480 });
   const addr = app.server.address();

@@ -2,18 +2,25 @@
  * The release gate: a firing alert whose policy says `freezes` (default: every critical alert) freezes
  * releases of that region until it resolves. It is a pure fold over transitions, so its state can be rebuilt by
  * re-reading the alert topic from the start (apply() is idempotent and ignores alerts that do not freeze).
- * A manual override needs the override token, expires (ttl), and is logged (pino warn + optional audit file).
+ * A manual override needs a person's token (a token book, services/platform/tokens.ts: the name recorded as `by` comes
+ * from the book, never from the request), expires within the policy's `gate.maxOverrideTtl` (default 24 h), and is
+ * audited BEFORE it takes effect: the audit line is appended and fsync'd first, and when that fails the override is
+ * refused (SW_GATE_AUDIT) with the state unchanged. The single shared token of older versions still works, deprecated:
+ * its overrides are audited as `by: "shared-token"` (with the name the request claimed as `claimedBy`).
  *
- * Lifecycle: none (no timers or I/O besides the optional audit append); construct, apply(), read state().
+ * Lifecycle: none (no timers or I/O besides the audit append); construct, apply(), read state().
  */
-import { appendFileSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { TokenBook } from '../platform/tokens.js';
+import { formatDuration } from '../platform/duration.js';
 import type { Logger } from '../platform/logger.js';
 import { REGIONS, type Region } from '../../schemas/events.js';
 import { freezingAlerts } from '../engine/engine.js';
 import type { Policy } from '../engine/policy.js';
 import type { Registry } from '../engine/rules/index.js';
 import { CodedError } from '../platform/errors.js';
+import { escapeControl } from '../platform/text.js';
 import type { Transition } from '../engine/types.js';
 
 export interface GateReason {
@@ -51,11 +58,16 @@ export interface GateState {
 export class GateError extends CodedError {}
 
 export interface ReleaseGateOptions {
-  /** The override token; overrides are refused when unset. Never logged. */
+  /** Who may override: a token book (per-person tokens); the audit's `by` is the holder's name from the book. */
+  tokenBook?: TokenBook;
+  /**
+   * Deprecated: one token shared by everyone (audited as `by: "shared-token"`). Overrides are refused when neither
+   * this nor `tokenBook` is set. Never logged.
+   */
   overrideToken?: string;
   logger?: Logger;
   now?: () => number;
-  /** Append every override (and its removal) as one JSON line. */
+  /** Append every override (and its removal) as one JSON line, fsync'd before the change takes effect (0600). */
   auditFile?: string;
   /** Called after a region's frozen flag changed (e.g. to set the signwatch_release_frozen gauge). */
   onChange?: (state: GateState) => void;
@@ -64,6 +76,12 @@ export interface ReleaseGateOptions {
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
+
+/** The audit's `by` for an override made with the deprecated shared token. */
+export const SHARED_TOKEN_BY = 'shared-token';
+
+const hours = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : formatDuration(ms));
+
 
 /** A firing transition adds (or refreshes) its reason, a resolved one removes it. Idempotent. */
 function track(into: Map<Region, Map<string, GateReason>>, region: Region, t: Transition): void {
@@ -149,37 +167,83 @@ export class ReleaseGate {
     return REGIONS.map((r) => this.state(r));
   }
 
-  private checkToken(token: string | undefined): void {
-    if (!this.tokenHash) throw new GateError('SW_GATE_NO_TOKEN', 'release gate: overrides are disabled (no override token configured)');
-    if (!token || !timingSafeEqual(sha(token), this.tokenHash)) {
-      this.opts.logger?.warn('release gate: override refused (bad token)');
-      throw new GateError('SW_GATE_UNAUTHORIZED', 'release gate: bad override token');
-    }
+  /** The name of whoever holds `token` (book first, then the deprecated shared token), or a GateError. */
+  private identify(token: string | undefined): { by: string; shared: boolean } {
+    if (!this.tokenHash && !this.opts.tokenBook) throw new GateError('SW_GATE_NO_TOKEN', 'release gate: overrides are disabled (no token book or override token configured)');
+    const name = this.opts.tokenBook?.identify(token);
+    if (name !== undefined) return { by: name, shared: false };
+    if (token && this.tokenHash && timingSafeEqual(sha(token), this.tokenHash)) return { by: SHARED_TOKEN_BY, shared: true };
+    this.opts.logger?.warn('release gate: override refused (bad token)');
+    throw new GateError('SW_GATE_UNAUTHORIZED', 'release gate: bad override token');
   }
 
+  /** A request's own `by` must name the token's holder (it is never trusted on its own). */
+  private checkClaim(who: { by: string; shared: boolean }, claimed: string | undefined): void {
+    if (who.shared || claimed === undefined || claimed === '' || claimed === who.by) return;
+    this.opts.logger?.warn({ holder: who.by }, 'release gate: override refused (by names someone else)');
+    throw new GateError('SW_GATE_FORBIDDEN', `release gate: by: '${escapeControl(claimed.slice(0, 100))}' is not the holder of this token (${who.by}); leave it out or send your own name`);
+  }
+
+  /**
+   * Record the change before it is made: one JSON line appended and fsync'd (file created 0600, never through a
+   * symlink). A failure is SW_GATE_AUDIT and the caller must not make the change.
+   */
   private audit(entry: Record<string, unknown>): void {
+    if (this.opts.auditFile) {
+      let fd: number | undefined;
+      try {
+        fd = openSync(this.opts.auditFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+        writeSync(fd, `${JSON.stringify(entry)}\n`);
+        fsyncSync(fd);
+      } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        this.opts.logger?.error({ auditFile: this.opts.auditFile, err: why, action: entry.action, region: entry.region }, 'release gate: audit write failed: change refused');
+        throw new GateError('SW_GATE_AUDIT', `release gate: the audit log cannot be written (${why}), so the ${String(entry.action)} was not made`);
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+    }
     this.opts.logger?.warn(entry, `release gate: ${String(entry.action)}`);
-    if (this.opts.auditFile) appendFileSync(this.opts.auditFile, `${JSON.stringify(entry)}\n`);
   }
 
-  /** Open a frozen region for `ttlMs` (default 1 h). Needs the token; logged. */
-  override(region: Region, token: string | undefined, o: { by: string; reason: string; ttlMs?: number }): GateState {
-    this.checkToken(token);
-    if (!o.by.trim() || !o.reason.trim()) throw new GateError('SW_GATE_BAD_INPUT', 'release gate: an override needs "by" and "reason"');
+  /** Longest override the policy allows (`gate.maxOverrideTtl`, default 24 h). */
+  get maxOverrideTtlMs(): number {
+    return this.policy.gate.maxOverrideTtl;
+  }
+
+  /**
+   * Open a frozen region for `ttlMs` (default 1 h, at most the policy's gate.maxOverrideTtl). Needs a person's token;
+   * `by` is taken from the token book (a request `by` naming someone else is refused). Audited first.
+   */
+  override(region: Region, token: string | undefined, o: { by?: string; reason: string; ttlMs?: number }): GateState {
+    const who = this.identify(token);
+    this.checkClaim(who, o.by);
+    if (!o.reason.trim()) throw new GateError('SW_GATE_BAD_INPUT', 'release gate: an override needs a "reason"');
+    const ttlMs = o.ttlMs ?? 3_600_000;
+    const max = this.maxOverrideTtlMs;
+    if (ttlMs <= 0) throw new GateError('SW_GATE_BAD_INPUT', 'release gate: ttl: must be longer than 0');
+    if (ttlMs > max) throw new GateError('SW_GATE_BAD_INPUT', `release gate: ttl: ${formatDuration(ttlMs)} is longer than the maximum ${hours(max)} (policy gate.maxOverrideTtl)`);
     const at = this.now();
-    const ov: GateOverride = { by: o.by, reason: o.reason, at: new Date(at).toISOString(), until: new Date(at + (o.ttlMs ?? 3_600_000)).toISOString() };
+    const ov: GateOverride = { by: who.by, reason: o.reason, at: new Date(at).toISOString(), until: new Date(at + ttlMs).toISOString() };
+    const entry: Record<string, unknown> = { action: 'override', region, ...ov, reasons: this.state(region).reasons.map((r) => r.dedupKey) };
+    if (who.shared && o.by) entry.claimedBy = o.by;
+    this.audit(entry);
     const before = this.isFrozen(region);
     this.overrides.set(region, ov);
-    this.audit({ action: 'override', region, ...ov, reasons: this.state(region).reasons.map((r) => r.dedupKey) });
     if (before !== this.isFrozen(region)) this.opts.onChange?.(this.state(region));
     return this.state(region);
   }
 
-  clearOverride(region: Region, token: string | undefined, by: string): GateState {
-    this.checkToken(token);
+  /** Remove a region's override. Needs a person's token (`by` from the book, as for override()); audited first. */
+  clearOverride(region: Region, token: string | undefined, by?: string): GateState {
+    const who = this.identify(token);
+    this.checkClaim(who, by);
+    const had = this.activeOverride(region) !== null;
+    const entry: Record<string, unknown> = { action: 'override-cleared', region, by: who.by, at: new Date(this.now()).toISOString(), had };
+    if (who.shared && by) entry.claimedBy = by;
+    this.audit(entry);
     const before = this.isFrozen(region);
-    const had = this.overrides.delete(region);
-    this.audit({ action: 'override-cleared', region, by, at: new Date(this.now()).toISOString(), had });
+    this.overrides.delete(region);
     if (before !== this.isFrozen(region)) this.opts.onChange?.(this.state(region));
     return this.state(region);
   }

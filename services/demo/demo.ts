@@ -1,7 +1,7 @@
 /**
  * `signwatch demo`: the whole pipeline on one machine, started, played and stopped by one command.
  *
- *   Kafka (scripts/kafka.sh, or KAFKA_BROKERS) ── fresh topics `signwatch-demo-<run>.{events,alerts,hourly,dlq}.v1`
+ *   Kafka (scripts/kafka.sh, or KAFKA_BROKERS) ── fresh topics `signwatch-demo-<run>.{events,alerts,hourly,dlq,fleet}.v1`
  *   fleet (fleet.ts: HK agents through the real agent code + seeded background) → events topic
  *   processor (createProcessor, in-process, clock: event) → alerts / hourly / dlq topics, /metrics
  *   store writer (store-writer.ts) → SQLite event store (insertBatch) → `signwatch query`
@@ -28,6 +28,7 @@ import { createNotifier } from '../alerting/notifier.js';
 import { PagerDutyChannel, TicketWebhookChannel } from '../alerting/channels.js';
 import { alertTopicNotifier } from '../alerting/alert-topic-notifier.js';
 import { ReleaseGate } from '../alerting/release-gate.js';
+import { escapeControl } from '../platform/text.js';
 import { startGateServer } from '../alerting/gate-server.js';
 import { KafkaTarget } from '../agent/spool/ship-targets.js';
 import type { Transition } from '../engine/types.js';
@@ -87,7 +88,7 @@ export interface DemoReport {
   ok: boolean;
   interrupted: boolean;
   broker: { brokers: string[]; origin: Broker['origin']; jarsCached: boolean };
-  topics: Record<'events' | 'alerts' | 'hourly' | 'dlq', string>;
+  topics: Record<'events' | 'alerts' | 'hourly' | 'dlq' | 'fleet', string>;
   urls: { metrics: string; pagerduty: string; gate: string };
   ports: number[];
   store: string;
@@ -150,8 +151,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     alerts: `signwatch-demo-${runId}.alerts.v1`,
     hourly: `signwatch-demo-${runId}.hourly.v1`,
     dlq: `signwatch-demo-${runId}.dlq.v1`,
+    fleet: `signwatch-demo-${runId}.fleet.v1`,
   };
-  const groups = { processor: `signwatch-demo-${runId}-processor`, store: `signwatch-demo-${runId}-store`, notifier: `signwatch-demo-${runId}-notifier` };
+  const groups = { processor: `signwatch-demo-${runId}-processor`, fleet: `signwatch-demo-${runId}-processor.fleet`, store: `signwatch-demo-${runId}-store`, notifier: `signwatch-demo-${runId}-notifier` };
   const storePath = join(runDir, 'events.db');
   const storeSpec = `sqlite:${storePath}`;
   const checks: DemoChecks = { page: false, pageResolved: false, freeze: false, unfrozen: false, warning: false, warningResolved: false, ticket: false, firstPageInTime: false };
@@ -220,7 +222,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const config = parseProcessorConfig(
       {
         kafka: { ...conn, brokers: [...conn.brokers], clientId: 'signwatch-demo' },
-        topics: { events: { name: topics.events, partitions: 5 }, alerts: { name: topics.alerts }, hourly: { name: topics.hourly }, dlq: { name: topics.dlq }, retention: 86_400_000 },
+        topics: { events: { name: topics.events, partitions: 5 }, alerts: { name: topics.alerts }, hourly: { name: topics.hourly }, dlq: { name: topics.dlq }, fleet: { name: topics.fleet }, retention: 86_400_000 },
         groupId: groups.processor,
         clock: 'event',
         metrics: { port: o.metricsPort },
@@ -274,7 +276,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const onTransition = (t: Transition) => {
       gate.apply(t);
       view?.onTransition(t);
-      if (t.state === 'firing' || t.alert !== 'cert_expiry') view?.note(`${t.state === 'firing' ? 'ALERT   ' : 'RESOLVED'}  ${t.summary}`);
+      if (t.state === 'firing' || t.alert !== 'cert_expiry') view?.note(`${t.state === 'firing' ? 'ALERT   ' : 'RESOLVED'}  ${escapeControl(t.summary)}`);
     };
     const bridge = alertTopicNotifier({ kafka: conn, topic: topics.alerts, groupId: groups.notifier, notifier, logger: notifierLog, onTransition });
     stops.push({ name: 'notifier', stop: () => bridge.stop() });

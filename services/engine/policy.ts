@@ -50,6 +50,12 @@ const globals = {
       grafanaBase: z.string().default('http://127.0.0.1:3000'),
     })
     .prefault({}),
+  /** The release gate (services/alerting/release-gate.ts): the longest manual override it accepts. */
+  gate: z
+    .strictObject({
+      maxOverrideTtl: DurationMs.refine((ms) => ms > 0, 'must be longer than 0').default(86_400_000),
+    })
+    .prefault({}),
 };
 
 type Rules = (typeof RULES)[number];

@@ -11,9 +11,29 @@ import { accessSync, constants } from 'node:fs';
 const SECRET_KEY = /^(password|passwd|secret|token|routingKey|apiKey|privateKey|key)$/i;
 export const REDACTED = '[redacted]';
 
-function redactUrl(s: string): string {
-  // scheme://user:password@host → scheme://user:[redacted]@host
-  return s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):([^@/\s]+)@/i, `$1:${REDACTED}@`);
+/**
+ * Credentials inside a connection string, masked: the password of `scheme://user:password@host` (everything between
+ * the user's ':' and the LAST '@', so a password holding '/', ':' or '@' is masked whole), `password=` /
+ * `sslpassword=` query parameters, and libpq's `key=value` form (`host=db password=secret`).
+ */
+export function redactUrl(s: string): string {
+  let out = s;
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*)$/i.exec(out);
+  if (m) {
+    const rest = m[2]!;
+    const at = rest.lastIndexOf('@');
+    const colon = rest.indexOf(':');
+    if (at > 0 && colon >= 0 && colon < at) out = `${m[1]}${rest.slice(0, colon)}:${REDACTED}${rest.slice(at)}`;
+    out = out.replace(/([?&;](?:ssl)?password=)[^&#]*/gi, `$1${REDACTED}`);
+  } else {
+    out = out.replace(/(^|\s)((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)/gi, `$1$2${REDACTED}`);
+  }
+  return out;
+}
+
+/** Whether a value carries a credential redactUrl would mask (a config file must not hold one). */
+export function carriesPassword(s: string): boolean {
+  return redactUrl(s) !== s;
 }
 
 function saslSource(sasl: Record<string, unknown>, env: NodeJS.ProcessEnv): string {

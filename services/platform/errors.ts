@@ -79,6 +79,7 @@ export const ERRORS = {
   SW_GATE_NO_TOKEN: { what: 'the release gate has no override token configured', retryable: false, exit: 2, http: 403 },
   SW_GATE_UNAUTHORIZED: { what: 'the release-gate override needs a valid bearer token', retryable: false, exit: 1, http: 401 },
   SW_GATE_AUDIT: runtime('the release-gate audit log cannot be written, so the change was not made', true),
+  SW_GATE_FORBIDDEN: { what: "a release-gate request names someone other than its token's holder as `by`", retryable: false, exit: 1, http: 403 },
   // ── alerting ────────────────────────────────────────────────────────────────────────────────────────
   SW_NOTIFY_REJECTED: runtime('the receiver rejected the notification (4xx): it is not retried', false),
   SW_NOTIFY_RATE_LIMITED: runtime('the receiver is rate limiting (429)', true, 503),

@@ -1,26 +1,25 @@
 /**
- * Every signwatch HTTP server (query API, release gate, console, PagerDuty stand-in) is built here: fastify with
- * the same timeouts (a client that trickles its request is cut off after `requestTimeoutMs`; an idle connection
- * after `connectionTimeoutMs`), a body limit, and one error body: `{"code": "SW_…", "message": "…"}` with the
- * catalogue's HTTP status (errors.ts). Servers bind 127.0.0.1 unless configured otherwise (their own config).
+ * Every signwatch HTTP server (query API, release gate, console, /metrics, the PagerDuty stand-in) gets its timeouts
+ * here: a client that trickles its request is cut off once `requestTimeoutMs` has passed since it began (node's
+ * server.requestTimeout, checked every `checkIntervalMs`: node's own default check runs only every 30 s), its headers
+ * after `headersTimeoutMs`, and an idle connection after `connectionTimeoutMs`. The fastify servers (createHttpApp)
+ * also share a body limit and one error body: `{"code": "SW_…", "message": "…"}` with the catalogue's HTTP status
+ * (errors.ts); a plain node:http server (telemetry's /metrics, the fake PagerDuty) takes the same timeouts with
+ * `serverTimeouts()` + `applyTimeouts()`. Servers bind 127.0.0.1 unless configured otherwise (their own config).
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { CodedError, ERRORS, type ErrorCode } from './errors.js';
+import { HTTP_DEFAULTS, serverTimeouts, type HttpTimeouts } from './http-timeouts.js';
 
-export interface HttpServerOptions {
-  /** Whole request (headers and body) must arrive within this (node's server.requestTimeout). */
-  requestTimeoutMs?: number;
-  /** A socket with no activity for this long is closed. */
-  connectionTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
+export { HTTP_DEFAULTS, applyTimeouts, serverTimeouts, type HttpTimeouts } from './http-timeouts.js';
+
+export interface HttpServerOptions extends HttpTimeouts {
   bodyLimit?: number;
   /** Code for a request fastify itself rejects (bad JSON, body too large): the API's own bad-request code. */
   badRequestCode: ErrorCode;
   /** Code for an unexpected failure. */
   internalCode: ErrorCode;
 }
-
-export const HTTP_DEFAULTS = { requestTimeoutMs: 10_000, connectionTimeoutMs: 15_000, keepAliveTimeoutMs: 5_000, bodyLimit: 64 * 1024 } as const;
 
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
   return reply.code(ERRORS[code].http).send({ code, message, ...extra });
@@ -29,6 +28,7 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
 export function createHttpApp(o: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
+    http: serverTimeouts(o),
     requestTimeout: o.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
     connectionTimeout: o.connectionTimeoutMs ?? HTTP_DEFAULTS.connectionTimeoutMs,
     keepAliveTimeout: o.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs,

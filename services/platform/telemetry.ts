@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { applyTimeouts, serverTimeouts, type HttpTimeouts } from './http-timeouts.js';
 import { ValueType, type Attributes, type HrTime, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -51,6 +52,8 @@ export interface TelemetryOptions {
   port: number;
   /** false: metrics are collected but no HTTP server is started. */
   serve: boolean;
+  /** The server's timeouts (default: the platform's, services/platform/http-timeouts.ts). */
+  timeouts?: HttpTimeouts;
 }
 
 export interface Telemetry {
@@ -108,7 +111,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     async start() {
       if (!opts.serve) return 0;
       if (server) return (server.address() as AddressInfo).port;
-      server = createServer((req, res) => {
+      server = createServer(serverTimeouts(opts.timeouts), (req, res) => {
         const path = (req.url ?? '/').split('?')[0];
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -123,7 +126,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, /readyz\n');
         }
       });
-      const s = server;
+      const s = applyTimeouts(server, opts.timeouts);
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(opts.port, opts.host, () => {

@@ -12,6 +12,7 @@ import { loadConfigFile } from '../platform/config-file.js';
 import { ConfigError } from '../platform/errors.js';
 import { KafkaConnection } from '../platform/kafka-config.js';
 import { parseConfig } from '../platform/validation.js';
+import { carriesPassword } from '../platform/check-config.js';
 
 export { ConfigError } from '../platform/errors.js';
 export { resolveSaslPassword } from '../platform/kafka-config.js';
@@ -37,6 +38,17 @@ export const ProcessorConfig = z.strictObject({
       dlq: Topic('dlq.v1', 1),
       alerts: Topic('alerts.v1', 1),
       hourly: Topic('hourly.v1', 1),
+      /**
+       * Fleet alerts (parity_drift) compare hosts across every region, so they cannot run per events partition: each
+       * partition forwards the accepted events a fleet alert reads (heartbeats) here, in its own transaction, and the
+       * instance that owns this topic's one partition runs the fleet alerts over all of them (docs/processor.md).
+       */
+      fleet: z
+        .strictObject({
+          name: TopicName.default('fleet.v1'),
+          partitions: z.literal(1, { message: 'the fleet topic has exactly one partition (one fleet clock)' }).default(1),
+        })
+        .prefault({}),
       /** retention.ms of topics the processor creates; the events topic must keep at least the rebuild horizon. */
       retention: DurationMs.default(7 * 86_400_000),
     })
@@ -88,7 +100,11 @@ export const ProcessorConfig = z.strictObject({
   store: z
     .strictObject({
       enabled: z.boolean().default(false),
-      spec: z.string().min(1).optional(),
+      spec: z
+        .string()
+        .min(1)
+        .refine((v) => !carriesPassword(v), 'do not put a password in the config file; use the environment variable named by store.specEnv (default SIGNWATCH_STORE) or $PGPASSWORD')
+        .optional(),
       specEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('SIGNWATCH_STORE'),
       retention: DurationMs.default(30 * 86_400_000),
     })
@@ -117,8 +133,8 @@ export function parseProcessorConfig(input: unknown, source = 'processor config'
 }
 
 function checkTopics(c: Readonly<ProcessorConfig>, source: string): Readonly<ProcessorConfig> {
-  const names = [c.topics.events.name, c.topics.dlq.name, c.topics.alerts.name, c.topics.hourly.name];
-  if (new Set(names).size !== names.length) throw new ConfigError(`${source}: topics: the events, dlq, alerts and hourly topics must be distinct`);
+  const names = [c.topics.events.name, c.topics.dlq.name, c.topics.alerts.name, c.topics.hourly.name, c.topics.fleet.name];
+  if (new Set(names).size !== names.length) throw new ConfigError(`${source}: topics: the events, dlq, alerts, hourly and fleet topics must be distinct`);
   return c;
 }
 

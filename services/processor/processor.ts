@@ -25,7 +25,8 @@ import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPa
 import { backoffDelay } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
 import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
-import { stateHorizon } from '../engine/engine.js';
+import { enabledRules, stateHorizon } from '../engine/engine.js';
+import { isFleetRule } from '../engine/rules/definition.js';
 import type { RegionSnapshot } from '../engine/types.js';
 import { openStore, redactSpec } from '../query/open-store.js';
 import type { EventStore } from '../query/store.js';
@@ -47,6 +48,8 @@ export interface Processor {
   readonly telemetry: Telemetry;
   /** True once joined and every partition that has data is rebuilt. */
   ready(): boolean;
+  /** The engines' region snapshots (an events processor's include its fleet processor's, merged by region). */
+  snapshots(): RegionSnapshot[];
 }
 
 interface PartitionState {
@@ -73,15 +76,29 @@ interface OffsetMetadata {
   tick?: number | null;
 }
 
-export function createProcessor(config: Readonly<ProcessorConfig>, policy: Readonly<Policy>, log: Logger): Processor {
+/**
+ * What a processor reads: the events topic (the region alerts; it forwards fleet-alert inputs to the fleet topic and
+ * starts the fleet processor beside itself), or the fleet topic (the fleet alerts; started by an events processor,
+ * sharing its /metrics).
+ */
+export type ProcessorRole = { kind: 'events' } | { kind: 'fleet'; metrics: ProcessorMetrics };
+
+export function createProcessor(config: Readonly<ProcessorConfig>, policy: Readonly<Policy>, log: Logger, role: ProcessorRole = { kind: 'events' }): Processor {
   const eventsTopic = config.topics.events.name;
   const txPrefix = config.transactionalIdPrefix ?? config.groupId;
   const instance = randomUUID().slice(0, 8);
   const kafka = createKafka(config.kafka, log.child({ component: 'kafka' }), `-${instance}`);
-  const telemetry = createTelemetry({ serviceName: 'signwatch-processor', host: config.metrics.host, port: config.metrics.port, serve: config.metrics.enabled });
+  const isFleet = role.kind === 'fleet';
+  const telemetry = createTelemetry({ serviceName: 'signwatch-processor', host: config.metrics.host, port: config.metrics.port, serve: config.metrics.enabled && !isFleet });
   const parts = new Map<number, PartitionState>();
-  const snapshots = (): RegionSnapshot[] => [...parts.values()].filter((s) => !s.disposed).flatMap((s) => s.pipeline.snapshot());
-  const metrics = new ProcessorMetrics(telemetry, policy, snapshots);
+  const snapshots = (): RegionSnapshot[] =>
+    mergeSnapshots([...[...parts.values()].filter((s) => !s.disposed).flatMap((s) => s.pipeline.snapshot()), ...(fleet?.snapshots() ?? [])]);
+  const metrics = role.kind === 'fleet' ? role.metrics : new ProcessorMetrics(telemetry, policy, snapshots);
+  /** The fleet alerts' inputs (event types), when the policy enables any fleet alert: they run in the fleet processor. */
+  const fleetTypes = new Set<string>(enabledRules(policy).filter(isFleetRule).flatMap((d) => d.types));
+  const fleetOn = !isFleet && fleetTypes.size > 0;
+  /** The fleet processor this events processor starts (fleetOn). */
+  let fleet: Processor | undefined;
   let admin: Admin | undefined;
   let store: EventStore | undefined;
 
@@ -232,7 +249,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           metrics,
           log: plog,
           recordTime,
-          events: { topic: eventsTopic, partitionOf: (region) => (eventsPartitions > 0 ? keyPartition(region, eventsPartitions) : undefined) },
+          scope: isFleet ? 'fleet' : fleetOn ? 'region' : 'all',
+          ...(isFleet ? {} : { events: { topic: eventsTopic, partitionOf: (region: string) => (eventsPartitions > 0 ? keyPartition(region, eventsPartitions) : undefined) } }),
+          ...(fleetOn ? { fleet: { topic: config.topics.fleet.name, types: fleetTypes } } : {}),
         }),
         position: start,
         committed,
@@ -532,6 +551,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           { name: t.dlq.name, partitions: t.dlq.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
           { name: t.alerts.name, partitions: t.alerts.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
           { name: t.hourly.name, partitions: t.hourly.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
+          ...(fleetOn ? [{ name: t.fleet.name, partitions: 1, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention, 'message.timestamp.type': 'LogAppendTime' } }] : []),
         ],
         log,
       );
@@ -549,12 +569,30 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       );
     }
     const tn = config.topics;
-    maxBytes = await topicMaxMessageBytes(admin, [tn.dlq.name, tn.alerts.name, tn.hourly.name, eventsTopic], log);
+    maxBytes = await topicMaxMessageBytes(admin, [tn.dlq.name, tn.alerts.name, tn.hourly.name, eventsTopic, ...(fleetOn ? [tn.fleet.name] : [])], log);
     await runConsumer();
+    if (fleetOn) {
+      // the fleet alerts: the same processor over the fleet topic, in its own consumer group (one instance of the
+      // group owns its one partition at a time; the others stand by), its transitions on the same alert topic
+      fleet = createProcessor(
+        {
+          ...config,
+          groupId: `${config.groupId}.fleet`,
+          transactionalIdPrefix: `${txPrefix}.fleet`,
+          topics: { ...tn, create: false, events: tn.fleet },
+          store: { ...config.store, enabled: false },
+        },
+        policy,
+        log.child({ component: 'fleet' }),
+        { kind: 'fleet', metrics },
+      );
+    }
     if (storeWriter) await storeWriter.start();
+    if (fleet) await fleet.start();
     ticker = setInterval(tick, config.tickInterval);
     ticker.unref();
-    log.info({ brokers: config.kafka.brokers, groupId: config.groupId, events: eventsTopic, clock: config.clock, metricsPort }, 'processor started');
+    if (isFleet) log.info({ groupId: config.groupId, fleet: eventsTopic, clock: config.clock }, 'fleet processor started');
+    else log.info({ brokers: config.kafka.brokers, groupId: config.groupId, events: eventsTopic, ...(fleetOn ? { fleet: config.topics.fleet.name } : {}), clock: config.clock, metricsPort }, 'processor started');
   };
 
   const stop = () => {
@@ -570,11 +608,12 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         await Promise.race([st.queue, new Promise((r) => setTimeout(r, 10_000).unref())]);
         await dispose(st, 'stopping');
       }
+      if (fleet) await fleet.stop();
       if (admin) await admin.disconnect().catch(() => {});
       if (storeWriter) await storeWriter.stop();
       if (store) await store.close().catch((e: unknown) => log.warn({ err: e }, 'event store close failed'));
       await telemetry.stop();
-      log.info('processor stopped');
+      log.info(isFleet ? 'fleet processor stopped' : 'processor stopped');
     })();
     return stopPromise;
   };
@@ -594,6 +633,22 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       return metricsPort;
     },
     telemetry,
-    ready: () => joined && [...parts.values()].every((s) => s.live),
+    snapshots,
+    ready: () => joined && [...parts.values()].every((s) => s.live) && (!fleetOn || (fleet?.ready() ?? false)),
   };
+}
+
+/** One snapshot per region: a region's alerts run in its events partition, its fleet-alert readings in the fleet one. */
+function mergeSnapshots(list: RegionSnapshot[]): RegionSnapshot[] {
+  const by = new Map<string, RegionSnapshot>();
+  for (const s of list) {
+    const have = by.get(s.region);
+    if (!have) by.set(s.region, { ...s, firing: [...s.firing], gauges: [...s.gauges] });
+    else {
+      have.firing.push(...s.firing);
+      have.gauges.push(...s.gauges);
+      if (s.clock !== null && (have.clock === null || s.clock > have.clock)) have.clock = s.clock;
+    }
+  }
+  return [...by.values()];
 }

@@ -24,10 +24,10 @@
  * assignment, records are processed with `live = false`: the engine state is rebuilt, the outputs (already
  * committed by the previous owner) are discarded. Adding a sink = one more branch in `sink` below.
  */
-import type { Region } from '../../schemas/events.js';
+import type { Region, SignEvent } from '../../schemas/events.js';
 import type { Policy } from '../engine/policy.js';
 import { parseEventFast } from '../../schemas/validate.js';
-import { createEngine } from '../engine/engine.js';
+import { createEngine, type EngineScope } from '../engine/engine.js';
 import { futureReason } from '../engine/time.js';
 import type { Registry } from '../engine/rules/index.js';
 import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
@@ -59,7 +59,7 @@ export interface OutRecord {
   key: string | Buffer | null;
   value: string | Buffer;
   headers?: Record<string, HeaderValue>;
-  counts: { kind: 'transition'; transition: Transition } | { kind: 'hourly' } | { kind: 'drill' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string };
+  counts: { kind: 'transition'; transition: Transition } | { kind: 'hourly' } | { kind: 'drill' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string } | { kind: 'fleet' };
 }
 
 export interface TopologyOptions {
@@ -78,6 +78,13 @@ export interface TopologyOptions {
   events?: { topic: string; partitionOf(region: string): number | undefined };
   /** The alert registry (default: the built-in alerts); the policy must have been parsed with it. */
   rules?: Registry;
+  /**
+   * Which alerts this pipeline runs: `all` (one partition holds the whole fleet), `region` (an events partition
+   * whose fleet alerts run elsewhere: its accepted events of the types in `fleet.types` are forwarded to `fleet.topic`)
+   * or `fleet` (the fleet topic's one partition: the fleet alerts over every region's forwarded events). Default `all`.
+   */
+  scope?: EngineScope;
+  fleet?: { topic: string; types: ReadonlySet<string> };
   /**
    * What a record's timestamp is: `broker` (the events topic uses LogAppendTime: the broker's clock, the same on
    * every re-read) or `producer` (CreateTime: whatever the producer claimed, so it is bounded by `now()`, the
@@ -159,7 +166,15 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       log.info({ drillId: d.drillId, region: d.region, state: d.state, at: d.at, timeToGreenMs: d.timeToGreenMs, pendingHosts: d.pendingHosts.length }, `drill ${d.state}`);
     },
   };
-  const engine = createEngine(policy, sink, opts.rules ? { rules: opts.rules } : {});
+  const scope = opts.scope ?? 'all';
+  /**
+   * The fleet partition reads the events partitions' forwards interleaved batch by batch, not in event time; the
+   * fleet alerts must see them in event-time order, as replay does. Forwarded events wait here until the fleet's
+   * watermark passes them: in event mode the newest forwarded time − allowedLateness (the events partitions may be
+   * that far apart), in wall mode the engine's wall clock. Deterministic on re-read: the fleet topic's order is fixed.
+   */
+  const reorder = new ReorderBuffer((e) => engine.offerFleet(e));
+  const engine = createEngine(policy, sink, { scope, ...(opts.rules ? { rules: opts.rules } : {}) });
   const now = opts.now ?? Date.now;
   /** The record's reference time: the broker's append time, or a producer's claim never later than our clock. */
   const referenceTime = (r: SourceRecord): number => (opts.recordTime === 'producer' ? Math.min(r.timestamp, now()) : r.timestamp);
@@ -198,6 +213,26 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       const parsed = parseEventFast(text, opts.maxEventBytes);
       if (!parsed.ok) return deadLetter(r, parsed.reason, live, out);
       const event = parsed.event;
+      if (scope === 'fleet') {
+        // the fleet partition: events the region partitions accepted and forwarded (validated and bounded there),
+        // put back in event-time order before the fleet alerts see them
+        seen.add(event.region);
+        target = live ? out : null;
+        try {
+          reorder.add(event);
+          const ref = referenceTime(r);
+          if (opts.clock === 'wall') {
+            if (ref > lastAdvance) {
+              lastAdvance = ref;
+              reorder.release(ref - opts.clockDelay);
+              engine.advanceTo(ref - opts.clockDelay);
+            }
+          } else reorder.release(reorder.maxSeen - policy.allowedLateness);
+        } finally {
+          target = null;
+        }
+        return;
+      }
       // route: a valid event in another partition than its region's is forwarded there, inside this batch's
       // transaction, and processed only there (docs/processor.md, "Events in the wrong partition")
       const home = opts.events?.partitionOf(event.region);
@@ -224,6 +259,11 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
         // moves no clock and enters no window (docs/engine.md, "Bounded event time")
         const outcome = engine.offer(event, ref);
         metrics.onEvent(event, outcome, live);
+        // a fleet alert's input goes on to the fleet partition, in this batch's transaction (exactly once: forwarded
+        // only live, i.e. from the committed offset on; the fleet engine also drops a repeated id)
+        if (live && outcome === 'accepted' && opts.fleet?.types.has(event.type)) {
+          out.push({ topic: opts.fleet.topic, partition: 0, key: event.region, value: r.value, counts: { kind: 'fleet' } });
+        }
         if (outcome === 'future') deadLetter(r, futureReason(event.ts, ref, policy.maxFutureSkew), live, out, false);
       } finally {
         target = null;
@@ -251,6 +291,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
     tick(nowMs, live, out) {
       target = live ? out : null;
       try {
+        if (scope === 'fleet') reorder.release(nowMs);
         engine.advanceTo(nowMs);
       } finally {
         target = null;
@@ -260,4 +301,30 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       return engine.snapshot().filter((s) => seen.has(s.region));
     },
   };
+}
+
+/** Events held until a watermark passes them, then handed on in (time, arrival) order. */
+class ReorderBuffer {
+  private readonly held: { ts: number; seq: number; event: SignEvent }[] = [];
+  private seq = 0;
+  maxSeen = -Infinity;
+  constructor(private readonly deliver: (e: SignEvent) => unknown) {}
+
+  add(event: SignEvent): void {
+    const ts = Date.parse(event.ts);
+    if (ts > this.maxSeen) this.maxSeen = ts;
+    const item = { ts, seq: this.seq++, event };
+    // forwards arrive nearly in order: search from the end
+    let i = this.held.length;
+    while (i > 0 && this.held[i - 1]!.ts > ts) i--;
+    this.held.splice(i, 0, item);
+  }
+
+  /** Hand on every held event stamped at or before `watermark`. */
+  release(watermark: number): void {
+    let n = 0;
+    while (n < this.held.length && this.held[n]!.ts <= watermark) n++;
+    if (n === 0) return;
+    for (const h of this.held.splice(0, n)) this.deliver(h.event);
+  }
 }

@@ -20,7 +20,7 @@ import { freePort } from './prom-stack.js';
 const MAIN = fileURLToPath(new URL('../../services/cli/main.js', import.meta.url));
 
 export interface ProcessorProc {
-  readonly topics: { events: string; alerts: string; hourly: string; dlq: string };
+  readonly topics: { events: string; alerts: string; hourly: string; dlq: string; fleet: string };
   readonly metricsUrl: string;
   /** host:port of /metrics, for a Prometheus scrape target. */
   readonly metricsTarget: string;
@@ -63,14 +63,14 @@ export function unlockOk(region: string, ts: string, durationMs = 120): Record<s
  */
 export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall' | 'event'; policyPath?: string; kafka?: Record<string, unknown> }): Promise<ProcessorProc> {
   const id = randomUUID().slice(0, 8);
-  const topics = { events: `sw-e2e-events-${id}`, alerts: `sw-e2e-alerts-${id}`, hourly: `sw-e2e-hourly-${id}`, dlq: `sw-e2e-dlq-${id}` };
+  const topics = { events: `sw-e2e-events-${id}`, alerts: `sw-e2e-alerts-${id}`, hourly: `sw-e2e-hourly-${id}`, dlq: `sw-e2e-dlq-${id}`, fleet: `sw-e2e-fleet-${id}` };
   const dir = mkdtempSync(join(tmpdir(), 'sw-proc-'));
   const port = await freePort();
   writeFileSync(
     join(dir, 'processor.yaml'),
     stringify({
       kafka: o.kafka ?? { brokers: o.brokers },
-      topics: { events: { name: topics.events, partitions: 1 }, alerts: { name: topics.alerts }, hourly: { name: topics.hourly }, dlq: { name: topics.dlq } },
+      topics: { events: { name: topics.events, partitions: 1 }, alerts: { name: topics.alerts }, hourly: { name: topics.hourly }, dlq: { name: topics.dlq }, fleet: { name: topics.fleet } },
       groupId: `sw-e2e-proc-${id}`,
       clock: o.clock,
       metrics: { port },

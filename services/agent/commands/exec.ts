@@ -11,6 +11,7 @@
 import { parseCommandArgs } from '../../platform/cli.js';
 import { UsageError } from '../../platform/errors.js';
 import { runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
+import { parseSetKeyPartitionListArgs } from '../macos/security.js';
 
 const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] -- <tool> [args…]
 
@@ -42,14 +43,15 @@ async function runWithPasswordFd(fdText: string, tool: string, kind: ToolKind, a
   const fd = Number(fdText);
   if (!Number.isInteger(fd) || fd < 3) throw new UsageError(`signwatch agent exec: --password-fd: expected a file descriptor number ≥ 3, got '${fdText}'`);
   if (kind !== 'acl') throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
-  if (args.includes('-k')) throw new UsageError(`signwatch agent exec: --password-fd: remove '-k PASSWORD' from the security arguments`);
-  if (args.length > 28) throw new UsageError(`signwatch agent exec: --password-fd: too many arguments for 'security -i' (max 28)`);
-  const { readPasswordFd, quoteForSecurity } = await import('./unlock.js');
-  const password = readPasswordFd(fd);
   const [sub, ...rest] = args;
-  const line = [sub ?? '', '-k', password, ...rest].map(quoteForSecurity).join(' ');
-  if (line.length > 4000) throw new UsageError(`signwatch agent exec: --password-fd: command line too long for 'security -i'`);
-  return runTool(tool, ['-q', '-i'], false, `${line}\n`);
+  // -k in any getopt spelling (-k PW, -kPW, -sk PW): the password would be both in argv and on stdin
+  if (parseSetKeyPartitionListArgs(rest).passwordGiven) throw new UsageError(`signwatch agent exec: --password-fd: remove '-k PASSWORD' from the security arguments`);
+  if (args.length > 28) throw new UsageError(`signwatch agent exec: --password-fd: too many arguments for 'security -i' (max 28)`);
+  const { readPasswordFd, quoteForSecurity, securityLine } = await import('./unlock.js');
+  const password = readPasswordFd(fd);
+  // the bytes security -i reads, quoting included (a 4000-character password of quotes and '€' is far longer)
+  const line = securityLine('signwatch agent exec: --password-fd', [sub ?? '', '-k', password, ...rest].map(quoteForSecurity).join(' '));
+  return runTool(tool, ['-q', '-i'], false, line);
 }
 
 function parseSink(spec: string | undefined): boolean {

@@ -30,7 +30,14 @@ Exit status: 0 unlocked; the security status byte on failure (51 = errSecAuthFai
 1 security could not run; 2 bad usage (including no password on FD 3).
 `;
 
-const MAX_PASSWORD = 4000; // security -i reads lines of at most 4096 bytes
+const MAX_PASSWORD = 4000; // a first bound on FD 3; the quoted command line is checked in bytes by securityLine()
+
+/**
+ * `security -i` reads each command into a 4096-byte line buffer (the C string's NUL included): a longer line is cut
+ * and its remainder read as a second command. So a line sent to it, newline included, may be at most 4095 BYTES
+ * (UTF-8, after quoting: every '"' and '\\' doubles, '€' is 3 bytes).
+ */
+export const SECURITY_LINE_MAX_BYTES = 4095;
 
 /** Read all of FD 3 (a pipe or file the caller opened). One trailing newline is not part of the password. */
 export function readPasswordFd(fd = 3): string {
@@ -70,6 +77,21 @@ export function quoteForSecurity(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
+/**
+ * `line` (already quoted) newline-terminated for `security -i`, or a UsageError naming `command` when its UTF-8 byte
+ * length exceeds SECURITY_LINE_MAX_BYTES. The message gives sizes only, never the words.
+ */
+export function securityLine(command: string, quoted: string): string {
+  const line = `${quoted}\n`;
+  const bytes = Buffer.byteLength(line, 'utf8');
+  if (bytes > SECURITY_LINE_MAX_BYTES) {
+    throw new UsageError(
+      `${command}: the command for 'security -i' would be ${bytes} bytes once quoted (UTF-8, newline included), over its ${SECURITY_LINE_MAX_BYTES}-byte line limit; use a shorter password or keychain path (quotes and backslashes count twice, non-ASCII characters 2-4 bytes)`,
+    );
+  }
+  return line;
+}
+
 export function scrub(text: string, secret: string): string {
   return secret.length === 0 ? text : text.split(secret).join('***');
 }
@@ -82,7 +104,9 @@ export interface UnlockResult {
   error?: { code: string; osStatus: number | null; message: string };
 }
 
+/** Throws a UsageError (before anything runs) when the quoted command exceeds security -i's line limit. */
 export function unlockKeychain(keychain: string, password: string, timeoutMs: number): Promise<UnlockResult> {
+  const line = securityLine('signwatch agent unlock', `unlock-keychain -p ${quoteForSecurity(password)} ${quoteForSecurity(keychain)}`);
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn('security', ['-i'], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -117,7 +141,7 @@ export function unlockKeychain(keychain: string, password: string, timeoutMs: nu
       const line = clean.split('\n').find((l) => l.startsWith('security: ')) ?? clean.trim().split('\n')[0] ?? '';
       done({ ok: false, exitCode, error: { code: parsed?.code ?? 'unknown', osStatus, message: line.slice(0, 4096) } });
     });
-    child.stdin.end(`unlock-keychain -p ${quoteForSecurity(password)} ${quoteForSecurity(keychain)}\n`);
+    child.stdin.end(line);
   });
 }
 

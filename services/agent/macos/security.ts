@@ -109,27 +109,84 @@ export function parsePartitionIds(dump: string): string[] {
   return [...out];
 }
 
-export interface PartitionListArgs {
-  partitionIds: string[];
-  keychain?: string;
+export interface GetoptResult {
+  /** Options in order: the letter and, for an option that takes one, its argument (undefined when missing). */
+  options: { opt: string; arg?: string }[];
+  /** The arguments after the options (getopt stops at the first non-option, "-" or after "--"; no permutation). */
+  operands: string[];
+  /** A letter the option string does not know ('?' in getopt): the tool prints its usage and exits 2. */
+  unknown: string[];
 }
 
-/** `security set-key-partition-list -S ids [-s] [-k password] [keychain]`: the ids and the keychain, never -k. */
-export function parseSetKeyPartitionListArgs(args: readonly string[]): PartitionListArgs {
-  const withValue = new Set(['-a', '-c', '-D', '-j', '-l', '-S', '-k']);
-  const out: PartitionListArgs = { partitionIds: [] };
-  const positionals: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
-    if (a === '-S') {
-      out.partitionIds = (args[++i] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-    } else if (withValue.has(a)) {
+/**
+ * BSD getopt(3), as macOS libc runs it for `security`'s subcommands: `-abc` is -a -b -c; an option that takes an
+ * argument takes the rest of its word (`-kPASS`, `-skPASS` → -s, -k PASS) or else the next word whatever it looks
+ * like (`-k -S` → the password is "-S"); options end at the first word that does not start with '-', at a lone
+ * "-", or after "--" (which is consumed). `optstring` is getopt's ("a:c:dD:…", a leading ':' allowed).
+ */
+export function getopt(args: readonly string[], optstring: string): GetoptResult {
+  const spec = optstring.startsWith(':') ? optstring.slice(1) : optstring;
+  const takesArg = (c: string): boolean | undefined => {
+    if (c === ':') return undefined;
+    const i = spec.indexOf(c);
+    return i < 0 ? undefined : spec[i + 1] === ':';
+  };
+  const out: GetoptResult = { options: [], operands: [], unknown: [] };
+  let i = 0;
+  for (; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === '--') {
       i++;
-    } else if (!a.startsWith('-')) {
-      positionals.push(a);
+      break;
+    }
+    if (!word.startsWith('-') || word === '-') break;
+    for (let j = 1; j < word.length; j++) {
+      const c = word[j]!;
+      const arg = takesArg(c);
+      if (arg === undefined) {
+        out.unknown.push(c);
+        continue;
+      }
+      if (!arg) {
+        out.options.push({ opt: c });
+        continue;
+      }
+      if (j + 1 < word.length) out.options.push({ opt: c, arg: word.slice(j + 1) });
+      else if (i + 1 < args.length) out.options.push({ opt: c, arg: args[++i]! });
+      else out.options.push({ opt: c });
+      break;
     }
   }
-  const kc = positionals[positionals.length - 1];
-  if (kc !== undefined) out.keychain = kc;
+  out.operands = args.slice(i);
+  return out;
+}
+
+/**
+ * getopt option string of `security set-key-partition-list` (Apple's SecurityTool keychain_find.c,
+ * keychain_set_key_partition_list): -a -c -D -j -k -l -S -t take an argument; -d -e -r -s -u -v -w do not.
+ */
+export const SET_KEY_PARTITION_LIST_OPTS = ':a:c:dD:ej:k:l:rsS:t:uvw';
+
+export interface PartitionListArgs {
+  partitionIds: string[];
+  /** The one operand (security refuses more than one): undefined when none or several were given. */
+  keychain?: string;
+  /** Whether a -k (the keychain password) was given, in any spelling. Its value is never returned. */
+  passwordGiven: boolean;
+}
+
+/**
+ * `security set-key-partition-list [options] [keychain]` (argv after the subcommand), parsed exactly as security's
+ * getopt does: the partition ids (-S, the last one wins) and the keychain, never the -k password whatever its
+ * spelling (`-k PW`, `-kPW`, `-sk PW`, `-skPW`, `-k` before or after -S).
+ */
+export function parseSetKeyPartitionListArgs(args: readonly string[]): PartitionListArgs {
+  const g = getopt(args, SET_KEY_PARTITION_LIST_OPTS);
+  const out: PartitionListArgs = { partitionIds: [], passwordGiven: false };
+  for (const o of g.options) {
+    if (o.opt === 'S') out.partitionIds = (o.arg ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+    else if (o.opt === 'k') out.passwordGiven = true;
+  }
+  if (g.operands.length === 1 && g.operands[0] !== '') out.keychain = g.operands[0];
   return out;
 }

@@ -37,6 +37,7 @@ export interface Topics {
   events: string;
   dlq: string;
   alerts: string;
+  fleet: string;
   hourly: string;
 }
 
@@ -63,7 +64,7 @@ export class World {
     readonly opts: { partitions: number; clock: 'wall' | 'event'; brokers?: string[]; extra?: Record<string, unknown> } = { partitions: 3, clock: 'event' },
   ) {
     const p = `itp-${this.id}`;
-    this.topics = { events: `${p}.events`, dlq: `${p}.dlq`, alerts: `${p}.alerts`, hourly: `${p}.hourly` };
+    this.topics = { events: `${p}.events`, dlq: `${p}.dlq`, alerts: `${p}.alerts`, hourly: `${p}.hourly`, fleet: `${p}.fleet` };
     this.groupId = `${p}.processor`;
     this.kafka = new Kafka({ clientId: `it-${this.id}`, brokers: this.brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 2000 } });
   }
@@ -123,6 +124,7 @@ export class World {
           dlq: { name: this.topics.dlq },
           alerts: { name: this.topics.alerts },
           hourly: { name: this.topics.hourly },
+          fleet: { name: this.topics.fleet },
         },
         groupId: this.groupId,
         clock: this.opts.clock,
@@ -225,9 +227,29 @@ export class World {
   async waitCaughtUp(timeoutMs = 60_000): Promise<void> {
     const admin = await this.getAdmin();
     await until(
-      'the processor to commit the end of the events topic',
+      'the processor to commit the end of the events topic (and of the fleet topic the events partitions forward to)',
       async () => {
-        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(this.topics.events), admin.fetchOffsets({ groupId: this.groupId, topics: [this.topics.events] })]);
+        const done = async (topic: string, groupId: string) => {
+          const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+          const c = committed[0]?.partitions ?? [];
+          return ends.every((e) => Number(e.high) === 0 || Number(c.find((x) => x.partition === e.partition)?.offset ?? -1) >= Number(e.high));
+        };
+        if (!(await done(this.topics.events, this.groupId))) return false;
+        const topics = await admin.listTopics();
+        return !topics.includes(this.topics.fleet) || (await done(this.topics.fleet, `${this.groupId}.fleet`));
+      },
+      timeoutMs,
+      250,
+    );
+  }
+
+  /** Wait until consumer group `groupId` has committed the end of the events topic (the store writer's, say). */
+  async waitGroupCaughtUp(groupId: string, timeoutMs = 90_000): Promise<void> {
+    const admin = await this.getAdmin();
+    await until(
+      `group ${groupId} to commit the end of the events topic`,
+      async () => {
+        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(this.topics.events), admin.fetchOffsets({ groupId, topics: [this.topics.events] })]);
         const c = committed[0]?.partitions ?? [];
         return ends.every((e) => Number(e.high) === 0 || Number(c.find((x) => x.partition === e.partition)?.offset ?? -1) >= Number(e.high));
       },
@@ -284,7 +306,7 @@ export class World {
     try {
       const admin = await this.getAdmin();
       await admin.deleteTopics({ topics: Object.values(this.topics) as string[], timeout: 10_000 }).catch(() => {});
-      await admin.deleteGroups([this.groupId]).catch(() => {});
+      await admin.deleteGroups([this.groupId, `${this.groupId}.fleet`]).catch(() => {});
       await admin.disconnect();
     } catch {
       /* broker gone */

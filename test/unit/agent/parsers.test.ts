@@ -72,7 +72,7 @@ void test('security stderr: SecBase texts map back to OSStatus', () => {
 
 void test('set-key-partition-list: partition ids and keychain from argv, never the -k password', () => {
   const p = parseSetKeyPartitionListArgs(['-S', 'apple-tool:,apple:,codesign:', '-s', '-k', 'hunter2', '/Users/ci/signing.keychain-db']);
-  assert.deepEqual(p, { partitionIds: ['apple-tool:', 'apple:', 'codesign:'], keychain: '/Users/ci/signing.keychain-db' });
+  assert.deepEqual(p, { partitionIds: ['apple-tool:', 'apple:', 'codesign:'], keychain: '/Users/ci/signing.keychain-db', passwordGiven: true });
   assert.ok(!JSON.stringify(p).includes('hunter2'));
 });
 

@@ -67,7 +67,7 @@ void test('state is rebuildable: replaying the same transitions gives the same s
   assert.deepEqual(a.states().filter((s) => s.frozen).map((s) => s.region), ['JP']);
 });
 
-void test('override needs the token, expires, and is audited', () => {
+void test('override needs a token, expires, and is audited', () => {
   let now = Date.parse('2026-11-26T01:10:00.000Z');
   const dir = mkdtempSync(join(tmpdir(), 'sw-gate-'));
   const lines: string[] = [];
@@ -79,11 +79,11 @@ void test('override needs the token, expires, and is audited', () => {
     assert.equal(gate.state('HK').frozen, true);
     const s = gate.override('HK', 's3cret', { by: 'ann', reason: 'hotfix', ttlMs: 600_000 });
     assert.equal(s.frozen, false);
-    assert.equal(s.override?.by, 'ann');
+    assert.equal(s.override?.by, 'shared-token', 'the deprecated shared token does not say who (issue 16 item 2)');
     now += 600_001;
     assert.equal(gate.state('HK').frozen, true, 'override expired');
     const audit = readFileSync(join(dir, 'audit.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; by: string; region: string });
-    assert.deepEqual(audit.map((a) => [a.action, a.by, a.region]), [['override', 'ann', 'HK']]);
+    assert.deepEqual(audit.map((a) => [a.action, a.by, a.region]), [['override', 'shared-token', 'HK']]);
     assert.ok(!lines.join('').includes('s3cret'), 'the token is never logged');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -98,7 +98,7 @@ function runCli(args: string[], env: Record<string, string> = {}): Promise<{ sta
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => p.kill(), 10_000);
+    const t = setTimeout(() => p.kill(), 120_000); // a safety net only: a loaded machine starts node slowly
     p.on('close', (status) => {
       clearTimeout(t);
       resolve({ status, stdout, stderr });
