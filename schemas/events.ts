@@ -40,7 +40,17 @@ const common = {
   pool: Pool,
   correlationId: z.string().min(1).max(256).optional(),
   agent: z.string().min(1).max(64),
+  /**
+   * W3C trace context of the call that produced the event (`00-<trace id>-<span id>-<flags>`): `agent exec`'s
+   * own span, in the CI job's trace when it ran with `TRACEPARENT`, else in a trace it started.
+   */
+  traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)').optional(),
+  /** The span the call ran under (the CI job's, from `TRACEPARENT`), when it had one. */
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits').optional(),
 };
+
+/** Which build tool's log a codesign / notarize event was read from (agent exec scanning a build). */
+export const BuildVia = z.enum(['xcodebuild', 'fastlane', 'electron-builder']);
 
 export const CodesignErrorClass = z.enum(['keychain', 'identity', 'chain', 'timestamp', 'bundle', 'other']);
 export type CodesignErrorClass = z.infer<typeof CodesignErrorClass>;
@@ -66,6 +76,14 @@ export const CodesignEvent = z.looseObject({
   error: CodesignError.optional(),
   /** What the call did (from its arguments): sign, verify (`--verify`), display (`-d`), other. Checks (verify, display) never count toward the keychain page. */
   operation: z.enum(['sign', 'verify', 'display', 'other']).optional(),
+  /** The build tool whose log showed this signing step (agent exec scanning xcodebuild / fastlane / electron-builder output); absent for a direct call. */
+  via: BuildVia.optional(),
+  /** What the step signed, as the build log names it (path, or file name for xcbeautify). */
+  target: NonEmpty.optional(),
+  /** The Xcode target of the step, when the log names it. */
+  targetName: z.string().min(1).max(256).optional(),
+  /** The identity's name as the build log printed it (`Signing Identity:`, `identityName=`, `--sign <name>`). */
+  identityName: z.string().min(1).max(512).optional(),
 });
 
 export const UnlockError = z.looseObject({
@@ -98,6 +116,8 @@ export const NotarizeEvent = z.looseObject({
     .optional(),
   /** Every failed attempt before the last, in order (retries that later succeeded still show an Apple outage). */
   attemptErrors: z.array(z.looseObject({ class: NotarizeErrorClass, code: z.string().max(128).optional() })).max(100).optional(),
+  /** The build tool whose log showed this notarization; absent for notarytool run directly. */
+  via: BuildVia.optional(),
 });
 
 export const CertEvent = z.looseObject({

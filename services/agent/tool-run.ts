@@ -8,6 +8,28 @@ import { basename } from 'node:path';
 
 export type ToolKind = 'codesign' | 'productsign' | 'notarytool' | 'acl' | 'none';
 
+/** The build tools whose output `agent exec` scans for signing steps (services/agent/build/scanner.ts). */
+export type BuildVia = 'xcodebuild' | 'fastlane' | 'electron-builder';
+
+/** Skip a runner's own options (`npx --yes`, `bundle exec`, `yarn run`…) to the tool it runs. */
+function runnerTarget(args: readonly string[]): string | undefined {
+  for (const a of args) {
+    if (a === 'exec' || a === 'run' || a.startsWith('-')) continue;
+    return basename(a);
+  }
+  return undefined;
+}
+
+/** Which build tool this command line runs (directly or through xcrun, bundle exec, npx, yarn, pnpm), if any. */
+export function buildVia(tool: string, args: readonly string[]): BuildVia | undefined {
+  const name = basename(tool);
+  const target = name === 'xcrun' || name === 'bundle' || name === 'npx' || name === 'yarn' || name === 'pnpm' || name === 'npm' ? runnerTarget(args) : name;
+  if (target === 'xcodebuild') return 'xcodebuild';
+  if (target === 'fastlane') return 'fastlane';
+  if (target === 'electron-builder') return 'electron-builder';
+  return undefined;
+}
+
 export function toolKind(tool: string, args: readonly string[]): ToolKind {
   const name = basename(tool);
   if (name === 'codesign') return 'codesign';
@@ -46,11 +68,18 @@ export interface ToolRun {
 
 /**
  * Run the tool with pass-through stdio, tee-ing stderr (and stdout when asked) into bounded tails. With `input`,
- * the tool's stdin is a pipe fed with it instead of the wrapper's stdin.
+ * the tool's stdin is a pipe fed with it instead of the wrapper's stdin. With `onOutput`, every chunk of both
+ * streams is handed to it after it was written through (build logs: stdout is then not kept in a tail).
  */
-export function runTool(tool: string, args: readonly string[], captureStdout: boolean, input?: string): Promise<ToolRun> {
+export function runTool(
+  tool: string,
+  args: readonly string[],
+  captureStdout: boolean,
+  input?: string,
+  onOutput?: (chunk: Buffer, stream: 'out' | 'err') => void,
+): Promise<ToolRun> {
   return new Promise((resolve) => {
-    const t0 = performance.now();
+    const t0 = process.hrtime.bigint(); // not performance.now(): the global loads perf_hooks, ms of start-up
     const errTail = new Tail(64 * 1024);
     const outTail = new Tail(256 * 1024);
     let done = false;
@@ -72,19 +101,41 @@ export function runTool(tool: string, args: readonly string[], captureStdout: bo
       if (done) return;
       done = true;
       for (const [sig, h] of handlers) process.off(sig, h);
-      resolve({ ...run, durationMs: Math.round(performance.now() - t0), stdout: outTail.text(), stderr: errTail.text() });
+      resolve({ ...run, durationMs: Math.round(Number(process.hrtime.bigint() - t0) / 1e6), stdout: outTail.text(), stderr: errTail.text() });
     };
-    // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it
+    // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it.
+    // process.stdout is touched only when we write to it: creating the stream puts a pipe into non-blocking mode
+    // (libuv), and an inherited stdout is the tool's own file description (its writes would fail with EAGAIN).
     const ignore = () => undefined;
-    process.stdout.on('error', ignore);
+    if (captureStdout) process.stdout.on('error', ignore);
     process.stderr.on('error', ignore);
+    // written through first, then looked at: the tee adds no latency to the tool's output. A build log (onOutput)
+    // can be gigabytes: when our stdout/stderr is slower than the tool (an async pipe on macOS), the tool's pipe is
+    // paused until it drains, so memory stays bounded; once our side is gone (EPIPE) nothing waits for it.
+    const gone = { out: false, err: false };
+    const through = (src: NodeJS.ReadableStream | null, dst: NodeJS.WriteStream, side: 'out' | 'err', b: Buffer) => {
+      if (gone[side]) return;
+      if (!dst.write(b) && onOutput && src) {
+        src.pause();
+        const resume = () => {
+          dst.off('drain', resume);
+          dst.off('error', resume);
+          if (dst.destroyed || dst.errored) gone[side] = true;
+          src.resume();
+        };
+        dst.on('drain', resume);
+        dst.on('error', resume);
+      }
+    };
     child.stderr?.on('data', (b: Buffer) => {
-      process.stderr.write(b);
+      through(child.stderr, process.stderr, 'err', b);
       errTail.push(b);
+      onOutput?.(b, 'err');
     });
     child.stdout?.on('data', (b: Buffer) => {
-      process.stdout.write(b);
-      outTail.push(b);
+      through(child.stdout, process.stdout, 'out', b);
+      if (onOutput) onOutput(b, 'out');
+      else outTail.push(b);
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
       const exitCode = e.code === 'ENOENT' ? 127 : 126;

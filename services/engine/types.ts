@@ -42,6 +42,10 @@ export interface Transition {
    * id. PagerDuty summaries then start with `[drill]`; the policy's `drill.freezes` says whether it freezes.
    */
   drillId?: string;
+  /** Trace ids (W3C, 32 hex) of the events behind it, when they were traced (set by the processor, not the engine). */
+  traceIds?: string[];
+  /** W3C traceparent of the processor span that committed it (the notifier's spans are its children). */
+  traceparent?: string;
 }
 
 export interface UnlockStats {

@@ -87,6 +87,8 @@ export const ERRORS = {
   SW_NOTIFY_TIMEOUT: runtime('the receiver did not answer in time', true, 503),
   SW_NOTIFY_NETWORK: runtime('the receiver cannot be reached', true, 503),
   // ── engine ──────────────────────────────────────────────────────────────────────────────────────────
+  SW_TELEMETRY_BAD_REQUEST: usage('a request to /metrics, /healthz or /readyz is malformed'),
+  SW_TELEMETRY_INTERNAL: runtime('the telemetry endpoint failed to answer', true),
   SW_ENGINE_STALLED: runtime('an alert rule reported a breakpoint in the past (a bug in the rule)', false),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -24,7 +24,7 @@ import type { ProcessorConfig } from './config.js';
 import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPartition, Partitioners, topicMaxMessageBytes, topicTimestampType, undecodableBatchOf } from '../platform/kafka.js';
 import { backoffDelay } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
-import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
+import { context, contextOf, createTelemetry, linkOf, SpanKind, trace, tracer, tracingRecording, traceparentOf, type Link, type Span, type Telemetry } from '../platform/telemetry.js';
 import { enabledRules, stateHorizon } from '../engine/engine.js';
 import { isFleetRule } from '../engine/rules/definition.js';
 import type { RegionSnapshot } from '../engine/types.js';
@@ -151,12 +151,13 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   };
 
   /** Write `out` and the offset (position) in one transaction. */
-  const commit = async (st: PartitionState, out: OutRecord[], force: boolean) => {
+  const commit = async (st: PartitionState, out: OutRecord[], force: boolean, batchSpan?: Span) => {
     if (!st.live) return; // nothing is written before the rebuild reached the committed offset
     const now = Date.now();
     if (out.length === 0 && !(st.position > st.committed && (force || now - st.lastCommitAt >= config.commitInterval))) return;
     const limitOf = (topic: string) => maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
     const dlq = config.topics.dlq.name;
+    const transitionSpans = traceTransitions(out, batchSpan);
     const fitted = out.map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
     const tx = await st.producer.transaction();
     try {
@@ -185,6 +186,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       await tx.abort().catch(() => {});
       throw e;
     }
+    for (const sp of transitionSpans) sp.end();
     st.committed = st.position;
     st.lastCommitAt = now;
     metrics.onCommitted(eventsTopic, st.partition, st.committed);
@@ -195,6 +197,36 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       else if (r.counts.kind === 'rerouted') metrics.onRerouted(r.counts.region);
     }
   };
+
+  /**
+   * Each transition's span (`processor.transition`): a child of the record that caused it (its ship span, from the
+   * record's `traceparent` header), linked to the batch span, from the batch's start until its transaction
+   * committed. The transition record carries the span as `traceparent` (value and header): the notifier's spans
+   * are its children.
+   */
+  const traceTransitions = (out: OutRecord[], batchSpan: Span | undefined): Span[] => {
+    const spans: Span[] = [];
+    for (const r of out) {
+      if (r.counts.kind !== 'transition') continue;
+      const t = r.counts.transition;
+      if (r.counts.cause === undefined && !t.traceIds) continue;
+      const links: Link[] = batchSpan ? [{ context: batchSpan.spanContext() }] : [];
+      const span = tracer().startSpan(
+        'processor.transition',
+        { kind: SpanKind.PRODUCER, links, attributes: { 'signwatch.alert': t.alert, 'signwatch.alert.state': t.state, 'signwatch.dedup_key': t.dedupKey, 'signwatch.trace_ids': t.traceIds ?? [] }, ...(batchSpan ? { startTime: batchStart.get(batchSpan) } : {}) },
+        contextOf(r.counts.cause),
+      );
+      const tp = traceparentOf(span);
+      if (tp) {
+        t.traceparent = tp;
+        r.value = JSON.stringify(t);
+        r.headers = { ...r.headers, traceparent: tp };
+      }
+      spans.push(span);
+    }
+    return spans;
+  };
+  const batchStart = new WeakMap<Span, number>();
 
   /** Fence, find the committed offset, decide where the rebuild starts. */
   const initPartition = async (p: number, batch: EachBatchPayload['batch'] | undefined): Promise<PartitionState> => {
@@ -371,6 +403,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     await serial(state, async () => {
       if (state.disposed || payload.isStale()) return;
       const out: OutRecord[] = [];
+      // one span per live batch, linked to every traced event in it (spans are only built while exporting)
+      const span = state.live && tracingRecording() ? batchSpanOf(batch) : undefined;
       try {
         // offsets are ours (state.position): records below it were processed already (a batch re-fetched from the
         // committed offset after a rebalance that kept the partition) and are skipped
@@ -393,12 +427,32 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         metrics.setLag(eventsTopic, p, lag);
         state.caughtUp = lag === 0;
         metrics.flush();
-        await commit(state, out, false);
+        await (span ? context.with(trace.setSpan(context.active(), span), () => commit(state, out, false, span)) : commit(state, out, false));
         payload.resolveOffset(batch.lastOffset());
+        span?.end();
       } catch (e) {
+        span?.recordException(e as Error);
+        span?.end();
         await failPartition(state, e, 'batch');
       }
     });
+  };
+
+  const batchSpanOf = (batch: EachBatchPayload['batch']): Span => {
+    const links: Link[] = [];
+    for (const m of batch.messages) {
+      const l = m.headers?.traceparent === undefined ? undefined : linkOf(m.headers.traceparent, { 'messaging.kafka.offset': m.offset });
+      if (l) links.push(l);
+    }
+    const startTime = Date.now();
+    const span = tracer().startSpan('processor.batch', {
+      kind: SpanKind.CONSUMER,
+      startTime,
+      links,
+      attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'process', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': batch.messages.length },
+    });
+    batchStart.set(span, startTime);
+    return span;
   };
 
   /**

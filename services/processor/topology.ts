@@ -59,7 +59,7 @@ export interface OutRecord {
   key: string | Buffer | null;
   value: string | Buffer;
   headers?: Record<string, HeaderValue>;
-  counts: { kind: 'transition'; transition: Transition } | { kind: 'hourly' } | { kind: 'drill' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string } | { kind: 'fleet' };
+  counts: { kind: 'transition'; transition: Transition; /** W3C traceparent of the record that caused it (its ship span), if traced. */ cause?: string } | { kind: 'hourly' } | { kind: 'drill' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string } | { kind: 'fleet' };
 }
 
 export interface TopologyOptions {
@@ -134,12 +134,29 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
   /** Where the engine's output goes right now: the caller's batch, or nowhere while rebuilding. */
   let target: OutRecord[] | null = null;
   let lastAdvance = -Infinity;
+  /** The record being processed: its `traceparent` header (or its event's), the parent of a transition it causes. */
+  let cause: string | undefined;
+  /** Trace id of each recent traced event of this partition (by event id): the evidence a transition carries. */
+  const traceIds = new Map<string, string>();
+  const TRACE_IDS_KEPT = 65_536;
+  const evidence = (t: Transition): string[] | undefined => {
+    const out = new Set<string>();
+    const own = cause?.slice(3, 35);
+    if (own) out.add(own);
+    for (const id of t.details?.eventIds ?? []) {
+      const tid = traceIds.get(id);
+      if (tid) out.add(tid);
+    }
+    return out.size ? [...out].slice(0, 64) : undefined;
+  };
 
   // ── sinks ──────────────────────────────────────────────────────────────────────────────────────────
   const sink: Sink = {
     transition(t) {
       if (!target) return;
-      target.push({ topic: topics.alerts, key: t.dedupKey, value: JSON.stringify(t), counts: { kind: 'transition', transition: t } });
+      const ids = evidence(t);
+      if (ids) t.traceIds = ids;
+      target.push({ topic: topics.alerts, key: t.dedupKey, value: JSON.stringify(t), counts: { kind: 'transition', transition: t, ...(cause ? { cause } : {}) } });
       log.info(
         {
           dedupKey: t.dedupKey,
@@ -246,6 +263,14 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
         return;
       }
       seen.add(event.region);
+      // trace context: the record's header (the daemon's ship span), else the event's own (the call's span)
+      const h = r.headers?.traceparent;
+      const tp = typeof h === 'string' ? h : Buffer.isBuffer(h) ? h.toString('latin1') : event.traceparent;
+      if (tp !== undefined && tp.length === 55) {
+        if (traceIds.size >= TRACE_IDS_KEPT) traceIds.delete(traceIds.keys().next().value as string);
+        traceIds.set(event.id, tp.slice(3, 35));
+        cause = tp;
+      }
       target = live ? out : null;
       try {
         // clock: in wall mode the engine also follows the broker's append time, minus clockDelay (deterministic on
@@ -267,6 +292,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
         if (outcome === 'future') deadLetter(r, futureReason(event.ts, ref, policy.maxFutureSkew), live, out, false);
       } finally {
         target = null;
+        cause = undefined;
       }
     },
     undecodable(r, b, live, out) {

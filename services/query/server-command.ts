@@ -1,4 +1,5 @@
 /** `signwatch query-server`: the query HTTP API over the configured store (see http.ts). */
+import { startTracing } from '../platform/telemetry.js';
 import { readFileSync } from 'node:fs';
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { CodedError, UsageError } from '../platform/errors.js';
@@ -50,6 +51,8 @@ export async function runServer(argv: string[]): Promise<number> {
   }
   const store = await openForCommand(resolveStoreSpec(v.store, 'query-server'), 'query-server', true);
   const server = new QueryServer(store, config);
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server and pg spans
+  const releaseTracing = startTracing({ serviceName: 'signwatch-query-server' });
   try {
     let url: string;
     try {
@@ -67,6 +70,7 @@ export async function runServer(argv: string[]): Promise<number> {
   } finally {
     await server.stop();
     await store.close();
+    await releaseTracing();
   }
 }
 

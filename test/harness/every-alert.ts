@@ -35,11 +35,15 @@ const HB_HOSTS: [Region, string][] = [
   ['JP', 'mini-jp-01'], // its region falls silent in phase 1 (JP sends only clock probes after t0)
 ];
 
-/** The policy of the scenario: the committed one, undamped. */
-export function everyAlertPolicy(): Readonly<Policy> {
+/** The policy of the scenario as a policy file holds it: the committed one, undamped. */
+export function everyAlertPolicyInput(): Record<string, unknown> {
   const p = structuredClone(loadPolicy()) as unknown as { alerts: Record<string, Record<string, unknown>> };
   for (const a of Object.keys(p.alerts)) p.alerts[a] = { ...p.alerts[a], for: 0, keepFiringFor: 0 };
-  return parsePolicy(p, 'every-alert policy');
+  return p;
+}
+
+export function everyAlertPolicy(): Readonly<Policy> {
+  return parsePolicy(everyAlertPolicyInput(), 'every-alert policy');
 }
 
 export interface EveryAlertScenario {

@@ -10,19 +10,22 @@
  */
 import { parseCommandArgs } from '../../platform/cli.js';
 import { UsageError } from '../../platform/errors.js';
-import { runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
+import { buildVia, runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
 import { parseSetKeyPartitionListArgs } from '../macos/security.js';
 
-const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] -- <tool> [args…]
+const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] [--scan-output] -- <tool> [args…]
 
 Run codesign, productsign, xcrun notarytool or security set-key-partition-list unchanged (same arguments,
 stdin, stdout, stderr and exit status; no shell), and record one event in the spool.
+Run xcodebuild, fastlane or electron-builder (also through xcrun, bundle exec, npx, yarn, pnpm) the same way,
+with the build log teed and scanned: one codesign event per signing step, one notarize event per notarization.
 
 Options:
   --config PATH     agent config (default: $SIGNWATCH_AGENT_CONFIG or /usr/local/etc/signwatch/agent.json)
   --sink SPEC       write the event to ndjson:PATH or - (stdout) instead of the spool
   --password-fd N   security set-key-partition-list only, without -k: read the keychain password from file
                     descriptor N and hand it to 'security -q -i' on its stdin, so it is in no process's argv
+  --scan-output     scan any other command's output as a build log (a script that runs xcodebuild, …)
   -h, --help        show this help
 `;
 
@@ -69,7 +72,13 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
     }
     throw new UsageError(`signwatch agent exec: missing '-- <tool> [args…]'\nTry 'signwatch agent exec --help'.`);
   }
-  const parsed = parseCommandArgs('agent exec', head, { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' } }, HELP, false);
+  const parsed = parseCommandArgs(
+    'agent exec',
+    head,
+    { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' }, 'scan-output': { type: 'boolean' } },
+    HELP,
+    false,
+  );
   if (!parsed) return 0;
   if (!parseSink(parsed.values.sink)) throw new UsageError(`signwatch agent exec: --sink: expected ndjson:PATH or -, got '${parsed.values.sink}'`);
   const [tool, ...args] = tail;
@@ -77,7 +86,17 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
 
   // spawn first: loading the config, the classifiers and the spool code overlaps the tool's own run
   const kind = toolKind(tool, args);
+  const via = kind === 'none' ? buildVia(tool, args) : undefined;
   const pwFd = parsed.values['password-fd'];
+  if (kind !== 'none' && parsed.values['scan-output'] === true) {
+    throw new UsageError(`signwatch agent exec: --scan-output: '${tool}' is recorded as a ${kind} call already; --scan-output is for build commands`);
+  }
+  if (via !== undefined || parsed.values['scan-output'] === true) {
+    if (pwFd !== undefined) throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
+    // a build: the scanner (loaded only here, never on the codesign path) must be ready for the first byte
+    const { runBuild } = await import('./exec-build.js');
+    return finish(await runBuild(tool, args, via, parsed.values.config, parsed.values.sink, env));
+  }
   const running = pwFd === undefined ? runTool(tool, args, kind === 'notarytool') : await runWithPasswordFd(pwFd, tool, kind, args);
   if (kind !== 'none') {
     let record: ((run: ToolRun) => void) | undefined;

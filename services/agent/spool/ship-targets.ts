@@ -21,6 +21,8 @@ type PlatformKafka = typeof PlatformKafkaModule;
 export interface OutMessage {
   key: string;
   value: string;
+  /** Kafka record headers (W3C `traceparent` of the event's ship span). */
+  headers?: Record<string, string>;
 }
 
 export interface ShipTarget {
@@ -82,7 +84,7 @@ export class KafkaTarget implements ShipTarget {
       await Promise.race([
         (async () => {
           const p = await this.getProducer();
-          await p.send({ topic: this.opts.topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
+          await p.send({ topic: this.opts.topic, acks: -1, messages: messages.map((m) => (m.headers ? { key: m.key, value: m.value, headers: m.headers } : { key: m.key, value: m.value })) });
         })(),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new ShipError('SW_KAFKA_TIMEOUT', `kafka: send timed out after ${timeoutMs} ms`)), timeoutMs);

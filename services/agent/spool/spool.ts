@@ -5,7 +5,7 @@
  * Layout under `dir`: `q/<event id>.json` one file per event (complete JSON line) or `q/<first id>.<n>.json` for a
  * batch of n, `tmp/` files being written,
  * `dropped/<id>` markers left by a writer that had to drop events, `dropped.total` the running count.
- * - append(): write tmp/<id>, fsync, rename into q/, fsync q/ — so after append() returns the event survives
+ * - append(): write tmp/<id>, fdatasync, rename into q/, fsync q/ — so after append() returns the event survives
  *   kill -9 and power loss, and a reader never sees half an event. Concurrent writers never share a file.
  * - Order: event ids are ULIDs, so sorting q/ by name is time order (millisecond resolution across processes).
  * - Bounded: at most `maxEvents` events in q/. A writer that finds it full drops the OLDEST events (newest signals
@@ -16,7 +16,7 @@
  */
 import { CodedError } from '../../platform/errors.js';
 import {
-  appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
+  appendFileSync, closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -95,7 +95,7 @@ export class Spool {
     let dropped: number;
     try {
       writeSync(fd, items.map((i) => (i.line.endsWith('\n') ? i.line : `${i.line}\n`)).join(''));
-      fsyncSync(fd);
+      fdatasyncSync(fd); // the data and the size that reads it back; the name is made durable by the fsync of q/
       closeSync(fd);
       dropped = this.makeRoom(items.length);
       renameSync(tmpPath, join(this.q, name));

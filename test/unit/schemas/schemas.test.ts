@@ -52,6 +52,9 @@ test('ajv (fast path) and zod accept and reject exactly the same mutated events'
     (e) => (e.drillId = 'drill-1'),
     (e) => (e.by = 'alice smith'),
     (e) => (e.timeoutMs = 0),
+    (e) => (e.via = 'gradle'),
+    (e) => (e.via = 'xcodebuild'),
+    (e) => (e.identityName = ''),
     () => undefined,
   ];
   fc.assert(
