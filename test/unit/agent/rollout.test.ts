@@ -280,7 +280,8 @@ void test('doctor: login keychain first, partition list without apple-tool:, dis
     delete env.FAKE_SECURITY_SEARCH_LIST_FILE;
     writeFileSync(h.kc, JSON.stringify({ fake: 'signwatch fake keychain', lockOnSleep: true, useLockInterval: false, timeoutSec: 300 }));
     writeState(h.sb.dataDir, { searchList: [], identities: [], partitionIds: { [h.kc]: ['apple:'] } });
-    writeFileSync(h.plist, renderPlist({ label: 'com.signwatch.agent', node: '/usr/local/bin/node', bin: '/usr/local/signwatch/bin/signwatch', config: 'etc/agent.json', logDir: '/tmp' }));
+    // a plist with a relative --config, as written by hand or by an older signwatch (`agent install` now refuses one)
+    writeFileSync(h.plist, renderPlist({ label: 'com.signwatch.agent', node: '/usr/local/bin/node', bin: '/usr/local/signwatch/bin/signwatch', config: '/RELATIVE', logDir: '/tmp' }).replace('<string>/RELATIVE</string>', '<string>etc/agent.json</string>'));
     mkdirSync(join(h.home, 'Downloads'));
     writeFileSync(join(h.home, 'Downloads', 'dist.p12'), 'x');
     const r = await run(['agent', 'doctor', '--json'], env);
