@@ -100,7 +100,7 @@ void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evid
       assert.ok(alerts.includes(evidence), `the alert list shows ${evidence}`);
     }
     for (const open of ['JP', 'KR', 'US']) assert.equal(await page.evaluate(tileState(open)), 'OPEN', open);
-    if (process.env.SIGNWATCH_CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.SIGNWATCH_CONSOLE_SCREENSHOT as `${string}.png`, fullPage: true });
+    if (process.env.SIGNWATCH_CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.SIGNWATCH_CONSOLE_SCREENSHOT, fullPage: true });
 
     // the incident resolves: HK opens again, live
     await produce([transition('codesign_keychain_failures', { region: 'HK' }, 'resolved', '2026-12-01T20:40:00.000Z')]);
