@@ -3,7 +3,7 @@
  * rebuilt from the alert topic on every start and kept live from it (services/alerting/alert-topic.ts).
  */
 import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
-import { UsageError } from '../platform/errors.js';
+import { CodedError, UsageError } from '../platform/errors.js';
 import { createLogger, type LoggerOptions } from '../platform/logger.js';
 import { createTelemetry } from '../platform/telemetry.js';
 import { connectKafka } from '../platform/kafka.js';
@@ -76,7 +76,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await connectKafka(kafka, logger, { command: 'console' });
     const reader = alertTopicReader({ kafka, topic, logger, onTransition: (t) => state.apply(t), onInvalid: (reason) => logger.warn({ reason }, 'alert topic: skipped a message') });
-    await reader.start();
+    try {
+      await reader.start();
+    } catch (e) {
+      await reader.stop().catch(() => undefined);
+      throw new CodedError('SW_KAFKA_TOPICS', `signwatch console: --topic: cannot read the alert topic ${topic}: ${(e as Error).message}`, { cause: e });
+    }
     process.stderr.write(`signwatch console: ${server.url}/\n`);
     logger.info({ url: server.url, kafka: describeConnection(kafka), topic, tokenBook: tokenBook?.path ?? null }, 'console serving');
     await new Promise<void>((resolve) => {
