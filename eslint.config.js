@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 const up = (...folders) => ({ regex: `^(\\.\\./)+(${folders.join('|')})/`, message: `this layer must not import ${folders.join(', ')} (docs/architecture.md: one-way layers)` });
 const pkgs = (...names) => ({ regex: `^(${names.join('|')})(/|$)`, message: `not in this layer: ${names.join(', ')} belong to the components that do I/O (docs/architecture.md)` });
-const COMPONENTS = ['agent', 'alerting', 'cli', 'demo', 'dlq', 'engine', 'processor', 'query', 'replay', 'simulate'];
+const COMPONENTS = ['agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'engine', 'processor', 'query', 'replay', 'simulate'];
 const restrict = (files, ...patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } });
 
 export default tseslint.config(
@@ -36,6 +36,9 @@ export default tseslint.config(
   restrict(['services/query/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'processor', 'replay', 'simulate')),
   restrict(['services/alerting/**/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'query', 'replay', 'simulate')),
   restrict(['services/replay/**/*.ts', 'services/simulate/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'processor', 'query')),
+  // the console sits on the alerting (gate fold, alert topic); its browser page imports nothing but the wire types
+  restrict(['services/console/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'query', 'replay', 'simulate')),
+  restrict(['services/console/web/**/*.ts'], { regex: '^\\.\\./(?!wire\\.js$)', message: 'the browser page imports only ../wire.js (it is bundled for the browser)' }, pkgs('[a-z@].*')),
   restrict(['services/processor/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'replay', 'simulate')),
   // one Kafka client module: services/platform/kafka.ts is the only file that loads kafkajs (createKafka); the others,
   // tests and benchmarks included, may name its types only, so the client can be replaced in one file
