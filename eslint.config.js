@@ -38,7 +38,7 @@ export default tseslint.config(
   restrict(['services/replay/**/*.ts', 'services/simulate/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'processor', 'query')),
   // the console sits on the alerting (gate fold, alert topic); its browser page imports nothing but the wire types
   restrict(['services/console/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'query', 'replay', 'simulate')),
-  restrict(['services/console/web/**/*.ts'], { regex: '^\\.\\./(?!wire\\.js$)', message: 'the browser page imports only ../wire.js (it is bundled for the browser)' }, pkgs('[a-z@].*')),
+  restrict(['services/console/web/**/*.ts'], { regex: '^\\.\\./(?!wire\\.js$)', message: 'the browser page imports only ../wire.js (it is bundled for the browser)' }, { regex: '^(?!@grafana/faro-web-sdk$)[a-z@]', message: 'the browser page bundles no package but @grafana/faro-web-sdk' }),
   restrict(['services/processor/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'replay', 'simulate')),
   // one Kafka client module: services/platform/kafka.ts is the only file that loads kafkajs (createKafka); the others,
   // tests and benchmarks included, may name its types only, so the client can be replaced in one file

@@ -4,7 +4,24 @@
  * supply chain) to a page that must load from the console itself, with no CDN, under a CSP without inline script.
  * Text from alerts is set with textContent, never as HTML.
  */
+import { getWebInstrumentations, initializeFaro, type Faro } from '@grafana/faro-web-sdk';
 import type { WireAlert, WireFleet, WireRegion } from '../wire.js';
+
+let faro: Faro | undefined;
+
+/**
+ * Faro (errors, web vitals, session, fetch timings) reports to this console's own POST /collect, once signed in:
+ * /collect needs the session like every data route, and the CSP's connect-src 'self' allows nothing else.
+ */
+function startFaro(): void {
+  if (faro) return;
+  faro = initializeFaro({
+    url: '/collect',
+    requestCompression: false,
+    app: { name: 'signwatch-console', version: '0.1.0' },
+    instrumentations: getWebInstrumentations({ captureConsole: false }),
+  });
+}
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -93,10 +110,17 @@ function showLogin(): void {
 async function connect(): Promise<void> {
   const me = await fetch('/api/me', { credentials: 'same-origin' });
   if (me.status === 401) return showLogin();
+  startFaro();
+  const t0 = performance.now();
+  let first = true;
   source?.close();
   source = new EventSource('/api/events');
   source.addEventListener('fleet', (e) => {
     render(JSON.parse((e as MessageEvent<string>).data) as WireFleet);
+    if (first) {
+      first = false;
+      faro?.api.pushMeasurement({ type: 'console', values: { sse_first_snapshot_ms: performance.now() - t0 } });
+    }
     status('live');
     document.body.dataset.live = 'true';
   });

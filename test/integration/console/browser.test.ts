@@ -32,7 +32,7 @@ const TOKEN = 'swt_console-browser-test-token-000000000000000';
 
 const tileState = (region: string) => `document.querySelector('[data-region="${region}"] .state')?.textContent`;
 
-void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evidence during a scripted incident, then OPEN', { skip, timeout: 180_000 }, async () => {
+void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evidence during a scripted incident, then OPEN; Faro payloads reach /collect', { skip, timeout: 180_000 }, async () => {
   const kafka = testKafka(BROKERS, 'sw-test-console');
   const topic = `sw-test-console-alerts-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
@@ -101,6 +101,14 @@ void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evid
     }
     for (const open of ['JP', 'KR', 'US']) assert.equal(await page.evaluate(tileState(open)), 'OPEN', open);
     if (process.env.SIGNWATCH_CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.SIGNWATCH_CONSOLE_SCREENSHOT, fullPage: true });
+
+    // the page is instrumented with the Faro Web SDK: its payloads arrive at /collect and are counted
+    const faroApp = /^signwatch_console_faro_payloads_total\{app="signwatch-console"\} [1-9]/m;
+    for (const deadline = Date.now() + 60_000; !faroApp.test(await telemetry.scrape()); ) {
+      if (Date.now() > deadline) assert.fail(`no Faro payload from the page reached /collect:\n${await telemetry.scrape()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.doesNotMatch(await telemetry.scrape(), /signwatch_console_faro_rejected_total/);
 
     // the incident resolves: HK opens again, live
     await produce([transition('codesign_keychain_failures', { region: 'HK' }, 'resolved', '2026-12-01T20:40:00.000Z')]);
