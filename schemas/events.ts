@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { formatIssues } from '../services/platform/validation.js';
+import { escapeControl } from '../services/platform/text.js';
 
 export const REGIONS = ['HK', 'JP', 'KR', 'SG', 'US'] as const;
 export const Region = z.enum(REGIONS);
@@ -40,6 +41,13 @@ const common = {
   pool: Pool,
   correlationId: z.string().min(1).max(256).optional(),
   agent: z.string().min(1).max(64),
+  /**
+   * W3C trace context of the call that produced the event (`00-<trace id>-<span id>-<flags>`): `agent exec`'s
+   * own span, in the CI job's trace when it ran with `TRACEPARENT`, else in a trace it started.
+   */
+  traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)').optional(),
+  /** The span the call ran under (the CI job's, from `TRACEPARENT`), when it had one. */
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits').optional(),
 };
 
 /** Which build tool's log a codesign / notarize event was read from (agent exec scanning a build). */
@@ -166,6 +174,36 @@ export const AclEvent = z.looseObject({
   declared: z.boolean(),
 });
 
+/** `agent ssh-command` (the sshd ForceCommand): one per SSH session, before the original command runs. */
+export const SessionEvent = z.looseObject({
+  ...common,
+  type: z.literal('session'),
+  user: z.string().min(1).max(256),
+  /** SSH_ORIGINAL_COMMAND with password / token values replaced by ***; absent for an interactive login. */
+  command: z.string().max(4096).optional(),
+  /** exec: the command ran; refused: an interactive shell without `fleet.allowInteractiveSsh`; fail: the search list could not be set. */
+  outcome: z.enum(['exec', 'refused', 'fail']),
+  searchListBefore: z.array(NonEmpty).max(64),
+  searchListAfter: z.array(NonEmpty).max(64),
+});
+
+export const DoctorCheck = z.looseObject({
+  name: z.string().min(1).max(64),
+  ok: z.boolean(),
+  detail: z.string().max(1024),
+  /** What to do when it failed. */
+  fix: z.string().max(1024).optional(),
+});
+
+/** `agent doctor`: every production-readiness check of a host; ready only when all passed. */
+export const DoctorEvent = z.looseObject({
+  ...common,
+  type: z.literal('doctor'),
+  ready: z.boolean(),
+  checks: z.array(DoctorCheck).min(1).max(64),
+  durationMs: Duration,
+});
+
 export const SignEvent = z.discriminatedUnion('type', [
   CodesignEvent,
   UnlockEvent,
@@ -174,6 +212,8 @@ export const SignEvent = z.discriminatedUnion('type', [
   ClockEvent,
   HeartbeatEvent,
   AclEvent,
+  SessionEvent,
+  DoctorEvent,
 ]);
 
 export type SignEvent = z.infer<typeof SignEvent>;
@@ -184,13 +224,15 @@ export type CertEvent = z.infer<typeof CertEvent>;
 export type ClockEvent = z.infer<typeof ClockEvent>;
 export type HeartbeatEvent = z.infer<typeof HeartbeatEvent>;
 export type AclEvent = z.infer<typeof AclEvent>;
+export type SessionEvent = z.infer<typeof SessionEvent>;
+export type DoctorEvent = z.infer<typeof DoctorEvent>;
 export type EventType = SignEvent['type'];
 
 /** The one wording of a bad region, in the CLI and the HTTP APIs (gate, query): `"XX" is not one of HK, JP, …`. */
 export function badRegion(v: string): string {
   return `${JSON.stringify(v)} is not one of ${Region.options.join(', ')}`;
 }
-export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl'];
+export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl', 'session', 'doctor'];
 
 /** A validation failure in words a person can act on: "line 12: region: Invalid option…". */
 export function describeIssues(error: z.ZodError): string {
@@ -206,9 +248,12 @@ export function parseEvent(text: string, maxBytes = 64 * 1024, validate: (json: 
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+    // the parser quotes the bad text: its control bytes (ESC…) are escaped so the reason is safe to print
+    return { ok: false, reason: `not JSON: ${escapeControl((e as Error).message)}` };
   }
-  return validate(json);
+  const r = validate(json);
+  // a schema reason may quote an input value (an unknown type name): escaped for the same reason
+  return r.ok ? r : { ok: false, reason: escapeControl(r.reason) };
 }
 
 export function validateEvent(json: unknown): ParseResult {

@@ -51,6 +51,8 @@ interface HostState {
   region: Region;
   lastHeartbeat?: number;
   lastClockOffset?: number;
+  /** The last agent doctor verdict: 1 ready, 0 not ready. */
+  ready?: number;
   recent: number[];
 }
 
@@ -76,8 +78,9 @@ export class FleetMetrics {
     this.engine = createEngine(policy, sink);
     // series the processor creates at start-up (zero), so "nothing happened" reads 0, not "no data"
     for (const r of REGIONS) {
-      for (const m of [METRICS.eventsDuplicate, METRICS.eventsLate, METRICS.eventsExpired, METRICS.eventsFuture]) this.counters.add(m, { region: r }, 0);
+      for (const m of [METRICS.eventsDuplicate, METRICS.eventsLate, METRICS.eventsExpired, METRICS.eventsFuture, METRICS.hostSeriesFolded]) this.counters.add(m, { region: r }, 0);
     }
+    this.counters.add(METRICS.hostSeriesEvicted, {}, 0);
     for (const a of ALERT_NAMES) for (const s of ['firing', 'resolved']) this.counters.add(METRICS.transitions, { alert: a, state: s }, 0);
     for (const c of ['pagerduty', 'ticket', 'gate']) {
       for (const o of ['ok', 'failed']) this.counters.add(METRICS.notifications, { channel: c, outcome: o }, 0);
@@ -138,6 +141,9 @@ export class FleetMetrics {
       }
       case 'clock':
         h.lastClockOffset = e.offsetMs;
+        break;
+      case 'doctor':
+        h.ready = e.ready ? 1 : 0;
         break;
       case 'heartbeat':
         h.lastHeartbeat = ts;
@@ -201,10 +207,19 @@ export class FleetMetrics {
     for (const [host, h] of this.hosts) {
       const l = { region: h.region, host };
       if (h.lastClockOffset !== undefined) g(ALERT_METRICS.clockOffset, l, h.lastClockOffset);
+      if (h.ready !== undefined) g(METRICS.hostReady, l, h.ready);
       if (h.lastHeartbeat !== undefined) g(METRICS.heartbeatAge, l, Math.max(0, Math.round((this.now - h.lastHeartbeat) / 1000)));
       // spool depth: the host's events of the last 30 s, i.e. what an agent would still hold before the broker acks
       h.recent = h.recent.filter((t) => t > this.now - 30_000);
       g(METRICS.spoolDepth, l, h.recent.length);
+    }
+    g(METRICS.hostSeriesHosts, {}, this.hosts.size);
+    // ready / not-ready hosts per region (agent doctor), as the processor exports them
+    for (const region of REGIONS) {
+      const verdicts = [...this.hosts.values()].filter((h) => h.region === region && h.ready !== undefined).map((h) => h.ready);
+      if (verdicts.length === 0) continue;
+      g(METRICS.hostsReady, { region }, verdicts.filter((v) => v === 1).length);
+      g(METRICS.hostsNotReady, { region }, verdicts.filter((v) => v === 0).length);
     }
     // consumer lag: one partition per region on events.v1 (key = region); lag grows with the region's recent traffic
     REGIONS.forEach((region, partition) => {

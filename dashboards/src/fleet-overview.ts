@@ -67,7 +67,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .thresholds(redFrom(1))
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.None)
-        .gridPos(pos(0, 1, 8, 4)),
+        .gridPos(pos(0, 1, 6, 4)),
     )
     .withPanel(
       new StatPanel()
@@ -81,7 +81,7 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .thresholds(redFrom(1))
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.None)
-        .gridPos(pos(8, 1, 8, 4)),
+        .gridPos(pos(6, 1, 6, 4)),
     )
     .withPanel(
       new StatPanel()
@@ -93,7 +93,22 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .thresholds(kcSteps)
         .colorMode(BigValueColorMode.Background)
         .graphMode(BigValueGraphMode.None)
-        .gridPos(pos(16, 1, 8, 4)),
+        .gridPos(pos(12, 1, 6, 4)),
+    )
+    .withPanel(
+      new StatPanel()
+        .reduceOptions(lastValue())
+        .id(5)
+        .title('Hosts ready / not ready (agent doctor)')
+        .description(
+          "Hosts whose last 'signwatch agent doctor' passed every check (ready to join the pool) and those whose last run failed one (docs/rollout.md). A host that never ran the doctor is in neither.",
+        )
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`sum by (region) (${METRICS.hostsReady}${RS})`, { instant: true, legend: '{{region}} ready', refId: 'A' }))
+        .withTarget(prom(`sum by (region) (${METRICS.hostsNotReady}${RS})`, { instant: true, legend: '{{region}} not ready', refId: 'B' }))
+        .colorMode(BigValueColorMode.Value)
+        .graphMode(BigValueGraphMode.None)
+        .gridPos(pos(18, 1, 6, 4)),
     )
     .withRow(new RowBuilder('Region $region').id(10).repeat('region').gridPos(pos(0, 5, 24, 1)))
     .withPanel(

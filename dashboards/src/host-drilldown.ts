@@ -2,19 +2,23 @@
  * Host drilldown: one signing host — its events, failures by error code, unlock latency, heartbeat age and spool
  * depth, and its recent events from the PostgreSQL event store.
  */
-import { BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
-import { QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { BigValueColorMode, BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
+import { MappingType, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort, type Dashboard, type ValueMapping } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Policy } from '../../services/engine/policy.js';
 import { METRICS } from '../../services/platform/metric-names.js';
 import { ALERT_METRICS } from '../../services/engine/rules/index.js';
-import { dashedThresholds, lastValue, pos, prom, redFrom, total, signwatchDashboard } from './common.js';
+import { dashedThresholds, lastValue, pos, prom, redFrom, steps, total, signwatchDashboard } from './common.js';
 import { PROMETHEUS } from './datasources.js';
 import { regionVariable } from './fleet-overview.js';
 import { hostEventsPanel } from './postmortem.js';
 
 export const HOST_UID = 'signwatch-host';
+
+const READY: ValueMapping[] = [
+  { type: MappingType.ValueToText, options: { '0': { text: 'NOT READY', color: 'red', index: 0 }, '1': { text: 'READY', color: 'green', index: 1 } } },
+];
 
 export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
   const p95 = policy.alerts.unlock_latency_p95;
@@ -45,7 +49,7 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
         .unit('s')
         .thresholds(redFrom(staleS))
         .graphMode(BigValueGraphMode.Area)
-        .gridPos(pos(0, 1, 8, 4)),
+        .gridPos(pos(0, 1, 6, 4)),
     )
     .withPanel(
       new StatPanel()
@@ -57,7 +61,7 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
         .withTarget(prom(`max(${METRICS.spoolDepth}${H})`))
         .unit('short')
         .graphMode(BigValueGraphMode.Area)
-        .gridPos(pos(8, 1, 8, 4)),
+        .gridPos(pos(6, 1, 6, 4)),
     )
     .withPanel(
       new StatPanel()
@@ -69,7 +73,21 @@ export function hostDrilldown(policy: Readonly<Policy>): Dashboard {
         .unit('ms')
         .thresholds(redFrom(skew.maxOffsetMs))
         .graphMode(BigValueGraphMode.Area)
-        .gridPos(pos(16, 1, 8, 4)),
+        .gridPos(pos(12, 1, 6, 4)),
+    )
+    .withPanel(
+      new StatPanel()
+        .reduceOptions(lastValue())
+        .id(5)
+        .title('Production-ready (last agent doctor)')
+        .description("1 READY when the host's last 'signwatch agent doctor' passed every check, 0 NOT READY when one failed (the doctor event in the store lists which, with the fix); no data when it never ran (docs/rollout.md).")
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max(${METRICS.hostReady}${H})`, { instant: true }))
+        .mappings(READY)
+        .thresholds(steps({ value: null, color: 'red' }, { value: 1, color: 'green' }))
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.None)
+        .gridPos(pos(18, 1, 6, 4)),
     )
     .withRow(new RowBuilder('$host over time').id(10).gridPos(pos(0, 5, 24, 1)))
     .withPanel(

@@ -52,8 +52,14 @@ export function pipelineHealth(_policy: Readonly<Policy>): Dashboard {
         .withTarget(prom(rate(METRICS.eventsFuture, 'region', RS), { refId: 'D', legend: 'future {{region}}' }))
         .withTarget(prom(rate(METRICS.eventsRerouted, 'region', RS), { refId: 'E', legend: 'rerouted {{region}}' })),
     )
-    .withRow(new RowBuilder('Notifications (PagerDuty, tickets, release gate)').id(20).gridPos(pos(0, 26, 24, 1)))
-    .withPanel(ts(21, 'Deliveries by channel and outcome (/s)', 0, 27, 12).unit('reqps').withTarget(prom(rate(METRICS.notifications, 'channel, outcome'), { legend: '{{channel}} {{outcome}}' })))
-    .withPanel(ts(22, 'Retries by channel (per hour)', 12, 27, 12).withTarget(prom(`sum by (channel) (increase(${total(METRICS.notificationRetries)}[1h]))`, { legend: '{{channel}}' })))
+    .withPanel(
+      ts(14, 'Per-host series: hosts tracked, events folded into _other, hosts evicted', 0, 26, 24, 'Host names come from events, so per-host series are bounded by the policy (hostSeries.maxHosts): events of hosts beyond it are counted under host _other; a host silent for hostSeries.evictAfter leaves the per-host series.')
+        .withTarget(prom(`max(${METRICS.hostSeriesHosts})`, { refId: 'A', legend: 'hosts tracked' }))
+        .withTarget(prom(`sum by (region) (increase(${total(METRICS.hostSeriesFolded)}${RS}[1h]))`, { refId: 'B', legend: 'folded events/h {{region}}' }))
+        .withTarget(prom(`sum(increase(${total(METRICS.hostSeriesEvicted)}[1h]))`, { refId: 'C', legend: 'evicted hosts/h' })),
+    )
+    .withRow(new RowBuilder('Notifications (PagerDuty, tickets, release gate)').id(20).gridPos(pos(0, 34, 24, 1)))
+    .withPanel(ts(21, 'Deliveries by channel and outcome (/s)', 0, 35, 12).unit('reqps').withTarget(prom(rate(METRICS.notifications, 'channel, outcome'), { legend: '{{channel}} {{outcome}}' })))
+    .withPanel(ts(22, 'Retries by channel (per hour)', 12, 35, 12).withTarget(prom(`sum by (channel) (increase(${total(METRICS.notificationRetries)}[1h]))`, { legend: '{{channel}}' })))
     .build();
 }

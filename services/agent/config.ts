@@ -43,6 +43,35 @@ export interface AgentConfig {
   readonly sntp: { readonly server: string; readonly timeoutMs: number };
   readonly notarize: { readonly maxAttempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
   readonly unlockTimeoutMs: number;
+  /** What every host of the fleet must look like (docs/rollout.md): `agent ssh-command` and `agent doctor` read it. */
+  readonly fleet: FleetConfig;
+}
+
+export interface FleetConfig {
+  /** The keychain search list every host must have, in order (the CI file keychain first); empty = not checked. */
+  readonly searchList: readonly string[];
+  /** The wrapper checksum (heartbeat wrapperSha256) and secret version the fleet runs; unset = not compared. */
+  readonly wrapperSha256?: string;
+  readonly secretVersion?: string;
+  /** The notarytool keychain profile the host must use; unset = not checked. */
+  readonly notaryProfile?: string;
+  /** Largest clock offset the doctor accepts (the clock_skew alert's maxOffsetMs in alerts/policy.yaml is 1000). */
+  readonly maxClockOffsetMs: number;
+  /** `agent ssh-command` runs an interactive shell when no command was given (default: refused). */
+  readonly allowInteractiveSsh: boolean;
+  /** The LaunchAgent plist `agent doctor` checks (default ~/Library/LaunchAgents/com.signwatch.agent.plist). */
+  readonly launchdPlist: string;
+  /** The launchd label (`launchctl print gui/<uid>/<label>`). */
+  readonly launchdLabel: string;
+  /** Folders searched for stray .p12 files (default: the user's home folder). */
+  readonly p12SearchDirs: readonly string[];
+  /**
+   * The event store's HTTP API (`signwatch query serve`, e.g. http://query.internal:8081): the doctor takes the
+   * wrapper checksum, secret version and search list the other hosts' last heartbeats agree on (strict majority)
+   * for every value the config does not pin. Its bearer token is read from baselineTokenFile.
+   */
+  readonly baselineUrl?: string;
+  readonly baselineTokenFile?: string;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +122,12 @@ class Reader {
     }
     return v;
   }
+  bool(k: string, def: boolean): boolean {
+    const v = this.obj[k];
+    if (v === undefined) return def;
+    if (typeof v !== 'boolean') throw new ConfigError(`${this.key(k)}: must be true or false`);
+    return v;
+  }
   sub(k: string, allowed: readonly string[]): Reader {
     const v = this.obj[k] ?? {};
     if (!isObj(v)) throw new ConfigError(`${this.key(k)}: must be an object`);
@@ -119,7 +154,7 @@ export function parseConfig(raw: unknown): AgentConfig {
   if (!isObj(raw)) throw new ConfigError('(root): must be a JSON object');
   const r = new Reader(raw, '', [
     'region', 'host', 'pool', 'dataDir', 'spoolMaxEvents', 'keychain', 'secretVersion', 'kafka',
-    'maintenanceWindows', 'intervals', 'sntp', 'notarize', 'unlockTimeoutMs',
+    'maintenanceWindows', 'intervals', 'sntp', 'notarize', 'unlockTimeoutMs', 'fleet',
   ]);
   const region = r.str('region', undefined, (s) => ((REGIONS as readonly string[]).includes(s) ? undefined : `must be one of ${REGIONS.join(', ')}`)) as Region;
   const pool = r.str('pool', 'signing', (s) => (s === 'signing' || s === 'compile' ? undefined : 'must be signing or compile')) as 'signing' | 'compile';
@@ -145,6 +180,7 @@ export function parseConfig(raw: unknown): AgentConfig {
   const sn = r.sub('sntp', ['server', 'timeoutMs']);
   const no = r.sub('notarize', ['maxAttempts', 'baseDelayMs', 'maxDelayMs']);
   const keychain = r.optStr('keychain');
+  const fleet = parseFleet(r.sub('fleet', ['searchList', 'wrapperSha256', 'secretVersion', 'notaryProfile', 'maxClockOffsetMs', 'allowInteractiveSsh', 'launchdPlist', 'launchdLabel', 'p12SearchDirs', 'baselineUrl', 'baselineTokenFile']), abs);
   const cfg: AgentConfig = {
     region,
     host: r.str('host', hostname().split('.')[0] || 'localhost', (s) => (s.length <= 253 ? undefined : 'too long')),
@@ -168,8 +204,44 @@ export function parseConfig(raw: unknown): AgentConfig {
       maxDelayMs: no.int('maxDelayMs', 120_000, 0, 3_600_000),
     }),
     unlockTimeoutMs: r.int('unlockTimeoutMs', 30_000, 100, 600_000),
+    fleet,
   };
   return Object.freeze(cfg);
+}
+
+function absList(r: Reader, k: string, prefix: string, abs: (s: string) => string | undefined): string[] | undefined {
+  const list = r.arr(k);
+  return list?.map((v, i) => {
+    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`${prefix}${k}[${i}]: must be a non-empty string`);
+    const problem = abs(v);
+    if (problem) throw new ConfigError(`${prefix}${k}[${i}]: ${problem}`);
+    return v;
+  });
+}
+
+function parseFleet(f: Reader, abs: (s: string) => string | undefined): FleetConfig {
+  const wrapperSha256 = f.optStr('wrapperSha256');
+  if (wrapperSha256 !== undefined && !/^[0-9a-f]{64}$/.test(wrapperSha256)) throw new ConfigError('fleet.wrapperSha256: must be 64 lower-case hex digits (SHA-256)');
+  const secretVersion = f.optStr('secretVersion');
+  const notaryProfile = f.optStr('notaryProfile');
+  const allow = f.bool('allowInteractiveSsh', false);
+  const baselineUrl = f.optStr('baselineUrl');
+  if (baselineUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(baselineUrl)) throw new ConfigError('fleet.baselineUrl: must be an http(s) URL');
+  const baselineTokenFile = f.optStr('baselineTokenFile');
+  if (baselineTokenFile !== undefined && abs(baselineTokenFile)) throw new ConfigError('fleet.baselineTokenFile: must be an absolute path');
+  return Object.freeze({
+    searchList: Object.freeze(absList(f, 'searchList', 'fleet.', abs) ?? []),
+    ...(wrapperSha256 !== undefined ? { wrapperSha256 } : {}),
+    ...(secretVersion !== undefined ? { secretVersion } : {}),
+    ...(notaryProfile !== undefined ? { notaryProfile } : {}),
+    maxClockOffsetMs: f.int('maxClockOffsetMs', 1000, 0, 3_600_000),
+    allowInteractiveSsh: allow,
+    launchdPlist: f.str('launchdPlist', join(homedir(), 'Library', 'LaunchAgents', 'com.signwatch.agent.plist'), abs),
+    launchdLabel: f.str('launchdLabel', 'com.signwatch.agent', (s) => (/^[A-Za-z0-9._-]{1,255}$/.test(s) ? undefined : 'must be a launchd label ([A-Za-z0-9._-])')),
+    p12SearchDirs: Object.freeze(absList(f, 'p12SearchDirs', 'fleet.', abs) ?? [homedir()]),
+    ...(baselineUrl !== undefined ? { baselineUrl } : {}),
+    ...(baselineTokenFile !== undefined ? { baselineTokenFile } : {}),
+  });
 }
 
 export function configPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {

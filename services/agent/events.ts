@@ -2,14 +2,78 @@
  * Builders for wire-contract v1 events (schemas/events.ts). Plain objects, no zod on this path: tests check that
  * every event the agent emits passes validateEvent. Event ids are monotonic ULIDs (sortable, the dedup key).
  */
-import { monotonicFactory } from 'ulid';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { AgentConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
 
-const nextUlid = monotonicFactory();
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
 
+/**
+ * Random bytes for ids from /dev/urandom (the kernel CSPRNG node:crypto reads too): `agent exec` makes one id per
+ * signing call, and loading node:crypto alone was the largest part of the wrapper's start-up (bench/RESULTS.md).
+ * Falls back to node:crypto where /dev/urandom cannot be read.
+ */
+function randomBytes10(): Buffer {
+  if (poolAt + 10 > pool.length) {
+    let filled: boolean;
+    try {
+      const fd = openSync('/dev/urandom', 'r');
+      try {
+        filled = readSync(fd, pool, 0, pool.length, null) === pool.length;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      filled = false;
+    }
+    if (!filled) process.getBuiltinModule('node:crypto').randomFillSync(pool);
+    poolAt = 0;
+  }
+  poolAt += 10;
+  return pool.subarray(poolAt - 10, poolAt);
+}
+
+let lastTime = -1;
+const lastRandom: number[] = [];
+
+/**
+ * A monotonic ULID (https://github.com/ulid/spec): 10 Crockford base32 digits of milliseconds, 16 of randomness;
+ * within one millisecond (or if the clock steps back) the previous id's random part plus one, so ids made by one
+ * process sort in the order they were made.
+ */
 export function newId(now: number = Date.now()): string {
-  return nextUlid(now);
+  const sameMs = now <= lastTime && lastRandom.length === 16;
+  let fresh = !sameMs;
+  if (sameMs) {
+    let i = 15;
+    for (; i >= 0; i--) {
+      const d = (lastRandom[i] ?? 0) + 1;
+      lastRandom[i] = d & 31;
+      if (d < 32) break;
+    }
+    fresh = i < 0; // 2^80 ids in one millisecond: start over with fresh randomness
+  }
+  if (fresh) {
+    let acc = 0;
+    let bits = 0;
+    let k = 0;
+    for (const byte of randomBytes10()) {
+      acc = ((acc << 8) | byte) & 0xffff;
+      bits += 8;
+      while (bits >= 5) {
+        bits -= 5;
+        lastRandom[k++] = (acc >> bits) & 31;
+      }
+    }
+    lastTime = Math.max(lastTime, now);
+  }
+  let time = '';
+  for (let t = lastTime, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = CROCKFORD.charAt(t % 32) + time;
+  let rand = '';
+  for (const d of lastRandom) rand += CROCKFORD.charAt(d);
+  return time + rand;
 }
 
 /** A wire event as a plain object (validated against schemas/events.ts in the tests). */

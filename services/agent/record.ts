@@ -13,6 +13,7 @@ import type { ToolKind, ToolRun } from './tool-run.js';
 import { classifyNotaryError, keychainProfileOf, outcomeOfStatus, parseNotaryOutput } from './macos/notarytool.js';
 import { parseKeychainList, parseSetKeyPartitionListArgs } from './macos/security.js';
 import { identityFor, partitionIdsOf, readState, writeState, type HostState } from './state.js';
+import { childOfEnv } from '../platform/traceparent.js';
 
 /** Keep events inside the wire contract's bounds whatever the tool was given. */
 export function clampDuration(ms: number): number {
@@ -108,6 +109,9 @@ export function recordRun(cfg: AgentConfig, kind: ToolKind, args: readonly strin
     const state = readState(cfg.dataDir);
     const ev = eventForRun(cfg, kind, args, run, state, Date.now(), env);
     if (!ev) return;
+    // the call's own span: in the CI job's trace (TRACEPARENT, as CI OpenTelemetry integrations export it) or a new
+    // one; the daemon records the span from these ids (services/agent/spool/shipper.ts) and ships it on
+    Object.assign(ev, childOfEnv(env.TRACEPARENT));
     const r = emitEvents(cfg, [ev], sink);
     if (r.dropped > 0) logAgentError(cfg, `spool full: dropped ${r.dropped} oldest event(s)`);
     if (kind === 'acl' && run.exitCode === 0 && typeof ev.keychain === 'string') {

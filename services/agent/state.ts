@@ -3,7 +3,8 @@
  * tools: the keychain search list, the identities (SHA-1 + name) and the partition IDs last set per keychain.
  * Written atomically (temp file + rename); a missing or unreadable file is an empty state, never an error.
  */
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
+import { ensurePrivateDir, writePrivate } from '../platform/files.js';
 import { join } from 'node:path';
 
 export interface HostState {
@@ -53,9 +54,9 @@ export function readState(dataDir: string): HostState {
 }
 
 export function writeState(dataDir: string, state: HostState): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dataDir);
   const tmp = `${statePath(dataDir)}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+  writePrivate(tmp, `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() })}\n`, { strictDir: true });
   renameSync(tmp, statePath(dataDir));
 }
 

@@ -79,7 +79,7 @@ export function runTool(
   onOutput?: (chunk: Buffer, stream: 'out' | 'err') => void,
 ): Promise<ToolRun> {
   return new Promise((resolve) => {
-    const t0 = performance.now();
+    const t0 = process.hrtime.bigint(); // not performance.now(): the global loads perf_hooks, ms of start-up
     const errTail = new Tail(64 * 1024);
     const outTail = new Tail(256 * 1024);
     let done = false;
@@ -101,7 +101,7 @@ export function runTool(
       if (done) return;
       done = true;
       for (const [sig, h] of handlers) process.off(sig, h);
-      resolve({ ...run, durationMs: Math.round(performance.now() - t0), stdout: outTail.text(), stderr: errTail.text() });
+      resolve({ ...run, durationMs: Math.round(Number(process.hrtime.bigint() - t0) / 1e6), stdout: outTail.text(), stderr: errTail.text() });
     };
     // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it.
     // process.stdout is touched only when we write to it: creating the stream puts a pipe into non-blocking mode

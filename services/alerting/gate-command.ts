@@ -12,6 +12,7 @@ import { parseDuration } from '../platform/duration.js';
 import { DEFAULT_POLICY_PATH, loadPolicy } from '../engine/policy.js';
 import { ReleaseGate, type GateState } from './release-gate.js';
 import { startGateServer } from './gate-server.js';
+import { startTracing } from '../platform/telemetry.js';
 import { alertTopicReader } from './alert-topic.js';
 import { createLogger } from '../platform/logger.js';
 import { effectiveConfigText } from '../platform/check-config.js';
@@ -196,6 +197,8 @@ async function serve(v: {
   const logger = createLogger({ name: 'signwatch-alerting', level: cfg.log.level });
   if (shared !== undefined) logger.warn('release gate: a single shared override token is deprecated (audited as by "shared-token"): give each person a token with `signwatch tokens add` and pass --token-book');
   if (tokenBook === undefined && shared === undefined) logger.warn('release gate: no --token-book: overrides are disabled');
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server spans
+  const releaseTracing = startTracing({ serviceName: 'signwatch-gate' });
   // no broker, a wrong password or an untrusted CA: one line and exit 1 within the connection timeout
   await connectKafka(cfg.kafka, logger, { command: 'gate serve' });
   const gate = new ReleaseGate(policy, { ...(tokenBook ? { tokenBook } : {}), ...(shared !== undefined ? { overrideToken: shared } : {}), logger, ...(cfg.auditFile !== undefined ? { auditFile: cfg.auditFile } : {}) });
@@ -215,6 +218,7 @@ async function serve(v: {
   });
   await server.stop();
   await reader.stop();
+  await releaseTracing();
   return 0;
 }
 

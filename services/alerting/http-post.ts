@@ -9,6 +9,7 @@
  */
 import { NotifyError } from './errors.js';
 import { parseRetryAfter } from '../platform/backoff.js';
+import { context, propagation } from '@opentelemetry/api';
 
 export interface PostResult {
   status: number;
@@ -64,10 +65,13 @@ export async function postJson(
   const where = safeUrl(url);
   const clean = (t: string) => redactSecrets(t, opts.secrets);
   let res: Response;
+  // the active span (the notifier's delivery span) as W3C traceparent: the receiver can join the trace
+  const trace: Record<string, string> = {};
+  propagation.inject(context.active(), trace);
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'signwatch/0.1.0', ...opts.headers },
+      headers: { 'content-type': 'application/json', 'user-agent': 'signwatch/0.1.0', ...trace, ...opts.headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(opts.timeoutMs),
     });

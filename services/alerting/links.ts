@@ -9,7 +9,8 @@ import type { Transition } from '../engine/types.js';
 export const DASHBOARD_UID = 'signwatch-region';
 
 export function runbookUrl(policy: Readonly<Policy>, alert: string): string {
-  const own = (policy.alerts as Record<string, { runbook?: string } | undefined>)[alert]?.runbook;
+  // `alert` may come from the alerts topic (input): only the policy's own keys, never Object.prototype's
+  const own = Object.hasOwn(policy.alerts, alert) ? (policy.alerts as Record<string, { runbook?: string } | undefined>)[alert]?.runbook : undefined;
   if (own) return own;
   const base = policy.links.runbookBase.endsWith('/') ? policy.links.runbookBase : `${policy.links.runbookBase}/`;
   return `${base}${alert}.md`;
@@ -24,6 +25,6 @@ export function dashboardUrl(policy: Readonly<Policy>, region?: string): string 
 
 /** The severity the policy gives a transition's alert now (it may have changed since the transition was written). */
 export function alertSeverity(policy: Readonly<Policy>, t: Transition): Severity {
-  const known = (policy.alerts as Record<string, unknown>)[t.alert] !== undefined;
+  const known = Object.hasOwn(policy.alerts, t.alert) && (policy.alerts as Record<string, unknown>)[t.alert] !== undefined;
   return known ? alertConfig(policy, t.alert).severity : t.severity;
 }

@@ -18,7 +18,8 @@ import { ConfigError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { parseConfig } from '../platform/validation.js';
-import { metrics, type Counter, type Meter } from '@opentelemetry/api';
+import { metrics, SpanStatusCode, type Counter, type Meter } from '@opentelemetry/api';
+import { context, contextOf, SpanKind, trace, tracer } from '../platform/telemetry.js';
 import type { Policy, Severity } from '../engine/policy.js';
 import type { Transition } from '../engine/types.js';
 import { METRICS } from '../platform/metric-names.js';
@@ -214,15 +215,23 @@ class OutboxNotifier implements Notifier {
   private async deliver(row: OutboxRow): Promise<void> {
     const channel = this.deps.channels[row.channel as ChannelName];
     const attempts = row.attempts + 1;
+    const payload = JSON.parse(row.payload) as unknown;
+    // a child span of the processor's transition span (its traceparent travels in the payload, through the outbox)
+    const span = tracer().startSpan(`notifier.${row.channel}`, { kind: SpanKind.CLIENT, attributes: { 'signwatch.channel': row.channel, 'signwatch.notification.id': row.id, 'signwatch.attempt': attempts } }, contextOf(traceparentIn(payload)));
     try {
       if (!channel) throw new NotifyError('SW_NOTIFY_CONFIG', `channel '${row.channel}' is not configured`);
-      await channel.send(JSON.parse(row.payload));
+      await context.with(trace.setSpan(context.active(), span), () => channel.send(payload));
+      span.end();
       this.outbox.markDelivered(row.seq, attempts, this.now());
       this.stats.delivered++;
       this.sent.add(1, { channel: row.channel, outcome: 'delivered' });
       this.log.info({ channel: row.channel, id: row.id, attempts }, 'notification delivered');
     } catch (e) {
       const err = e instanceof NotifyError ? e : new NotifyError('SW_NOTIFY_NETWORK', (e as Error).message);
+      if (span.isRecording()) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${err.code}: ${err.message}` });
+        span.end();
+      }
       const now = this.now();
       if (!this.outboxOpen()) return;
       if (!err.retryable || now - row.created_at >= this.cfg.retry.maxAgeMs) {
@@ -276,4 +285,11 @@ class OutboxNotifier implements Notifier {
     for (const w of this.waiters) w(false);
     this.outbox.close();
   }
+}
+
+/** The `traceparent` a stored notification carries: PagerDuty's in custom_details, the ticket's at its top. */
+function traceparentIn(payload: unknown): string | undefined {
+  const p = payload as { traceparent?: unknown; payload?: { custom_details?: { traceparent?: unknown } } } | null;
+  const tp = p?.payload?.custom_details?.traceparent ?? p?.traceparent;
+  return typeof tp === 'string' ? tp : undefined;
 }

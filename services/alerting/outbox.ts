@@ -8,8 +8,7 @@
  * Lifecycle: open (constructor) → use → close() (idempotent).
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { ensurePrivateFile } from '../platform/files.js';
 
 export type OutboxStatus = 'pending' | 'delivered' | 'dead';
 
@@ -59,7 +58,7 @@ export class Outbox {
   private readonly stmts;
 
   constructor(readonly path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') ensurePrivateFile(path); // 0600 in a 0700 directory, never through a symlink
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');

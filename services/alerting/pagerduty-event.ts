@@ -62,6 +62,9 @@ export function pagerDutyEvent(t: Transition, policy: Readonly<Policy>): PagerDu
         error_codes: cap(d?.errorCodes),
         correlation_ids: cap(d?.correlationIds),
         event_ids: cap(d?.eventIds),
+        // the traces behind the page: the events' (agent exec → … → processor) and the span that committed it
+        trace_ids: cap(t.traceIds),
+        ...(t.traceparent ? { traceparent: t.traceparent } : {}),
         runbook: runbookUrl(policy, t.alert),
         dashboard: dash,
       },

@@ -10,7 +10,7 @@
  *
  * Lifecycle: none (no timers or I/O besides the audit append); construct, apply(), read state().
  */
-import { closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
+import { appendPrivate } from '../platform/files.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TokenBook } from '../platform/tokens.js';
 import { formatDuration } from '../platform/duration.js';
@@ -189,17 +189,13 @@ export class ReleaseGate {
    */
   private audit(entry: Record<string, unknown>): void {
     if (this.opts.auditFile) {
-      let fd: number | undefined;
       try {
-        fd = openSync(this.opts.auditFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-        writeSync(fd, `${JSON.stringify(entry)}\n`);
-        fsyncSync(fd);
+        // the platform's one way to write our files: 0600, O_NOFOLLOW, ours only (services/platform/files.ts)
+        appendPrivate(this.opts.auditFile, `${JSON.stringify(entry)}\n`, { fsync: true });
       } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        const why = e instanceof CodedError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
         this.opts.logger?.error({ auditFile: this.opts.auditFile, err: why, action: entry.action, region: entry.region }, 'release gate: audit write failed: change refused');
         throw new GateError('SW_GATE_AUDIT', `release gate: the audit log cannot be written (${why}), so the ${String(entry.action)} was not made`);
-      } finally {
-        if (fd !== undefined) closeSync(fd);
       }
     }
     this.opts.logger?.warn(entry, `release gate: ${String(entry.action)}`);

@@ -22,6 +22,10 @@ export interface TicketPayload {
   threshold: number;
   hosts: string[];
   links: { runbook: string; dashboard: string };
+  /** Trace ids of the events behind it (W3C, 32 hex), when traced. */
+  trace_ids?: string[];
+  /** W3C traceparent of the processor span that committed the transition. */
+  traceparent?: string;
 }
 
 export const ticketKey = (t: Transition): string =>
@@ -72,6 +76,8 @@ export function ticketPayload(t: Transition, action: 'open' | 'resolve', policy:
     threshold: t.threshold,
     hosts,
     links: { runbook: rb, dashboard: dashboardUrl(policy, t.labels.region) },
+    ...(t.traceIds?.length ? { trace_ids: t.traceIds.slice(0, 50) } : {}),
+    ...(t.traceparent ? { traceparent: t.traceparent } : {}),
   };
 }
 

@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('signwatch 0.1.0\n');
     return 0;
   }
-  const entry = COMMANDS[name];
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined; // argv is input: no prototype lookups
   if (!entry) {
     process.stderr.write(`signwatch: ${name}: unknown command\n\n${usage()}`);
     return 2;

@@ -19,7 +19,7 @@ import { ConfigError, loadProcessorConfig, type ProcessorConfig } from '../proce
 import { connectKafka, createKafka, KafkaError } from '../platform/kafka.js';
 import { effectiveConfigText } from '../platform/check-config.js';
 import { createLogger } from '../platform/logger.js';
-import { forEachLine } from '../platform/lines.js';
+import { forEachLine, tooLongReason, DEFAULT_MAX_LINE_BYTES } from '../platform/lines.js';
 import { DLQ_HEADERS } from '../processor/topology.js';
 
 const HELP = `Usage: signwatch dlq export [options]
@@ -178,6 +178,12 @@ async function replayDlq(cfg: Readonly<ProcessorConfig>, input: Readable, name: 
       }
       batch.push({ key: r.event.region, value: text });
       if (batch.length >= 500) flush();
+    }, {
+      onTooLong: (lineNo, n) => {
+        read++;
+        bad++;
+        process.stderr.write(`${name}:${lineNo}: skipped: ${tooLongReason(n, DEFAULT_MAX_LINE_BYTES)}\n`);
+      },
     });
     flush();
     await Promise.all(pendingSends);

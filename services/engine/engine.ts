@@ -20,7 +20,14 @@ import type { Rule } from './rule.js';
 import { isFleetRule, type AnyRuleDefinition } from './rules/definition.js';
 import { RULES, type Registry } from './rules/index.js';
 import { TimestampParser, toIso, toMs } from './time.js';
-import type { AlertEngine, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
+import type { AlertEngine, EngineState, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
+import { ClassRegistry, encodeGraph, reachable, restoreGraph, shapeFingerprint, StateCodecError } from './state-codec.js';
+
+/**
+ * Bump when the engine's state changes meaning without changing shape (same classes and field names, different
+ * content): checkpoints of another version are not loaded (the processor rebuilds from the log instead).
+ */
+export const ENGINE_STATE_VERSION = 1;
 
 interface RegionState {
   region: Region;
@@ -104,7 +111,7 @@ class Engine implements AlertEngine {
   constructor(
     private readonly policy: Readonly<Policy>,
     private readonly sink: Sink,
-    opts: EngineOptions,
+    private readonly opts: EngineOptions,
   ) {
     const scope = opts.scope ?? 'all';
     const all = enabledRules(policy, opts.rules);
@@ -128,6 +135,40 @@ class Engine implements AlertEngine {
       });
     }
     this.emitHourly = (a) => this.sink.hourly(a);
+  }
+
+  /** The state saveState() writes: everything that changes as events arrive (sink, parser cache and policy aside). */
+  private stateRoot(): unknown {
+    return { regions: this.regions, fleet: this.fleet, stats: this.stats };
+  }
+
+  private statics?: Set<object>;
+  private classes?: ClassRegistry;
+  private shape?: string;
+
+  private codec(): { statics: Set<object>; classes: ClassRegistry; shape: string } {
+    if (!this.statics || !this.classes || !this.shape) {
+      const defs = [...this.defs, ...(this.fleet?.defs ?? [])];
+      this.statics = reachable(this.policy, defs, defs.map((d) => alertConfig(this.policy, d.name)));
+      // the shape of a NEW engine alike (this one may have state already)
+      const fresh = new Engine(this.policy, { transition: () => {}, hourly: () => {} }, this.opts).stateRoot();
+      this.classes = new ClassRegistry().collect(fresh, this.stateRoot(), HourlyAggregator.sample());
+      this.shape = shapeFingerprint(fresh, this.statics, `v${ENGINE_STATE_VERSION}\0${JSON.stringify(this.policy)}\0${defs.map((d) => d.name).join(',')}`);
+    }
+    return { statics: this.statics, classes: this.classes, shape: this.shape };
+  }
+
+  saveState(): EngineState | null {
+    const rules = [...[...this.regions.values()].flatMap((r) => r.rules), ...(this.fleet?.rules ?? [])];
+    if (rules.some((r) => ((r as { pendingDeadlines?: number }).pendingDeadlines ?? 0) > 0)) return null;
+    const { statics, classes, shape } = this.codec();
+    return { shape, graph: encodeGraph(this.stateRoot(), statics, classes) };
+  }
+
+  loadState(state: EngineState): void {
+    const { classes, shape } = this.codec();
+    if (state.shape !== shape) throw new StateCodecError(`engine state: saved by an engine of another shape, policy or version (${state.shape} ≠ ${shape})`);
+    restoreGraph(state.graph, this.stateRoot(), classes);
   }
 
   offer(event: SignEvent, refMs?: number): OfferOutcome {

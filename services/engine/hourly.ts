@@ -19,12 +19,13 @@ class BucketData {
   csTotal = 0;
   csFailed = 0;
   csKeychain = 0;
-  byErrorCode: Record<string, number> = {};
+  /** Keyed by the events' error codes (input): null prototype, so `constructor` is a code like any other. */
+  byErrorCode: Record<string, number> = Object.create(null) as Record<string, number>;
   unlockCount = 0;
   unlockFailed = 0;
   sketch: DDSketch | undefined;
   notarize = { accepted: 0, invalid: 0, rejected: 0, error: 0 };
-  errorByClass: Record<string, number> = {};
+  errorByClass: Record<string, number> = Object.create(null) as Record<string, number>;
 
   add(e: SignEvent, late: boolean): void {
     this.events++;
@@ -98,6 +99,13 @@ export class HourlyAggregator {
     private readonly lateness: number,
     private readonly retention: number,
   ) {}
+
+  /** An aggregator holding one bucket with an unlock sketch: the classes its state is made of (engine checkpoints). */
+  static sample(): HourlyAggregator {
+    const a = new HourlyAggregator('HK', 0, 0);
+    a.add({ type: 'unlock', host: 'sample', durationMs: 1, outcome: 'ok' } as SignEvent, 0, false);
+    return a;
+  }
 
   add(e: SignEvent, ts: number, late: boolean): void {
     const hour = ts - (((ts % HOUR) + HOUR) % HOUR);

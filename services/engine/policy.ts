@@ -32,6 +32,16 @@ const globals = {
    * raises its host's clock_skew (docs/engine.md, "Bounded event time").
    */
   maxFutureSkew: DurationMs.default(300_000),
+  /**
+   * Per-host metric series of the processor (services/processor/host-series.ts): at most `maxHosts` hosts have their
+   * own series (others are folded into host "_other" and counted), and a host silent for `evictAfter` is dropped.
+   */
+  hostSeries: z
+    .strictObject({
+      maxHosts: z.number().int().min(1).max(100_000).default(2000),
+      evictAfter: DurationMs.default(86_400_000),
+    })
+    .prefault({}),
   /** Base URLs used in page links. */
   links: z
     .strictObject({
@@ -74,7 +84,7 @@ export function policySchemaFor(rules: Registry): z.ZodType {
 
 /** One alert's block, whatever the registry (a toy alert's config is not in the Policy type). */
 export function alertConfig(policy: Readonly<Policy>, name: string): AlertBase {
-  const c = (policy.alerts as Record<string, AlertBase | undefined>)[name];
+  const c = Object.hasOwn(policy.alerts, name) ? (policy.alerts as Record<string, AlertBase | undefined>)[name] : undefined;
   if (!c) throw new ConfigError(`policy: alerts.${name}: no such alert in this policy`);
   return c;
 }

@@ -62,7 +62,7 @@ export class DetailsBuilder {
     return this;
   }
   fact(name: string, value: string | number | undefined): this {
-    if (value !== undefined) (this.facts ??= {})[name] = value;
+    if (value !== undefined) (this.facts ??= Object.create(null) as Record<string, string | number>)[name] = value;
     return this;
   }
   build(): AlertDetails {
@@ -185,6 +185,11 @@ export abstract class BaseRule implements Rule {
     const bc = this.nextChange();
     const bd = this.pending.size ? this.nextDeadline() : Infinity;
     this.next = bc < bd ? bc : bd;
+  }
+
+  /** Label sets waiting for a damping deadline (their closures are not data: no checkpoint is taken meanwhile). */
+  get pendingDeadlines(): number {
+    return this.pending.size;
   }
 
   firing(): FiringInfo[] {

@@ -5,6 +5,7 @@
  */
 import type { Region, SignEvent } from '../../schemas/events.js';
 import type { Severity } from '../../schemas/alert.js';
+import type { EncodedGraph } from './state-codec.js';
 
 export type AlertState = 'firing' | 'resolved';
 
@@ -36,6 +37,10 @@ export interface Transition {
   dedupKey: string;
   summary: string;
   details?: AlertDetails;
+  /** Trace ids (W3C, 32 hex) of the events behind it, when they were traced (set by the processor, not the engine). */
+  traceIds?: string[];
+  /** W3C traceparent of the processor span that committed it (the notifier's spans are its children). */
+  traceparent?: string;
 }
 
 export interface UnlockStats {
@@ -117,4 +122,17 @@ export interface AlertEngine {
   flush(): void;
   readonly stats: Readonly<EngineStats>;
   snapshot(): RegionSnapshot[];
+  /**
+   * The whole state as data (services/engine/state-codec.ts), or null while it cannot be saved exactly (a damping
+   * deadline is pending): restoring it into a new engine of the same policy and registry continues identically.
+   */
+  saveState(): EngineState | null;
+  /** Restore a saveState() of an engine built alike, into this new engine (nothing offered yet); throws SW_ENGINE_STATE. */
+  loadState(state: EngineState): void;
+}
+
+/** A saved engine state: `shape` must equal the restoring engine's stateShape(). */
+export interface EngineState {
+  shape: string;
+  graph: EncodedGraph;
 }

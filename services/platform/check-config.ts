@@ -54,7 +54,7 @@ export function redactConfig(value: unknown, env: NodeJS.ProcessEnv = process.en
   if (typeof value === 'string') return SECRET_KEY.test(key) ? REDACTED : redactUrl(value);
   if (Array.isArray(value)) return value.map((v) => redactConfig(v, env));
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    const out = Object.create(null) as Record<string, unknown>; // keys come from the config file
     for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && v !== undefined && typeof v !== 'object' ? REDACTED : redactConfig(v, env, k);
     if (key === 'sasl') out.password = `${REDACTED}: from ${saslSource(value as Record<string, unknown>, env)}`;
     return out;

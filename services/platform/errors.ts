@@ -42,6 +42,8 @@ export const ERRORS = {
   SW_INPUT_UNREADABLE: runtime('an input file cannot be read', false),
   SW_IMPORT_UNREADABLE: runtime('an import file cannot be read', false),
   SW_IMPORT_STORE: runtime('the event store refused an imported batch', true),
+  // ── files ───────────────────────────────────────────────────────────────────────────────────────────
+  SW_FILE_UNSAFE: config('a data file or directory is unsafe: a symbolic link, not ours, or group/world-writable (the message names it)'),
   // ── Kafka ───────────────────────────────────────────────────────────────────────────────────────────
   SW_KAFKA_CONNECT: runtime('no Kafka broker of the configured list answered', true, 503),
   SW_KAFKA_AUTH: runtime('the Kafka cluster refused the SASL credentials (user name, password or mechanism)', false, 503),
@@ -56,6 +58,8 @@ export const ERRORS = {
   // ── agent ───────────────────────────────────────────────────────────────────────────────────────────
   SW_SPOOL_IO: runtime('the agent spool cannot be written or read (the message names the errno)', true),
   SW_SINK_SEND: runtime('the agent could not ship spooled events', true),
+  SW_AGENT_SECURITY: runtime("a macOS 'security' step of a rollout command failed (the message names the step and quotes security)", false),
+  SW_AGENT_REFUSED: runtime('a rollout command refused to act (no --yes, or an interactive SSH login the fleet does not allow)', false),
   // ── event store ─────────────────────────────────────────────────────────────────────────────────────
   SW_STORE: runtime('the event store failed', true),
   SW_STORE_DB: runtime('the event store database returned an error (retryable when busy or disconnected)', false),
@@ -70,6 +74,7 @@ export const ERRORS = {
   SW_QUERY_NOT_FOUND: { what: 'no such event or route', retryable: false, exit: 1, http: 404 },
   SW_QUERY_LISTEN: runtime('the query server cannot listen on the configured address', false),
   SW_QUERY_INTERNAL: runtime('the query server failed to answer', true),
+  SW_QUERY_BUSY: runtime('the query server is answering its maximum of concurrent queries; retry shortly', true, 503),
   SW_GATE_BAD_INPUT: usage('a release-gate request is invalid'),
   SW_GATE_NO_TOKEN: { what: 'the release gate has no override token configured', retryable: false, exit: 2, http: 403 },
   SW_GATE_UNAUTHORIZED: { what: 'the release-gate override needs a valid bearer token', retryable: false, exit: 1, http: 401 },
@@ -87,7 +92,10 @@ export const ERRORS = {
   SW_NOTIFY_TIMEOUT: runtime('the receiver did not answer in time', true, 503),
   SW_NOTIFY_NETWORK: runtime('the receiver cannot be reached', true, 503),
   // ── engine ──────────────────────────────────────────────────────────────────────────────────────────
+  SW_TELEMETRY_BAD_REQUEST: usage('a request to /metrics, /healthz or /readyz is malformed'),
+  SW_TELEMETRY_INTERNAL: runtime('the telemetry endpoint failed to answer', true),
   SW_ENGINE_STALLED: runtime('an alert rule reported a breakpoint in the past (a bug in the rule)', false),
+  SW_ENGINE_STATE: runtime('a saved engine state (processor checkpoint) cannot be written or restored: the partition is rebuilt from the log instead', false),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,6 +1,6 @@
 /**
  * The timeouts every signwatch HTTP server shares (services/platform/http.ts explains them). No dependency beyond
- * node, so a plain node:http server (telemetry's /metrics) takes them without loading fastify.
+ * node, so a plain node:http server (the fake PagerDuty) takes them without loading fastify.
  */
 import type { Server, ServerOptions } from 'node:http';
 

@@ -4,7 +4,7 @@
  * server.requestTimeout, checked every `checkIntervalMs`: node's own default check runs only every 30 s), its headers
  * after `headersTimeoutMs`, and an idle connection after `connectionTimeoutMs`. The fastify servers (createHttpApp)
  * also share a body limit and one error body: `{"code": "SW_…", "message": "…"}` with the catalogue's HTTP status
- * (errors.ts); a plain node:http server (telemetry's /metrics, the fake PagerDuty) takes the same timeouts with
+ * (errors.ts); a plain node:http server (the fake PagerDuty) takes the same timeouts with
  * `serverTimeouts()` + `applyTimeouts()`. Servers bind 127.0.0.1 unless configured otherwise (their own config).
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';

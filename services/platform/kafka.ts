@@ -26,10 +26,20 @@ export { UNDECODABLE_HEADER, undecodableBatchOf, type UndecodableBatch } from '.
  * murmur2 of the key, the Java client's choice), for `partitions` partitions.
  */
 export function keyPartition(key: string, partitions: number): number {
+  // the processor asks once per record (5 region keys): murmur2 + kafkajs' Long arithmetic was ~9 % of its CPU
+  // (bench/RESULTS.md), so answers are kept, a bounded number of them
+  let byKey = partitionCache.get(partitions);
+  if (!byKey) partitionCache.set(partitions, (byKey = new Map<string, number>()));
+  const known = byKey.get(key);
+  if (known !== undefined) return known;
   const partitioner = defaultPartitioner();
   const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
-  return partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+  const p = partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+  if (byKey.size >= 4096) byKey.clear();
+  byKey.set(key, p);
+  return p;
 }
+const partitionCache = new Map<number, Map<string, number>>();
 let partitionerFn: ReturnType<typeof Partitioners.DefaultPartitioner> | undefined;
 const defaultPartitioner = () => (partitionerFn ??= Partitioners.DefaultPartitioner());
 

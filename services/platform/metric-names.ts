@@ -26,8 +26,14 @@ export const METRICS = {
   partitionFailures: 'signwatch_partition_batch_failures', // {topic, partition, offset} consecutive failures of one batch
   spoolDepth: 'signwatch_agent_spool_depth_events', // {region, host}
   heartbeatAge: 'signwatch_heartbeat_age_seconds', // {region, host}
+  hostsReady: 'signwatch_hosts_ready', // {region} hosts whose last `agent doctor` passed every check
+  hostsNotReady: 'signwatch_hosts_not_ready', // {region} hosts whose last `agent doctor` failed a check
+  hostReady: 'signwatch_host_ready', // {region, host} 1 when the host's last `agent doctor` passed, 0 when it failed
   hostEvents: 'signwatch_host_events', // {region, host, type, outcome} counter
   hostErrors: 'signwatch_host_codesign_errors', // {region, host, code} counter
   notarizeOutcomes: 'signwatch_notarize_outcomes', // {region, outcome, class} counter
   unlockDuration: 'signwatch_unlock_duration_ms', // {region, host} histogram
+  hostSeriesFolded: 'signwatch_host_series_folded', // {region} counter: events of hosts over policy hostSeries.maxHosts, counted under host _other
+  hostSeriesHosts: 'signwatch_host_series_hosts', // gauge: hosts with their own series now (≤ hostSeries.maxHosts)
+  hostSeriesEvicted: 'signwatch_host_series_evicted', // counter: hosts dropped after hostSeries.evictAfter of silence
 } as const;

@@ -1,22 +1,46 @@
 /**
- * Our own telemetry: an OpenTelemetry MeterProvider whose only reader is the Prometheus exporter, served by a
- * small HTTP server (127.0.0.1 by default) that also answers /healthz (the process is alive) and /readyz
+ * Our own telemetry, in one module: the OpenTelemetry Node SDK (traces, context propagation, instrumentation of
+ * node:http and pg) and each component's metrics (a MeterProvider whose readers are the Prometheus exporter and,
+ * when an OTLP endpoint is configured, an OTLP/HTTP periodic reader), served by a fastify app
+ * (platform/http.ts createHttpApp, 127.0.0.1 by default) on /metrics, /healthz (the process is alive) and /readyz
  * (the service says it is ready, e.g. the processor has joined its group and rebuilt its partitions).
  *
+ * Configuration is the standard OpenTelemetry environment: `OTEL_EXPORTER_OTLP_ENDPOINT` (or the per-signal
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `…_METRICS_ENDPOINT`), `OTEL_EXPORTER_OTLP_HEADERS`,
+ * `OTEL_TRACES_EXPORTER=none` / `OTEL_METRICS_EXPORTER=none`, `OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`,
+ * `OTEL_SERVICE_NAME`, `OTEL_SDK_DISABLED`. Nothing is exported unless an endpoint is set: without one, spans
+ * are not recorded, but trace context still flows (Kafka headers, events, PagerDuty details). The resource names
+ * the service (`service.name`), the region (`cloud.region`) and the host (`host.name`).
+ *
+ * One SDK per process: the first component that starts it names the process's resource (the demo runs several
+ * components in one process); it shuts down when the last one stops.
+ *
  * Lifecycle: createTelemetry() → start() (binds; port 0 picks a free port) → stop() (idempotent, also without start).
+ * `agent exec` never loads this module (its start-up budget): it writes the trace context into its event
+ * (platform/traceparent.ts) and the daemon records the call's span from it (recordRemoteSpan).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { applyTimeouts, serverTimeouts, type HttpTimeouts } from './http-timeouts.js';
-import { ValueType, type Attributes, type HrTime, type Meter } from '@opentelemetry/api';
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags, ValueType, type Attributes, type Context, type HrTime, type Link, type Meter, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import type { HttpTimeouts } from './http-timeouts.js';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, MeterProvider, type CollectionResult, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType, MeterProvider, PeriodicExportingMetricReader, type CollectionResult, type IMetricReader, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, RandomIdGenerator, type IdGenerator } from '@opentelemetry/sdk-trace-base';
+import { createHttpApp } from './http.js';
+import { formatTraceparent, parseTraceparent } from './traceparent.js';
 
-/** One reading of an exact gauge. */
+/** One reading of an exact gauge (or exact counter). */
 export interface GaugeSample {
   labels: Attributes;
   value: number;
+  /** Exact counters: when this series started counting (wall ms; a series that restarts at 0 is a counter reset). */
+  startMs?: number;
 }
 
 /**
@@ -25,33 +49,200 @@ export interface GaugeSample {
  * /metrics); these do not, so a series that is gone is gone from the next scrape (Prometheus marks it stale).
  */
 class ExactGauges implements MetricProducer {
-  private readonly gauges = new Map<string, { description: string; read: () => Iterable<GaugeSample> }>();
+  private readonly gauges = new Map<string, { description: string; read: () => Iterable<GaugeSample>; counter: boolean }>();
   private readonly startTime: HrTime = hr(Date.now());
 
-  add(name: string, description: string, read: () => Iterable<GaugeSample>): void {
+  add(name: string, description: string, read: () => Iterable<GaugeSample>, counter = false): void {
     if (this.gauges.has(name)) throw new Error(`exact gauge ${name} registered twice`);
-    this.gauges.set(name, { description, read });
+    this.gauges.set(name, { description, read, counter });
   }
 
   collect(): Promise<CollectionResult> {
     const endTime = hr(Date.now());
     const metrics: MetricData[] = [];
     for (const [name, g] of this.gauges) {
-      const dataPoints = [...g.read()].map((x) => ({ startTime: this.startTime, endTime, attributes: x.labels, value: x.value }));
-      metrics.push({ descriptor: { name, description: g.description, unit: '', valueType: ValueType.DOUBLE }, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
+      const dataPoints = [...g.read()].map((x) => ({ startTime: x.startMs === undefined ? this.startTime : hr(x.startMs), endTime, attributes: x.labels, value: x.value }));
+      const descriptor = { name, description: g.description, unit: '', valueType: ValueType.DOUBLE };
+      if (g.counter) metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints });
+      else metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
     }
     return Promise.resolve({ resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'signwatch' }, metrics }] }, errors: [] });
   }
 }
 
-const hr = (ms: number): HrTime => [Math.floor(ms / 1000), (ms % 1000) * 1e6];
+const hr = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+
+// ── the process's SDK ────────────────────────────────────────────────────────────────────────────────
+
+const env = (name: string): string | undefined => {
+  const v = process.env[name]?.trim();
+  return v ? v : undefined;
+};
+const listed = (name: string, value: string): boolean => (env(name) ?? '').split(',').map((s) => s.trim()).includes(value);
+
+/** An OTLP endpoint is configured for this signal (and the signal's exporter is not `none`). */
+export function otlpEnabled(signal: 'traces' | 'metrics'): boolean {
+  if (listed('OTEL_SDK_DISABLED', 'true')) return false;
+  if (listed(signal === 'traces' ? 'OTEL_TRACES_EXPORTER' : 'OTEL_METRICS_EXPORTER', 'none')) return false;
+  return env(signal === 'traces' ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') !== undefined || env('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined;
+}
+
+/**
+ * Span ids from the SDK's random generator, except for the one span `recordRemoteSpan` re-creates with the ids
+ * another process chose (the `agent exec` call, which ran without an SDK).
+ */
+class AssignableIds implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  next: { traceId?: string; spanId: string } | undefined;
+  generateTraceId(): string {
+    const t = this.next?.traceId;
+    if (t && this.next) this.next.traceId = undefined;
+    return t ?? this.random.generateTraceId();
+  }
+  generateSpanId(): string {
+    const s = this.next?.spanId;
+    this.next = undefined;
+    return s ?? this.random.generateSpanId();
+  }
+}
+
+export interface ResourceInfo {
+  serviceName: string;
+  /** The component's region (agents; a regional processor). */
+  region?: string;
+  /** Default: os.hostname(). */
+  host?: string;
+}
+
+const requireCjs = createRequire(import.meta.url);
+
+let sdk: { sdk: NodeSDK; users: number; ids: AssignableIds; recording: boolean } | undefined;
+
+function resourceAttributes(r: ResourceInfo): Attributes {
+  return { 'service.name': r.serviceName, 'service.namespace': 'signwatch', 'host.name': r.host ?? hostname(), ...(r.region ? { 'cloud.region': r.region } : {}) };
+}
+
+/**
+ * Start the process's OpenTelemetry SDK (once; later callers share it). Returns its release: the SDK flushes and
+ * shuts down when every user released it.
+ */
+export function startTracing(r: ResourceInfo): () => Promise<void> {
+  if (!sdk) {
+    const ids = new AssignableIds();
+    const recording = otlpEnabled('traces');
+    const s = new NodeSDK({
+      // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME (envDetector) override ours
+      resource: resourceFromAttributes(resourceAttributes(r)),
+      resourceDetectors: [envDetector],
+      // the OTLP/HTTP exporter reads its endpoint, headers and timeout from OTEL_EXPORTER_OTLP_*
+      spanProcessors: recording ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [],
+      // metrics are per component (createTelemetry), logs stay pino's
+      metricReaders: [],
+      logRecordProcessors: [],
+      idGenerator: ids,
+      // the processor's batch span links every event of its batch (OTEL_SPAN_LINK_COUNT_LIMIT overrides)
+      spanLimits: { linkCountLimit: Number(env('OTEL_SPAN_LINK_COUNT_LIMIT') ?? 100_000) },
+      instrumentations: [
+        new HttpInstrumentation({
+          // scrapes and probes are not traced
+          ignoreIncomingRequestHook: (req) => /^\/(?:metrics|healthz|readyz)(?:\?|$)/.test(req.url ?? ''),
+          // the exporter's own POSTs are not traced
+          ignoreOutgoingRequestHook: (req) => typeof req.path === 'string' && /^\/v1\/(?:traces|metrics|logs)$/.test(req.path),
+        }),
+        new PgInstrumentation({ requireParentSpan: true }),
+      ],
+    });
+    s.start();
+    // the instrumentations patch a module when it is required after start(); signwatch's ESM imports and fastify
+    // loaded node:http and pg before: require them once more so that their shared exports get patched
+    if (recording) for (const m of ['node:http', 'node:https', 'pg']) {
+      try {
+        requireCjs(m);
+      } catch {
+        /* not installed: nothing to patch */
+      }
+    }
+    sdk = { sdk: s, users: 0, ids, recording };
+  }
+  const mine = sdk;
+  mine.users++;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--mine.users > 0) return;
+    if (sdk === mine) sdk = undefined;
+    await mine.sdk.shutdown().catch(() => {});
+  };
+}
+
+/** Spans are recorded and exported (an OTLP traces endpoint is configured and the SDK runs). */
+export function tracingRecording(): boolean {
+  return sdk?.recording ?? false;
+}
+
+export function tracer(): Tracer {
+  return trace.getTracer('signwatch');
+}
+
+/** The context whose parent is the span `traceparent` names (ROOT_CONTEXT when it is absent or invalid). */
+export function contextOf(traceparent: string | undefined | Buffer | (string | Buffer)[]): Context {
+  const text = Array.isArray(traceparent) ? traceparent[0] : traceparent;
+  const t = parseTraceparent(Buffer.isBuffer(text) ? text.toString('latin1') : text);
+  if (!t) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId: t.traceId, spanId: t.spanId, traceFlags: t.flags, isRemote: true });
+}
+
+/** The link to the span `traceparent` names, or undefined. */
+export function linkOf(traceparent: string | undefined | Buffer | (string | Buffer)[], attributes?: Attributes): Link | undefined {
+  // one per event of a processor batch: the span context directly, no Context object
+  const text = Array.isArray(traceparent) ? traceparent[0] : traceparent;
+  const t = parseTraceparent(Buffer.isBuffer(text) ? text.toString('latin1') : text);
+  if (!t) return undefined;
+  return { context: { traceId: t.traceId, spanId: t.spanId, traceFlags: t.flags, isRemote: true }, ...(attributes ? { attributes } : {}) };
+}
+
+/** `00-<trace>-<span>-<flags>` of a span (also of a non-recording one that carries a remote parent's context). */
+export function traceparentOf(span: Span | SpanContext): string | undefined {
+  const sc = 'spanContext' in span ? span.spanContext() : span;
+  if (!trace.isSpanContextValid(sc)) return undefined;
+  return formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags });
+}
+
+/**
+ * Record, after the fact, a span another process ran without an SDK, with the ids it chose: the `agent exec` call
+ * (its event carries `traceparent` = its own span, `parentSpanId` = the CI job's span when it had one). Returns
+ * the span's context (for children), or undefined when `traceparent` is invalid.
+ */
+export function recordRemoteSpan(name: string, traceparent: string | undefined, parentSpanId: string | undefined, startMs: number, endMs: number, attributes: Attributes): Context | undefined {
+  const t = parseTraceparent(traceparent);
+  if (!t) return undefined;
+  const own = trace.setSpanContext(ROOT_CONTEXT, { traceId: t.traceId, spanId: t.spanId, traceFlags: t.flags, isRemote: true });
+  if (!sdk?.recording) return own;
+  const parent = parentSpanId && /^[0-9a-f]{16}$/.test(parentSpanId) && !/^0+$/.test(parentSpanId) ? trace.setSpanContext(ROOT_CONTEXT, { traceId: t.traceId, spanId: parentSpanId, traceFlags: t.flags || TraceFlags.SAMPLED, isRemote: true }) : ROOT_CONTEXT;
+  sdk.ids.next = { traceId: t.traceId, spanId: t.spanId };
+  const span = tracer().startSpan(name, { kind: SpanKind.INTERNAL, startTime: startMs, attributes }, parent);
+  sdk.ids.next = undefined;
+  span.end(endMs);
+  return trace.setSpan(ROOT_CONTEXT, span);
+}
+
+export { context, SpanKind, trace, type Context, type Link, type Span };
+
+// ── a component's metrics and probes ─────────────────────────────────────────────────────────────────
 
 export interface TelemetryOptions {
   serviceName: string;
+  /** The component's region, when it has one (resource attribute cloud.region). */
+  region?: string;
+  /** Bind address of /metrics, /healthz, /readyz. */
   host: string;
+  /** Address and port of /metrics, /healthz, /readyz (port 0: a free port). */
   port: number;
   /** false: metrics are collected but no HTTP server is started. */
   serve: boolean;
+  /** Start the process's OpenTelemetry SDK with this component (default true). */
+  tracing?: boolean;
   /** The server's timeouts (default: the platform's, services/platform/http-timeouts.ts). */
   timeouts?: HttpTimeouts;
 }
@@ -60,6 +251,11 @@ export interface Telemetry {
   readonly meter: Meter;
   /** Register a gauge exported exactly as `read()` returns it at each scrape (no stale label sets). */
   exactGauge(name: string, description: string, read: () => Iterable<GaugeSample>): void;
+  /**
+   * A monotonic counter whose series are exactly what `read()` returns (exported as `<name>_total`): unlike the SDK's
+   * counters, a series can be dropped (a host that stopped reporting), so per-host cardinality stays bounded.
+   */
+  exactCounter(name: string, description: string, read: () => Iterable<GaugeSample>): void;
   /** Resolves with the bound port (0 when not serving). */
   start(): Promise<number>;
   stop(): Promise<void>;
@@ -71,82 +267,70 @@ export interface Telemetry {
 export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const exact = new ExactGauges();
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true, metricProducers: [exact] });
+  const readers: IMetricReader[] = [exporter];
+  if (otlpEnabled('metrics')) readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), metricProducers: [exact] }));
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
-    readers: [exporter],
+    resource: resourceFromAttributes(resourceAttributes({ serviceName: opts.serviceName, ...(opts.region ? { region: opts.region } : {}) })),
+    readers,
   });
   const meter = provider.getMeter('signwatch');
-  let server: Server | undefined;
   let ready = false;
   let notReadyReason = 'starting';
   let stopped = false;
+  let listening = false;
+  let releaseTracing: (() => Promise<void>) | undefined;
 
-  const scrape = () =>
-    new Promise<string>((resolve, reject) => {
-      // the exporter only exposes a request handler: drive it with a minimal response object
-      let body = '';
-      const res = {
-        statusCode: 200,
-        setHeader() {},
-        end(chunk?: string) {
-          if (chunk) body += chunk;
-          resolve(body);
-        },
-      };
-      try {
-        exporter.getMetricsRequestHandler({} as never, res as never);
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
+  const app = createHttpApp({ ...opts.timeouts, badRequestCode: 'SW_TELEMETRY_BAD_REQUEST', internalCode: 'SW_TELEMETRY_INTERNAL' });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/metrics',
+    handler: (req, reply) => {
+      // the exporter writes the exposition (and its content type) on the raw response
+      reply.hijack();
+      exporter.getMetricsRequestHandler(req.raw, reply.raw);
+    },
+  });
+  app.route({ method: ['GET', 'HEAD'], url: '/healthz', handler: (_req, reply) => reply.type('text/plain').send('ok\n') });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/readyz',
+    handler: (_req, reply) => (ready ? reply.type('text/plain').send('ready\n') : reply.code(503).type('text/plain').send(`not ready: ${notReadyReason}\n`)),
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply.code(405).header('allow', 'GET, HEAD').send();
+    return reply.code(404).type('text/plain').send('not found: try /metrics, /healthz, /readyz\n');
+  });
 
   return {
     meter,
     exactGauge: (name, description, read) => exact.add(name, description, read),
+    exactCounter: (name, description, read) => exact.add(name, description, read, true),
     setReady(r, reason) {
       ready = r;
       notReadyReason = reason ?? (r ? '' : 'not ready');
     },
-    scrape,
+    async scrape() {
+      const res = await app.inject({ method: 'GET', url: '/metrics' });
+      return res.body;
+    },
     async start() {
+      if (opts.tracing !== false && !releaseTracing && !stopped) releaseTracing = startTracing({ serviceName: opts.serviceName, ...(opts.region ? { region: opts.region } : {}) });
       if (!opts.serve) return 0;
-      if (server) return (server.address() as AddressInfo).port;
-      server = createServer(serverTimeouts(opts.timeouts), (req, res) => {
-        const path = (req.url ?? '/').split('?')[0];
-        if (req.method !== 'GET' && req.method !== 'HEAD') {
-          res.writeHead(405, { allow: 'GET, HEAD' }).end();
-        } else if (path === '/metrics') {
-          exporter.getMetricsRequestHandler(req, res);
-        } else if (path === '/healthz') {
-          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-        } else if (path === '/readyz') {
-          if (ready) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
-          else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${notReadyReason}\n`);
-        } else {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, /readyz\n');
-        }
-      });
-      const s = applyTimeouts(server, opts.timeouts);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(opts.port, opts.host, () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
-      return (s.address() as AddressInfo).port;
+      if (!listening) {
+        await app.listen({ port: opts.port, host: opts.host });
+        listening = true;
+      }
+      const a = app.server.address();
+      return typeof a === 'object' && a ? a.port : 0;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       ready = false;
-      const s = server;
-      server = undefined;
-      if (s) {
-        s.closeAllConnections();
-        await new Promise<void>((resolve) => s.close(() => resolve()));
-      }
+      if (listening) app.server.closeAllConnections();
+      await app.close().catch(() => {});
       await provider.shutdown().catch(() => {});
+      await releaseTracing?.();
     },
   };
 }

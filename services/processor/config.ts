@@ -49,6 +49,11 @@ export const ProcessorConfig = z.strictObject({
           partitions: z.literal(1, { message: 'the fleet topic has exactly one partition (one fleet clock)' }).default(1),
         })
         .prefault({}),
+      /**
+       * Checkpoints of the engine state (default `<groupId>.state`: the state belongs to the consumer group;
+       * compacted, created with the events topic's partition count: partition p holds events partition p's).
+       */
+      state: z.strictObject({ name: TopicName.optional() }).prefault({}),
       /** retention.ms of topics the processor creates; the events topic must keep at least the rebuild horizon. */
       retention: DurationMs.default(7 * 86_400_000),
     })
@@ -88,6 +93,21 @@ export const ProcessorConfig = z.strictObject({
    * window or staleness; for high-volume topics with long retention, exact up to rule state older than that).
    */
   rebuildFrom: z.enum(['earliest', 'horizon']).default('earliest'),
+  /**
+   * Bounded recovery: every `batches` batches or `interval`, whichever comes first, a partition's transaction also
+   * writes the partition's whole engine state to the state topic (the offset metadata points at it). On assignment
+   * the latest checkpoint is loaded and only the records after it are re-read; without a usable one (none yet,
+   * unreadable, another version or policy) the partition is rebuilt as `rebuildFrom` says, and the log says why.
+   */
+  checkpoint: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      interval: DurationMs.default(60_000),
+      batches: z.number().int().min(1).max(1_000_000).default(500),
+      /** A checkpoint that cannot be read within this after assignment is given up (rebuild instead). */
+      loadTimeout: DurationMs.default(30_000),
+    })
+    .prefault({}),
   /** A batch with no output is committed at most this often (its offsets ride on the next transaction). */
   commitInterval: DurationMs.default(1000),
   maxEventBytes: z.number().int().min(256).max(1_048_576).default(64 * 1024),
@@ -127,14 +147,17 @@ export const ProcessorConfig = z.strictObject({
 
 export type ProcessorConfig = z.infer<typeof ProcessorConfig>;
 
+/** The state topic's name: configured, or `<groupId>.state`. */
+export const stateTopicOf = (c: Readonly<ProcessorConfig>): string => c.topics.state.name ?? `${c.groupId}.state`;
+
 /** Validate and freeze; every problem is reported with its key path. */
 export function parseProcessorConfig(input: unknown, source = 'processor config'): Readonly<ProcessorConfig> {
   return checkTopics(parseConfig(ProcessorConfig, input, source), source);
 }
 
 function checkTopics(c: Readonly<ProcessorConfig>, source: string): Readonly<ProcessorConfig> {
-  const names = [c.topics.events.name, c.topics.dlq.name, c.topics.alerts.name, c.topics.hourly.name, c.topics.fleet.name];
-  if (new Set(names).size !== names.length) throw new ConfigError(`${source}: topics: the events, dlq, alerts, hourly and fleet topics must be distinct`);
+  const names = [c.topics.events.name, c.topics.dlq.name, c.topics.alerts.name, c.topics.hourly.name, c.topics.fleet.name, stateTopicOf(c)];
+  if (new Set(names).size !== names.length) throw new ConfigError(`${source}: topics: the events, dlq, alerts, hourly, fleet and state topics must be distinct`);
   return c;
 }
 

@@ -7,10 +7,11 @@
  */
 import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
 import type { GaugeSample, Telemetry } from '../platform/telemetry.js';
+import { HostSeries } from './host-series.js';
 
 /** How long a resolved alert's signwatch_alert_firing series stays on /metrics as 0. */
 const RESOLVED_KEPT_MS = 3_600_000;
-import type { SignEvent } from '../../schemas/events.js';
+import { REGIONS, type SignEvent } from '../../schemas/events.js';
 import { alertConfig, type Policy } from '../engine/policy.js';
 import { METRICS } from '../platform/metric-names.js';
 import { enabledRules, freezingAlerts } from '../engine/engine.js';
@@ -34,6 +35,13 @@ interface HostGauge {
   value: number;
 }
 
+/** One series of an exact per-host counter. */
+interface HostCount {
+  labels: Attributes;
+  value: number;
+  startMs: number;
+}
+
 export class ProcessorMetrics {
   private readonly eventsIn: Counter;
   private readonly invalid: Counter;
@@ -46,8 +54,12 @@ export class ProcessorMetrics {
   private readonly rerouted: Counter;
   /** topic/partition → the batch offset that keeps failing and how many times in a row. */
   private readonly failing = new Map<string, { topic: string; partition: number; offset: number; failures: number }>();
-  private readonly hostEvents: Counter;
-  private readonly hostErrors: Counter;
+  /** region\0host → its series of signwatch_host_events / signwatch_host_codesign_errors (dropped with the host). */
+  private readonly hostEvents = new Map<string, Map<string, HostCount>>();
+  private readonly hostErrors = new Map<string, Map<string, HostCount>>();
+  private readonly hosts: HostSeries;
+  private readonly folded: Counter;
+  private readonly evicted: Counter;
   private readonly notarize: Counter;
   private readonly unlockDuration: Histogram;
   private readonly lag = new Map<string, { topic: string; partition: number; lag: number }>();
@@ -55,18 +67,34 @@ export class ProcessorMetrics {
   private readonly pendingCounts = new Map<string, { counter: Counter; attrs: Attributes; n: number }>();
   private readonly spoolDepth = new Map<string, HostGauge>();
   private readonly lastHeartbeat = new Map<string, HostGauge>();
+  /** region/host → the host's last `agent doctor` verdict (1 ready, 0 not) and its event time. */
+  private readonly doctor = new Map<string, HostGauge & { ts: number }>();
 
   /** alert label set → its labels and when a scrape last saw it firing (wall ms): 0 is exported for an hour after. */
   private readonly firingSeen = new Map<string, { labels: Attributes; at: number }>();
 
   constructor(
-    telemetry: Pick<Telemetry, 'meter' | 'exactGauge'>,
+    telemetry: Pick<Telemetry, 'meter' | 'exactGauge' | 'exactCounter'>,
     policy: Readonly<Policy>,
     snapshots: () => RegionSnapshot[],
     private readonly now: () => number = Date.now,
     rules: Registry = RULES,
   ) {
     const meter = telemetry.meter;
+    const limits = policy.hostSeries ?? { maxHosts: 2000, evictAfter: 86_400_000 };
+    this.hosts = new HostSeries({ maxHosts: limits.maxHosts, evictAfterMs: Math.max(60_000, limits.evictAfter) }, (key) => {
+      this.hostEvents.delete(key);
+      this.hostErrors.delete(key);
+      this.spoolDepth.delete(key);
+      this.lastHeartbeat.delete(key);
+      this.evicted.add(1);
+    });
+    this.folded = meter.createCounter(METRICS.hostSeriesFolded, { description: 'Events of hosts beyond the policy hostSeries.maxHosts, counted under host _other' });
+    this.evicted = meter.createCounter(METRICS.hostSeriesEvicted, { description: 'Hosts whose series were dropped after hostSeries.evictAfter without an event' });
+    // created at start-up (zero), so "nothing folded" reads 0, not "no data"
+    for (const region of REGIONS) this.folded.add(0, { region });
+    this.evicted.add(0);
+    telemetry.exactGauge(METRICS.hostSeriesHosts, 'Hosts with their own per-host series (bounded by the policy hostSeries.maxHosts)', () => [{ labels: {}, value: this.hosts.size }]);
     this.eventsIn = meter.createCounter(METRICS.eventsIn, { description: 'Valid events consumed, by region and type' });
     this.invalid = meter.createCounter(METRICS.eventsInvalid, { description: 'Records rejected by validation (oversized, not JSON, schema)' });
     this.duplicate = meter.createCounter(METRICS.eventsDuplicate, { description: 'Events whose id was already seen (counted once)' });
@@ -79,8 +107,12 @@ export class ProcessorMetrics {
     telemetry.exactGauge(METRICS.partitionFailures, 'Times in a row the batch at this offset failed (the partition is retried with backoff); gone once it commits past it', () =>
       [...this.failing.values()].map((f) => ({ labels: { topic: f.topic, partition: String(f.partition), offset: String(f.offset) }, value: f.failures })),
     );
-    this.hostEvents = meter.createCounter(METRICS.hostEvents, { description: 'Events per host, type and outcome' });
-    this.hostErrors = meter.createCounter(METRICS.hostErrors, { description: 'codesign failures per host and error code' });
+    const hostCounter = (name: string, description: string, map: Map<string, Map<string, HostCount>>) =>
+      telemetry.exactCounter(name, description, function* () {
+        for (const series of map.values()) for (const c of series.values()) yield { labels: c.labels, value: c.value, startMs: c.startMs };
+      });
+    hostCounter(METRICS.hostEvents, 'Events per host, type and outcome', this.hostEvents);
+    hostCounter(METRICS.hostErrors, 'codesign failures per host and error code', this.hostErrors);
     this.notarize = meter.createCounter(METRICS.notarizeOutcomes, { description: 'Notarization outcomes (error class separates Apple API outages from ours)' });
     this.unlockDuration = meter.createHistogram(METRICS.unlockDuration, {
       description: 'Unlock helper latency',
@@ -126,6 +158,14 @@ export class ProcessorMetrics {
     );
     const hostGauge = (name: string, description: string, map: Map<string, HostGauge>, value: (g: HostGauge) => number) =>
       telemetry.exactGauge(name, description, () => [...map.values()].map((g) => ({ labels: { region: g.region, host: g.host }, value: value(g) })));
+    hostGauge(METRICS.hostReady, "1 when the host's last agent doctor passed every check, 0 when one failed", this.doctor, (g) => g.value);
+    const readyCount = (want: number) => () => {
+      const by = new Map<string, number>();
+      for (const g of this.doctor.values()) by.set(g.region, (by.get(g.region) ?? 0) + (g.value === want ? 1 : 0));
+      return [...by].map(([region, value]) => ({ labels: { region }, value }));
+    };
+    telemetry.exactGauge(METRICS.hostsReady, "Hosts whose last agent doctor passed every check (production-ready)", readyCount(1));
+    telemetry.exactGauge(METRICS.hostsNotReady, "Hosts whose last agent doctor failed a check (not ready to join the pool)", readyCount(0));
     hostGauge(METRICS.spoolDepth, 'Events waiting in the agent spool (from heartbeats)', this.spoolDepth, (g) => g.value);
     hostGauge(METRICS.heartbeatAge, 'Seconds since the host last sent a heartbeat (event time)', this.lastHeartbeat, (g) =>
       Math.max(0, Math.round((this.now() - g.value) / 100) / 10),
@@ -140,11 +180,19 @@ export class ProcessorMetrics {
       return;
     }
     const key = `${e.region}\u0000${e.host}`;
-    if (e.type === 'heartbeat') {
+    const host = this.hosts.admit(key, e.host, this.now());
+    const hostKey = host === e.host ? key : `${e.region}\u0000${host}`;
+    if (host !== e.host && live) this.count(this.folded, `o\u0000${e.region}`, () => ({ region: e.region }));
+    if (e.type === 'heartbeat' && host === e.host) {
       const ts = Date.parse(e.ts);
       const prev = this.lastHeartbeat.get(key);
       if (!prev || prev.value < ts) this.lastHeartbeat.set(key, { region: e.region, host: e.host, value: ts });
       if (e.spoolDepth !== undefined) this.spoolDepth.set(key, { region: e.region, host: e.host, value: e.spoolDepth });
+    } else if (e.type === 'doctor') {
+      // the newest verdict by event time wins (a re-read or late older result never overrides it)
+      const ts = Date.parse(e.ts);
+      const prev = this.doctor.get(key);
+      if (!prev || prev.ts <= ts) this.doctor.set(key, { region: e.region, host: e.host, value: e.ready ? 1 : 0, ts });
     }
     if (!live) return;
     switch (outcome) {
@@ -162,16 +210,24 @@ export class ProcessorMetrics {
     }
     this.count(this.eventsIn, `i\u0000${e.region}\u0000${e.type}`, () => ({ region: e.region, type: e.type }));
     const outcomeLabel = 'outcome' in e && typeof e.outcome === 'string' ? e.outcome : 'none';
-    this.count(this.hostEvents, `h\u0000${key}\u0000${e.type}\u0000${outcomeLabel}`, () => ({ region: e.region, host: e.host, type: e.type, outcome: outcomeLabel }));
+    this.hostCount(this.hostEvents, hostKey, `${e.type}\u0000${outcomeLabel}`, () => ({ region: e.region, host, type: e.type, outcome: outcomeLabel }));
     if (e.type === 'codesign' && e.outcome === 'fail') {
       const code = e.error?.code ?? 'unknown';
-      this.count(this.hostErrors, `e\u0000${key}\u0000${code}`, () => ({ region: e.region, host: e.host, code }));
+      this.hostCount(this.hostErrors, hostKey, code, () => ({ region: e.region, host, code }));
     } else if (e.type === 'unlock') {
-      this.unlockDuration.record(e.durationMs, { region: e.region, host: e.host });
+      this.unlockDuration.record(e.durationMs, { region: e.region, host: this.hosts.histogramHost(key, e.host, host) });
     } else if (e.type === 'notarize') {
       const cls = e.error?.class ?? 'none';
       this.count(this.notarize, `n\u0000${e.region}\u0000${e.outcome}\u0000${cls}`, () => ({ region: e.region, outcome: e.outcome, class: cls }));
     }
+  }
+
+  private hostCount(map: Map<string, Map<string, HostCount>>, hostKey: string, sub: string, labels: () => Attributes): void {
+    let series = map.get(hostKey);
+    if (!series) map.set(hostKey, (series = new Map<string, HostCount>()));
+    const c = series.get(sub);
+    if (c) c.value++;
+    else series.set(sub, { labels: labels(), value: 1, startMs: this.now() });
   }
 
   private count(counter: Counter, key: string, attrs: () => Attributes): void {
@@ -184,6 +240,7 @@ export class ProcessorMetrics {
   flush(): void {
     for (const c of this.pendingCounts.values()) c.counter.add(c.n, c.attrs);
     this.pendingCounts.clear();
+    this.hosts.sweep(this.now());
   }
 
   onInvalid(reason: string): void {

@@ -36,7 +36,7 @@ export function fitDeadLetter(r: OutRecord, limit: number): OutRecord {
   const budget = limit - BATCH_OVERHEAD - SLACK;
   if (recordBytes(r) <= budget) return r;
   const ours = Object.values(DLQ_HEADERS) as string[];
-  const headers: Record<string, HeaderValue> = {};
+  const headers = Object.create(null) as Record<string, HeaderValue>; // header names are input
   for (const [k, v] of Object.entries(r.headers ?? {})) if (ours.includes(k)) headers[k] = v;
   const value = toBuffer(r.value);
   headers[DLQ_HEADERS.truncated] = 'true';

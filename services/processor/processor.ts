@@ -20,11 +20,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Policy } from '../engine/policy.js';
-import type { ProcessorConfig } from './config.js';
+import { stateTopicOf, type ProcessorConfig } from './config.js';
 import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPartition, Partitioners, topicMaxMessageBytes, topicTimestampType, undecodableBatchOf } from '../platform/kafka.js';
-import { backoffDelay } from '../platform/backoff.js';
+import { backoffDelay, retry } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
-import { createTelemetry, type Telemetry } from '../platform/telemetry.js';
+import { context, contextOf, createTelemetry, linkOf, SpanKind, trace, tracer, tracingRecording, traceparentOf, type Link, type Span, type Telemetry } from '../platform/telemetry.js';
 import { enabledRules, stateHorizon } from '../engine/engine.js';
 import { isFleetRule } from '../engine/rules/definition.js';
 import type { RegionSnapshot } from '../engine/types.js';
@@ -34,11 +34,21 @@ import { createStoreWriter, type StoreWriter } from '../query/store-writer.js';
 import { ProcessorMetrics } from './metrics.js';
 import { createPipeline, type OutRecord, type PartitionPipeline, type RecordHeaders } from './topology.js';
 import { fitDeadLetter, splitSends } from './out-batches.js';
+import { createCheckpointReader, encodeCheckpoint, isCheckpointRef, type CheckpointReader, type CheckpointRef } from './checkpoint.js';
 
 /** Consumer restarts and partition retries back off from this to this (exponential, equal jitter). */
 const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000 };
 /** A partition whose same batch failed this many times in a row is reported (log error; /metrics has every count). */
 const STUCK_AFTER = 3;
+/**
+ * Back-to-back transactions: until the broker has written the previous transaction's commit markers (a few ms), it
+ * answers the next one's AddPartitionsToTxn / AddOffsetsToTxn with CONCURRENT_TRANSACTIONS. kafkajs retries the
+ * first with its producer retry timing (the client's default 200 ms start made the ~200 ms step of time to page; the
+ * Java client retries this at 20 ms), and does not retry the second at all (an offset-only commit right after a
+ * commit with output failed the partition). Both are retried from TX_BUSY.baseMs.
+ */
+const TX_BUSY = { baseMs: 5, maxMs: 200, attempts: 30 };
+const isTxBusy = (e: unknown) => (e as { type?: unknown } | null)?.type === 'CONCURRENT_TRANSACTIONS';
 
 export interface Processor {
   start(): Promise<void>;
@@ -70,10 +80,27 @@ interface PartitionState {
   caughtUp: boolean;
   queue: Promise<void>;
   disposed: boolean;
+  /** The latest checkpoint of this partition (carried in every commit's offset metadata), or null. */
+  checkpoint: CheckpointRef | null;
+  batchesSinceCheckpoint: number;
+  lastCheckpointAt: number;
 }
 
 interface OffsetMetadata {
   tick?: number | null;
+  /** Where the partition's latest checkpoint is (services/processor/checkpoint.ts). */
+  cp?: CheckpointRef;
+}
+
+/** Partitions of the events topic if it exists (the state topic gets as many), else the configured count. */
+async function eventsPartitionCount(admin: Admin, configured: number, topic?: string): Promise<number> {
+  if (!topic) return configured;
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    return md.topics[0]?.partitions.length || configured;
+  } catch {
+    return configured;
+  }
 }
 
 /**
@@ -151,13 +178,16 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   };
 
   /** Write `out` and the offset (position) in one transaction. */
-  const commit = async (st: PartitionState, out: OutRecord[], force: boolean) => {
+  const commit = async (st: PartitionState, out: OutRecord[], force: boolean, batchSpan?: Span) => {
     if (!st.live) return; // nothing is written before the rebuild reached the committed offset
     const now = Date.now();
     if (out.length === 0 && !(st.position > st.committed && (force || now - st.lastCommitAt >= config.commitInterval))) return;
     const limitOf = (topic: string) => maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
     const dlq = config.topics.dlq.name;
+    const transitionSpans = traceTransitions(out, batchSpan);
     const fitted = out.map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
+    const cpRecords = checkpointDue(st, now, out.some((r) => r.counts.kind === 'transition')) ? takeCheckpoint(st) : undefined;
+    let cp = st.checkpoint;
     const tx = await st.producer.transaction();
     try {
       // one transaction, as many produce requests as it takes for every record batch to fit its topic's limit
@@ -175,24 +205,119 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           })),
         });
       }
-      const metadata: OffsetMetadata = { tick: st.lastTick };
-      await tx.sendOffsets({
-        consumerGroupId: config.groupId,
-        topics: [{ topic: eventsTopic, partitions: [{ partition: st.partition, offset: String(st.position), metadata: JSON.stringify(metadata) } as { partition: number; offset: string }] }],
-      });
+      if (cpRecords) {
+        // one record per request (each fits max.message.bytes alone); chunk 0's offset goes into the metadata
+        let first: number | undefined;
+        for (const r of cpRecords) {
+          const meta = await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: [{ key: r.key, value: r.value, headers: r.headers, partition: st.partition }] }] });
+          first ??= Number(meta.find((m) => m.topicName === stateTopic && m.partition === st.partition)?.baseOffset);
+        }
+        // keys of the previous, longer checkpoint that this one does not overwrite: tombstones (compaction drops them)
+        const stale = (st.checkpoint?.n ?? 0) - cpRecords.length;
+        if (stale > 0) {
+          await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: Array.from({ length: stale }, (_, k) => ({ key: `chunk.${cpRecords.length + k}`, value: null, partition: st.partition })) }] });
+        }
+        if (first !== undefined && Number.isSafeInteger(first)) cp = { o: first, n: cpRecords.length, pos: st.position };
+      }
+      // after the sends (sent together, the second of AddPartitionsToTxn / AddOffsetsToTxn is refused as concurrent)
+      const metadata: OffsetMetadata = cp ? { tick: st.lastTick, cp } : { tick: st.lastTick };
+      await retry(
+        () =>
+          tx.sendOffsets({
+            consumerGroupId: config.groupId,
+            topics: [{ topic: eventsTopic, partitions: [{ partition: st.partition, offset: String(st.position), metadata: JSON.stringify(metadata) } as { partition: number; offset: string }] }],
+          }),
+        { ...TX_BUSY, isRetryable: isTxBusy },
+      );
       await tx.commit();
     } catch (e) {
       await tx.abort().catch(() => {});
       throw e;
     }
+    for (const sp of transitionSpans) sp.end();
     st.committed = st.position;
     st.lastCommitAt = now;
+    st.batchesSinceCheckpoint++;
+    if (cpRecords) {
+      st.checkpoint = cp;
+      st.batchesSinceCheckpoint = 0;
+      st.lastCheckpointAt = now;
+    }
     metrics.onCommitted(eventsTopic, st.partition, st.committed);
     if (now - lastRestartAt > RESTART_BACKOFF.maxMs) restartAttempt = 0; // healthy for a while: back off from the start
     for (const r of out) {
       if (r.counts.kind === 'transition') metrics.onTransition(r.counts.transition);
       else if (r.counts.kind === 'dead-letter') metrics.onDeadLettered(r.counts.reason);
       else if (r.counts.kind === 'rerouted') metrics.onRerouted(r.counts.region);
+    }
+  };
+
+  /**
+   * Each transition's span (`processor.transition`): a child of the record that caused it (its ship span, from the
+   * record's `traceparent` header), linked to the batch span, from the batch's start until its transaction
+   * committed. The transition record carries the span as `traceparent` (value and header): the notifier's spans
+   * are its children.
+   */
+  const traceTransitions = (out: OutRecord[], batchSpan: Span | undefined): Span[] => {
+    const spans: Span[] = [];
+    for (const r of out) {
+      if (r.counts.kind !== 'transition') continue;
+      const t = r.counts.transition;
+      if (r.counts.cause === undefined && !t.traceIds) continue;
+      const links: Link[] = batchSpan ? [{ context: batchSpan.spanContext() }] : [];
+      const span = tracer().startSpan(
+        'processor.transition',
+        { kind: SpanKind.PRODUCER, links, attributes: { 'signwatch.alert': t.alert, 'signwatch.alert.state': t.state, 'signwatch.dedup_key': t.dedupKey, 'signwatch.trace_ids': t.traceIds ?? [] }, ...(batchSpan ? { startTime: batchStart.get(batchSpan) } : {}) },
+        contextOf(r.counts.cause),
+      );
+      const tp = traceparentOf(span);
+      if (tp) {
+        t.traceparent = tp;
+        r.value = JSON.stringify(t);
+        r.headers = { ...r.headers, traceparent: tp };
+      }
+      spans.push(span);
+    }
+    return spans;
+  };
+  const batchStart = new WeakMap<Span, number>();
+
+  const stateTopic = stateTopicOf(config);
+  /** The fleet processor's checkpoints (created here, with the events processor's topics). */
+  const fleetStateTopic = config.topics.state.name ? `${config.topics.state.name}.fleet` : `${config.groupId}.fleet.state`;
+  /** Partitions of the state topic (read at start): a partition without its state partition is never checkpointed. */
+  let statePartitions = 0;
+  let reader: CheckpointReader | undefined;
+
+  /**
+   * A transaction that carries a transition (a page) takes no checkpoint unless one is overdue twice over: saving and
+   * sending the state would delay the page; the next output-less commit takes it instead.
+   */
+  const checkpointDue = (st: PartitionState, now: number, paging: boolean): boolean => {
+    const k = paging ? 2 : 1;
+    return (
+      config.checkpoint.enabled &&
+      st.partition < statePartitions &&
+      st.position > (st.checkpoint?.pos ?? -1) &&
+      (st.batchesSinceCheckpoint >= k * config.checkpoint.batches || now - st.lastCheckpointAt >= k * config.checkpoint.interval)
+    );
+  };
+
+  /** The records of a checkpoint of the partition's state now, or undefined (cannot be saved exactly right now). */
+  const takeCheckpoint = (st: PartitionState) => {
+    const t0 = performance.now();
+    try {
+      const state = st.pipeline.saveState();
+      if (!state) return undefined; // a damping deadline is pending: next commit
+      const recs = encodeCheckpoint(state, st.position, maxBytes.get(stateTopic) ?? DEFAULT_MAX_MESSAGE_BYTES);
+      partitionLog(st.partition).debug({ position: st.position, chunks: recs.length, bytes: recs.reduce((n, r) => n + r.value.length, 0), ms: Math.round(performance.now() - t0) }, 'checkpoint taken');
+      return recs;
+    } catch (e) {
+      // a state the codec cannot write: no checkpoint (recovery rebuilds from the log); say it once per interval
+      st.lastCheckpointAt = Date.now();
+      st.batchesSinceCheckpoint = 0;
+      partitionLog(st.partition).warn({ err: e }, 'checkpoint not taken: the engine state cannot be saved');
+      return undefined;
     }
   };
 
@@ -205,7 +330,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // idempotent: kafkajs retries without limit (limiting them "may invalidate EoS"); a broker outage waits here
+      // idempotent: kafkajs retries without limit (limiting them "may invalidate EoS"); a broker outage waits here.
+      // From TX_BUSY.baseMs, doubling up to the client's maxRetryTime.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: TX_BUSY.baseMs },
     });
     await producer.connect(); // InitProducerId: bumps the epoch (fences the previous owner, aborts its open transaction)
     try {
@@ -220,27 +347,18 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       // clamp into the log: below its start (retention deleted it) or past its end (topic re-created)
       const committed = committedRaw >= 0 ? Math.min(Math.max(committedRaw, low), Math.max(high, low)) : low;
       let resumeTick: number | null = null;
+      let cpRef: CheckpointRef | null = null;
       if (c?.metadata) {
         try {
           const m = JSON.parse(c.metadata) as OffsetMetadata;
           if (typeof m.tick === 'number') resumeTick = m.tick;
+          if (isCheckpointRef(m.cp)) cpRef = m.cp;
         } catch {
           /* foreign metadata: ignore */
         }
       }
-      let start = low;
-      if (config.rebuildFrom === 'horizon' && committed > low) {
-        // the record time at C: the first record of a batch fetched from C, else now (a later start: less rebuilt)
-        const first = batch?.messages[0];
-        const atC = first && Number(first.offset) === committed ? Number(first.timestamp) : Date.now();
-        const byTime = await a.fetchTopicOffsetsByTimestamp(eventsTopic, atC - stateHorizon(policy));
-        const o = byTime.find((x) => x.partition === p);
-        if (o && Number(o.offset) >= 0) start = Math.min(committed, Math.max(low, Number(o.offset)));
-      }
-      const st: PartitionState = {
-        partition: p,
-        producer,
-        pipeline: createPipeline({
+      const newPipeline = () =>
+        createPipeline({
           policy,
           topics: { alerts: config.topics.alerts.name, hourly: config.topics.hourly.name, dlq: config.topics.dlq.name },
           clock: config.clock,
@@ -252,7 +370,36 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           scope: isFleet ? 'fleet' : fleetOn ? 'region' : 'all',
           ...(isFleet ? {} : { events: { topic: eventsTopic, partitionOf: (region: string) => (eventsPartitions > 0 ? keyPartition(region, eventsPartitions) : undefined) } }),
           ...(fleetOn ? { fleet: { topic: config.topics.fleet.name, types: fleetTypes } } : {}),
-        }),
+        });
+      let pipeline = newPipeline();
+      let restored: CheckpointRef | null = null;
+      if (cpRef && config.checkpoint.enabled && committed > low) {
+        const t0 = performance.now();
+        try {
+          if (!reader) throw new Error('no checkpoint reader');
+          if (cpRef.pos > committed) throw new Error(`it is at position ${cpRef.pos}, past the committed offset ${committed} (offsets reset?)`);
+          const state = await reader.load(p, cpRef, config.checkpoint.loadTimeout);
+          pipeline.loadState(state);
+          restored = cpRef;
+          plog.info({ position: cpRef.pos, committed, chunks: cpRef.n, ms: Math.round(performance.now() - t0) }, 'checkpoint loaded');
+        } catch (e) {
+          pipeline = newPipeline(); // a half-restored one is not to be trusted
+          plog.warn({ err: e, checkpoint: cpRef, ms: Math.round(performance.now() - t0) }, `checkpoint unusable: ${(e as Error).message}; rebuilding from the log (rebuildFrom: ${config.rebuildFrom})`);
+        }
+      }
+      let start = restored ? Math.max(low, restored.pos) : low;
+      if (!restored && config.rebuildFrom === 'horizon' && committed > low) {
+        // the record time at C: the first record of a batch fetched from C, else now (a later start: less rebuilt)
+        const first = batch?.messages[0];
+        const atC = first && Number(first.offset) === committed ? Number(first.timestamp) : Date.now();
+        const byTime = await a.fetchTopicOffsetsByTimestamp(eventsTopic, atC - stateHorizon(policy));
+        const o = byTime.find((x) => x.partition === p);
+        if (o && Number(o.offset) >= 0) start = Math.min(committed, Math.max(low, Number(o.offset)));
+      }
+      const st: PartitionState = {
+        partition: p,
+        producer,
+        pipeline,
         position: start,
         committed,
         rebuildUntil: committed,
@@ -260,15 +407,23 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         resumeTick: config.clock === 'wall' ? resumeTick : null,
         lastTick: null,
         lastCommitAt: Date.now(),
-        caughtUp: false,
+        // nothing to re-read and nothing after the committed offset (a restored checkpoint at the end): no batch will
+        // say so, and a caught-up partition is what lets the wall clock tick
+        caughtUp: start >= committed && committed >= high,
         queue: Promise.resolve(),
         disposed: false,
+        // not loaded (checkpoints disabled, or unusable): the pointer is kept while checkpoints are off (a later
+        // instance with them on restores from it and re-reads more), dropped when it proved unusable
+        checkpoint: restored ?? (config.checkpoint.enabled ? null : cpRef),
+        batchesSinceCheckpoint: 0,
+        // restored: the next one after the interval; rebuilt: one as soon as it is live (the next recovery is short)
+        lastCheckpointAt: restored ? Date.now() : -Infinity,
       };
       if (st.live && st.resumeTick !== null) {
         st.pipeline.tick(st.resumeTick, false, []);
         st.lastTick = st.resumeTick;
       }
-      plog.info({ committed, rebuildFrom: start, records: committed - start, resumeTick }, st.live ? 'partition assigned (nothing to rebuild)' : 'partition assigned: rebuilding state');
+      plog.info({ committed, rebuildFrom: start, records: committed - start, resumeTick, checkpoint: restored?.pos ?? null }, st.live ? 'partition assigned (nothing to rebuild)' : 'partition assigned: rebuilding state');
       return st;
     } catch (e) {
       await producer.disconnect().catch(() => {});
@@ -371,6 +526,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     await serial(state, async () => {
       if (state.disposed || payload.isStale()) return;
       const out: OutRecord[] = [];
+      // one span per live batch, linked to every traced event in it (spans are only built while exporting)
+      const span = state.live && tracingRecording() ? batchSpanOf(batch) : undefined;
       try {
         // offsets are ours (state.position): records below it were processed already (a batch re-fetched from the
         // committed offset after a rebalance that kept the partition) and are skipped
@@ -393,12 +550,32 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         metrics.setLag(eventsTopic, p, lag);
         state.caughtUp = lag === 0;
         metrics.flush();
-        await commit(state, out, false);
+        await (span ? context.with(trace.setSpan(context.active(), span), () => commit(state, out, false, span)) : commit(state, out, false));
         payload.resolveOffset(batch.lastOffset());
+        span?.end();
       } catch (e) {
+        span?.recordException(e as Error);
+        span?.end();
         await failPartition(state, e, 'batch');
       }
     });
+  };
+
+  const batchSpanOf = (batch: EachBatchPayload['batch']): Span => {
+    const links: Link[] = [];
+    for (const m of batch.messages) {
+      const l = m.headers?.traceparent === undefined ? undefined : linkOf(m.headers.traceparent, { 'messaging.kafka.offset': m.offset });
+      if (l) links.push(l);
+    }
+    const startTime = Date.now();
+    const span = tracer().startSpan('processor.batch', {
+      kind: SpanKind.CONSUMER,
+      startTime,
+      links,
+      attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'process', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': batch.messages.length },
+    });
+    batchStart.set(span, startTime);
+    return span;
   };
 
   /**
@@ -552,9 +729,27 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           { name: t.alerts.name, partitions: t.alerts.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
           { name: t.hourly.name, partitions: t.hourly.partitions, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention } },
           ...(fleetOn ? [{ name: t.fleet.name, partitions: 1, replicationFactor: t.replicationFactor, configs: { 'retention.ms': retention, 'message.timestamp.type': 'LogAppendTime' } }] : []),
+          ...(config.checkpoint.enabled
+            ? [{ name: stateTopic, partitions: await eventsPartitionCount(admin, t.events.partitions, t.events.name), replicationFactor: t.replicationFactor, configs: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' } }]
+            : []),
+          ...(config.checkpoint.enabled && fleetOn
+            ? [{ name: fleetStateTopic, partitions: 1, replicationFactor: t.replicationFactor, configs: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' } }]
+            : []),
         ],
         log,
       );
+    }
+    if (config.checkpoint.enabled) {
+      try {
+        const md = await admin.fetchTopicMetadata({ topics: [stateTopic] });
+        statePartitions = md.topics[0]?.partitions.length ?? 0;
+        reader = createCheckpointReader(kafka, { topic: stateTopic, groupId: `${config.groupId}.state.${instance}`, log: log.child({ component: 'checkpoint-reader' }) });
+        await reader.start();
+      } catch (e) {
+        statePartitions = 0;
+        reader = undefined;
+        log.warn({ err: e, topic: stateTopic }, 'no checkpoints: the state topic cannot be read (recovery rebuilds from the log)');
+      }
     }
     // the record timestamp is the reference time of bounded event time: with CreateTime it is the producer's claim
     const tsType = await topicTimestampType(admin, eventsTopic).catch((e: unknown) => {
@@ -569,7 +764,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       );
     }
     const tn = config.topics;
-    maxBytes = await topicMaxMessageBytes(admin, [tn.dlq.name, tn.alerts.name, tn.hourly.name, eventsTopic, ...(fleetOn ? [tn.fleet.name] : [])], log);
+    maxBytes = await topicMaxMessageBytes(admin, [tn.dlq.name, tn.alerts.name, tn.hourly.name, eventsTopic, ...(fleetOn ? [tn.fleet.name] : []), ...(config.checkpoint.enabled ? [stateTopic] : [])], log);
     await runConsumer();
     if (fleetOn) {
       // the fleet alerts: the same processor over the fleet topic, in its own consumer group (one instance of the
@@ -579,7 +774,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
           ...config,
           groupId: `${config.groupId}.fleet`,
           transactionalIdPrefix: `${txPrefix}.fleet`,
-          topics: { ...tn, create: false, events: tn.fleet },
+          topics: { ...tn, create: false, events: tn.fleet, state: { name: fleetStateTopic } },
           store: { ...config.store, enabled: false },
         },
         policy,
@@ -609,6 +804,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         await dispose(st, 'stopping');
       }
       if (fleet) await fleet.stop();
+      if (reader) await reader.stop();
       if (admin) await admin.disconnect().catch(() => {});
       if (storeWriter) await storeWriter.stop();
       if (store) await store.close().catch((e: unknown) => log.warn({ err: e }, 'event store close failed'));

@@ -29,7 +29,7 @@ import { parseEventFast } from '../../schemas/validate.js';
 import { createEngine, type EngineScope } from '../engine/engine.js';
 import { futureReason } from '../engine/time.js';
 import type { Registry } from '../engine/rules/index.js';
-import type { AlertEngine, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
+import type { AlertEngine, EngineState, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
 import type { Logger } from '../platform/logger.js';
 import type { ProcessorMetrics } from './metrics.js';
 
@@ -57,7 +57,7 @@ export interface OutRecord {
   key: string | Buffer | null;
   value: string | Buffer;
   headers?: Record<string, HeaderValue>;
-  counts: { kind: 'transition'; transition: Transition } | { kind: 'hourly' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string } | { kind: 'fleet' };
+  counts: { kind: 'transition'; transition: Transition; /** W3C traceparent of the record that caused it (its ship span), if traced. */ cause?: string } | { kind: 'hourly' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string } | { kind: 'fleet' };
 }
 
 export interface TopologyOptions {
@@ -103,7 +103,18 @@ export interface PartitionPipeline {
   tick(nowMs: number, live: boolean, out: OutRecord[]): void;
   /** Snapshots of the regions this partition has seen. */
   snapshot(): RegionSnapshot[];
+  /** The pipeline's whole state (engine + its own clock and regions seen), or null while it cannot be saved exactly. */
+  saveState(): PipelineState | null;
+  /** Restore a saveState() into this new pipeline (nothing processed yet); throws SW_ENGINE_STATE. */
+  loadState(s: PipelineState): void;
   readonly engine: AlertEngine;
+}
+
+export interface PipelineState {
+  engine: EngineState;
+  seen: Region[];
+  /** null: -Infinity */
+  lastAdvance: number | null;
 }
 
 export const DLQ_HEADERS = {
@@ -132,12 +143,29 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
   /** Where the engine's output goes right now: the caller's batch, or nowhere while rebuilding. */
   let target: OutRecord[] | null = null;
   let lastAdvance = -Infinity;
+  /** The record being processed: its `traceparent` header (or its event's), the parent of a transition it causes. */
+  let cause: string | undefined;
+  /** Trace id of each recent traced event of this partition (by event id): the evidence a transition carries. */
+  const traceIds = new Map<string, string>();
+  const TRACE_IDS_KEPT = 65_536;
+  const evidence = (t: Transition): string[] | undefined => {
+    const out = new Set<string>();
+    const own = cause?.slice(3, 35);
+    if (own) out.add(own);
+    for (const id of t.details?.eventIds ?? []) {
+      const tid = traceIds.get(id);
+      if (tid) out.add(tid);
+    }
+    return out.size ? [...out].slice(0, 64) : undefined;
+  };
 
   // ── sinks ──────────────────────────────────────────────────────────────────────────────────────────
   const sink: Sink = {
     transition(t) {
       if (!target) return;
-      target.push({ topic: topics.alerts, key: t.dedupKey, value: JSON.stringify(t), counts: { kind: 'transition', transition: t } });
+      const ids = evidence(t);
+      if (ids) t.traceIds = ids;
+      target.push({ topic: topics.alerts, key: t.dedupKey, value: JSON.stringify(t), counts: { kind: 'transition', transition: t, ...(cause ? { cause } : {}) } });
       log.info(
         {
           dedupKey: t.dedupKey,
@@ -176,7 +204,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
   const deadLetter = (r: SourceRecord, reason: string, live: boolean, out: OutRecord[], invalid = true) => {
     if (!live) return;
     if (invalid) metrics.onInvalid(reason);
-    const own: Record<string, HeaderValue> = {};
+    const own = Object.create(null) as Record<string, HeaderValue>; // header names are input
     for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) own[k] = v;
     out.push({
       topic: topics.dlq,
@@ -230,7 +258,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
       const home = opts.events?.partitionOf(event.region);
       if (opts.events && home !== undefined && home !== r.partition && r.headers?.[DLQ_HEADERS.reroutedFrom] === undefined) {
         if (live) {
-          const headers: Record<string, HeaderValue> = {};
+          const headers = Object.create(null) as Record<string, HeaderValue>; // header names are input
           for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) headers[k] = v;
           headers[DLQ_HEADERS.reroutedFrom] = `${r.partition}/${r.offset}`;
           out.push({ topic: opts.events.topic, partition: home, key: event.region, value: r.value, headers, counts: { kind: 'rerouted', region: event.region } });
@@ -238,6 +266,14 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
         return;
       }
       seen.add(event.region);
+      // trace context: the record's header (the daemon's ship span), else the event's own (the call's span)
+      const h = r.headers?.traceparent;
+      const tp = typeof h === 'string' ? h : Buffer.isBuffer(h) ? h.toString('latin1') : event.traceparent;
+      if (tp !== undefined && tp.length === 55) {
+        if (traceIds.size >= TRACE_IDS_KEPT) traceIds.delete(traceIds.keys().next().value as string);
+        traceIds.set(event.id, tp.slice(3, 35));
+        cause = tp;
+      }
       target = live ? out : null;
       try {
         // clock: in wall mode the engine also follows the broker's append time, minus clockDelay (deterministic on
@@ -259,6 +295,7 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
         if (outcome === 'future') deadLetter(r, futureReason(event.ts, ref, policy.maxFutureSkew), live, out, false);
       } finally {
         target = null;
+        cause = undefined;
       }
     },
     undecodable(r, b, live, out) {
@@ -291,6 +328,15 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
     },
     snapshot() {
       return engine.snapshot().filter((s) => seen.has(s.region));
+    },
+    saveState() {
+      const e = engine.saveState();
+      return e && { engine: e, seen: [...seen], lastAdvance: Number.isFinite(lastAdvance) ? lastAdvance : null };
+    },
+    loadState(st) {
+      engine.loadState(st.engine);
+      for (const r of st.seen) seen.add(r);
+      lastAdvance = st.lastAdvance ?? -Infinity;
     },
   };
 }

@@ -56,7 +56,7 @@ function enumList<T extends string>(allowed: readonly T[], upper: boolean) {
   });
 }
 
-const OUTCOMES = ['ok', 'fail', 'accepted', 'invalid', 'rejected', 'error'] as const;
+const OUTCOMES = ['ok', 'fail', 'accepted', 'invalid', 'rejected', 'error', 'exec', 'refused'] as const;
 
 function timeField(now: number) {
   return Str.transform((s, ctx) => {
@@ -160,7 +160,8 @@ export type ParsedQuery = { ok: true; request: QueryRequest } | { ok: false; mes
  * (param). Unknown keys are rejected by name.
  */
 export function parseQuery(raw: RawQuery, now: number, style: 'flag' | 'param'): ParsedQuery {
-  const input: Record<string, unknown> = {};
+  // keys are input (query parameters): a null prototype keeps `__proto__` an own, unknown key that is refused
+  const input = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(raw)) if (v !== undefined) input[k] = v;
   const r = makeQuerySchema(now).safeParse(input);
   if (r.success) return { ok: true, request: r.data };

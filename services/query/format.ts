@@ -7,6 +7,7 @@
  * `> ` in the table, an `anchor` column (true) in CSV, `"anchor":true` as the first key of its JSON/NDJSON object
  * (the other events stay byte for byte as received).
  */
+import { escapeControl } from '../platform/text.js';
 import type { CountKey, CountRow, StoredEvent } from './store.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
@@ -43,10 +44,7 @@ function countCells(keys: readonly CountKey[], r: CountRow): string[] {
 }
 
 /** Control characters would let a stored value move the cursor or fake lines in a terminal. */
-function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+const printable = escapeControl;
 
 const MAX_CELL = 60;
 function cell(s: string): string {
@@ -63,7 +61,13 @@ export function table(header: readonly string[], rows: string[][], marks?: boole
   return [line(header.map((h) => h.toUpperCase()), marks ? '  ' : ''), ...cells.map((r, i) => line(r, m(i)))].join('\n') + '\n';
 }
 
+/**
+ * One CSV field (RFC 4180 quoting). A field a spreadsheet would run as a formula (OWASP "CSV injection": it starts
+ * with = + - @, a tab or a CR) is neutralised with a leading ' and quoted; plain numbers ("-3", "+1.5") are left as
+ * they are.
+ */
 export function csvField(s: string): string {
+  if (/^[=+\-@\t\r]/.test(s) && !/^[+-]?\d+(\.\d+)?$/.test(s)) return `"'${s.replace(/"/g, '""')}"`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 function csv(header: readonly string[], rows: string[][]): string {

@@ -7,6 +7,8 @@
  *   GET /v1/counts?count-by=KEYS&FILTERS             → {"keys":[…],"rows":[{hour?,region?,…,count}]}
  *   GET /healthz                                      → {"ok":true} (no auth, no store access)
  * Bad input → 400 {"error":"SW_QUERY_BAD_REQUEST","message":"since: …"}; unknown anchor → 404; store down → 503.
+ * At most `maxConcurrent` queries are answered at once (default 4); one more gets 503 SW_QUERY_BUSY with
+ * Retry-After: 1. Event answers are streamed in chunks (never joined into one string of the whole answer).
  *
  * Binds 127.0.0.1 by default. A bearer token is REQUIRED when bound to any other address (the config is refused
  * without one) and enforced whenever one is configured. The token comes from the environment or a file, never
@@ -17,6 +19,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { createHttpApp, sendError } from '../platform/http.js';
@@ -24,7 +27,7 @@ import type { Component } from '../platform/lifecycle.js';
 import { parseConfig } from '../platform/validation.js';
 import { parseQuery, type RawQuery } from './filters.js';
 import { countJson } from './format.js';
-import type { EventStore } from './store.js';
+import type { EventStore, StoredEvent } from './store.js';
 
 export const QueryServerConfig = z
   .strictObject({
@@ -33,6 +36,8 @@ export const QueryServerConfig = z
     token: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Per-request cap on events returned (the schema's limit is also capped by MAX_LIMIT). */
     requestTimeoutMs: z.number().int().positive().default(30_000),
+    /** Queries answered at once; one more is refused with 503 + Retry-After (a big answer holds its events in memory). */
+    maxConcurrent: z.number().int().min(1).max(1024).default(4),
   })
   .superRefine((c, ctx) => {
     if (!isLoopback(c.host) && c.token === undefined) {
@@ -56,7 +61,7 @@ function digest(s: string): Buffer {
 }
 
 function toRaw(q: unknown): RawQuery {
-  const out: RawQuery = {};
+  const out = Object.create(null) as RawQuery;
   for (const [k, v] of Object.entries((q ?? {}) as Record<string, unknown>)) {
     if (typeof v === 'string') out[k] = v;
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v;
@@ -64,8 +69,23 @@ function toRaw(q: unknown): RawQuery {
   return out;
 }
 
+/** The answer `head` + events joined by commas + `]}`, in chunks of about 64 KiB (backpressure: pulled on demand). */
+export function* eventChunks(head: string, events: readonly StoredEvent[], chunkChars = 65_536): Generator<string> {
+  let buf = head;
+  for (let i = 0; i < events.length; i++) {
+    buf += i === 0 ? events[i]!.raw : `,${events[i]!.raw}`;
+    if (buf.length >= chunkChars) {
+      yield buf;
+      buf = '';
+    }
+  }
+  yield `${buf}]}`;
+}
+
 export class QueryServer implements Component {
   private app: FastifyInstance | undefined;
+  /** Queries being answered now (see maxConcurrent). */
+  private inFlight = 0;
   private readonly tokenDigest: Buffer | undefined;
 
   constructor(
@@ -88,6 +108,16 @@ export class QueryServer implements Component {
         await sendError(reply.header('www-authenticate', 'Bearer'), 'SW_QUERY_UNAUTHORIZED', 'a valid bearer token is required');
       }
     });
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url === '/healthz' || reply.sent) return;
+      if (this.inFlight >= this.config.maxConcurrent) {
+        await sendError(reply.header('retry-after', '1'), 'SW_QUERY_BUSY', `busy: ${this.inFlight} queries in progress (maxConcurrent ${this.config.maxConcurrent}); retry shortly`);
+        return;
+      }
+      this.inFlight++;
+      // 'close' fires once the answer is sent or the client went away: the slot is given back either way
+      reply.raw.once('close', () => this.inFlight--);
+    });
     app.get('/healthz', (_req, reply) => reply.send({ ok: true }));
     app.get('/v1/events', (req, reply) => this.events(req, reply));
     app.get('/v1/counts', (req, reply) => this.counts(req, reply));
@@ -108,16 +138,18 @@ export class QueryServer implements Component {
     const r = this.parse(req, reply);
     if (!r) return reply;
     if (r.countBy) return sendError(reply, 'SW_QUERY_BAD_REQUEST', 'count-by: use /v1/counts', { key: 'count-by' });
-    let body: string;
+    let head: string;
+    let events: StoredEvent[];
     if (r.around) {
-      const a = await this.store.around(r.around.id, r.filters, r.around.before, r.around.after);
+      const a = await this.store.around(r.around.id, r.filters, r.around.before, r.around.after, r.limit);
       if (!a) return sendError(reply, 'SW_QUERY_NOT_FOUND', `around: no event with id ${r.around.id}`, { key: 'around' });
-      body = `{"anchor":${JSON.stringify(a.anchor.id)},"count":${a.events.length},"events":[${a.events.map((e) => e.raw).join(',')}]}`;
+      head = `{"anchor":${JSON.stringify(a.anchor.id)},"count":${a.events.length},"events":[`;
+      events = a.events;
     } else {
-      const events = await this.store.query(r.filters, { limit: r.limit, order: r.order });
-      body = `{"count":${events.length},"events":[${events.map((e) => e.raw).join(',')}]}`;
+      events = await this.store.query(r.filters, { limit: r.limit, order: r.order });
+      head = `{"count":${events.length},"events":[`;
     }
-    return reply.type('application/json; charset=utf-8').send(body);
+    return reply.type('application/json; charset=utf-8').send(Readable.from(eventChunks(head, events)));
   }
 
   private async counts(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {

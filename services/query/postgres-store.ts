@@ -3,14 +3,19 @@
  * SQLite file, and what Grafana's PostgreSQL panel reads. See store.ts for the contract.
  *
  * Tables live in one schema (default `signwatch`; `?schema=` in the URL picks another, e.g. one per test run).
- * A batch is ONE statement (unnest of column arrays → INSERT … ON CONFLICT (id) DO NOTHING → rollup upsert
- * from the RETURNING rows), so it is atomic and costs one round trip. Sessions run with TimeZone=UTC.
+ * A batch is one transaction on one connection: `COPY … FROM STDIN` (pg-copy-streams, text format) into a
+ * per-session temporary staging table, then ONE statement merges it (INSERT … SELECT … ON CONFLICT (id) DO NOTHING
+ * → rollup upserts from the RETURNING rows), so it is atomic and idempotent by id: a batch sent twice, or ids
+ * repeated inside a batch, are stored once and counted once. Sessions run with TimeZone=UTC.
  * Known limit: `seq` comes from a sequence, so with several concurrent writers a --follow reader can, rarely,
  * see a higher seq commit before a lower one and skip the lower one.
  */
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import {
   DEFAULT_LIMIT,
+  aroundSideLimit,
+  fitAround,
   DEFAULT_RETENTION_MS,
   MAX_LIMIT,
   StoreError,
@@ -165,6 +170,63 @@ function wrap(e: unknown, what: string): StoreError {
   return new StoreError('SW_STORE_DB', `postgres store: ${what}: ${(e as Error).message}${code ? ` (${code})` : ''}`, { retryable: isRetryable(code), cause: e });
 }
 
+/** The events columns a batch is COPY'd with, in this order (copyText writes them). */
+export const COPY_COLUMNS =
+  'id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref';
+
+const NEEDS_ESCAPE = /[\\\n\r\t]/;
+
+/** One value in COPY's text format: backslash, newline, carriage return and tab escaped; null is \N. */
+function copyValue(v: string | null): string {
+  if (v === null) return '\\N';
+  if (!NEEDS_ESCAPE.test(v)) return v;
+  return v.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
+/** A batch as COPY text-format rows (COPY_COLUMNS), one line per event. */
+export function copyText(events: readonly StoreInput[]): string {
+  let out = '';
+  for (const { event, raw, futureRef } of events) {
+    const c = extractColumns(event);
+    out +=
+      `${copyValue(c.id)}\t${new Date(c.ts).toISOString()}\t${copyValue(c.type)}\t${copyValue(c.region)}\t${copyValue(c.host)}\t${copyValue(c.pool)}\t` +
+      `${copyValue(c.outcome)}\t${copyValue(c.errorCode)}\t${copyValue(c.errorClass)}\t${copyValue(c.keychain)}\t${copyValue(c.correlationId)}\t` +
+      `${copyValue(c.invocationId)}\t${copyValue(c.partitionIds ? JSON.stringify(c.partitionIds) : null)}\t${copyValue(raw)}\t` +
+      `${futureRef === undefined || futureRef === null ? '\\N' : new Date(futureRef).toISOString()}\n`;
+  }
+  return out;
+}
+
+/** Stream `text` (COPY text format) into `table` (COPY_COLUMNS) on `client`; resolves with the rows copied. */
+export async function copyInto(client: pg.ClientBase, table: string, text: string): Promise<number> {
+  const stream = client.query(copyFrom(`COPY ${table} (${COPY_COLUMNS}) FROM STDIN`));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.on('finish', resolve);
+    stream.end(text);
+  });
+  return stream.rowCount;
+}
+
+const MERGE_SQL = `
+WITH ins AS (
+  INSERT INTO events (${COPY_COLUMNS})
+  SELECT ${COPY_COLUMNS} FROM events_stage
+  ON CONFLICT (id) DO NOTHING
+  RETURNING ts, region, host, type, outcome, error_code
+), agg AS (
+  INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count)
+  SELECT ${HOUR_OF('ts')}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
+  FROM ins GROUP BY 1, 2, 3, 4, 5, 6
+  ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = hourly_counts.count + excluded.count
+), agg_region AS (
+  INSERT INTO hourly_region_counts (hour, region, type, outcome, error_code, count)
+  SELECT ${HOUR_OF('ts')}, region, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
+  FROM ins GROUP BY 1, 2, 3, 4, 5
+  ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = hourly_region_counts.count + excluded.count
+)
+SELECT count(*)::int AS added FROM ins`;
+
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export interface PostgresStoreOptions {
@@ -252,47 +314,41 @@ export class PostgresEventStore implements EventStore {
     return this.pool;
   }
 
+  /** Connections that already hold the staging table (a temporary table lives as long as its session). */
+  private readonly staged = new WeakSet<pg.PoolClient>();
+
   async insertBatch(events: readonly StoreInput[]): Promise<number> {
     const pool = this.need();
     if (events.length === 0) return 0;
-    const cols: unknown[][] = Array.from({ length: 15 }, () => []);
-    for (const { event, raw, futureRef } of events) {
-      const c = extractColumns(event);
-      const values = [
-        c.id, c.ts, c.type, c.region, c.host, c.pool, c.outcome, c.errorCode, c.errorClass, c.keychain,
-        c.correlationId, c.invocationId, c.partitionIds ? JSON.stringify(c.partitionIds) : null, raw, futureRef ?? null,
-      ];
-      for (let i = 0; i < values.length; i++) cols[i]!.push(values[i]);
-    }
-    const sql = `
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::float8[])
-    AS t(id, ts_ms, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref_ms)
-), ins AS (
-  INSERT INTO events (id, ts, type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id, invocation_id, partition_ids, raw, future_ref)
-  SELECT id, to_timestamp(ts_ms / 1000.0), type, region, host, pool, outcome, error_code, error_class, keychain, correlation_id,
-         invocation_id, partition_ids::jsonb, raw, to_timestamp(future_ref_ms / 1000.0)
-  FROM input
-  ON CONFLICT (id) DO NOTHING
-  RETURNING ts, region, host, type, outcome, error_code
-), agg AS (
-  INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count)
-  SELECT ${HOUR_OF('ts')}, region, host, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
-  FROM ins GROUP BY 1, 2, 3, 4, 5, 6
-  ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = hourly_counts.count + excluded.count
-), agg_region AS (
-  INSERT INTO hourly_region_counts (hour, region, type, outcome, error_code, count)
-  SELECT ${HOUR_OF('ts')}, region, type, coalesce(outcome, ''), coalesce(error_code, ''), count(*)
-  FROM ins GROUP BY 1, 2, 3, 4, 5
-  ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = hourly_region_counts.count + excluded.count
-)
-SELECT count(*)::int AS added FROM ins`;
+    const text = copyText(events);
+    let client: pg.PoolClient;
     try {
-      const r = await pool.query<{ added: number }>(sql, cols);
-      return r.rows[0]?.added ?? 0;
+      client = await pool.connect();
     } catch (e) {
       throw wrap(e, 'insertBatch');
+    }
+    let broken = false;
+    try {
+      if (!this.staged.has(client)) {
+        // same columns and types as events (but seq, which the merge draws), no indexes, emptied at every commit
+        await client.query(
+          'CREATE TEMPORARY TABLE IF NOT EXISTS events_stage (LIKE events) ON COMMIT DELETE ROWS',
+        );
+        await client.query('ALTER TABLE events_stage DROP COLUMN IF EXISTS seq');
+        this.staged.add(client);
+      }
+      await client.query('BEGIN');
+      await copyInto(client, 'events_stage', text);
+      const r = await client.query<{ added: number }>(MERGE_SQL);
+      await client.query('COMMIT');
+      return r.rows[0]?.added ?? 0;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw wrap(e, 'insertBatch');
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -319,7 +375,7 @@ SELECT count(*)::int AS added FROM ins`;
     return rows[0] ? toEvent(rows[0]) : null;
   }
 
-  async around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null> {
+  async around(id: string, filters: QueryFilters, before: Context, after: Context, limit = DEFAULT_LIMIT): Promise<AroundResult | null> {
     const anchor = await this.getById(id);
     if (!anchor) return null;
     const side = async (dir: 'before' | 'after', ctx: Context): Promise<StoredEvent[]> => {
@@ -334,14 +390,14 @@ SELECT count(*)::int AS added FROM ins`;
       const i = pgDialect.param(params, anchor.id);
       clauses.push(dir === 'before' ? `(events.ts, id) < (${t}, ${i})` : `(events.ts, id) > (${t}, ${i})`);
       const desc = dir === 'before' ? 'DESC' : 'ASC';
-      params.push('events' in ctx ? Math.min(ctx.events, MAX_LIMIT) : MAX_LIMIT);
+      params.push(aroundSideLimit(ctx, limit));
       const rows = (
         await this.rows(`SELECT ${SELECT_COLUMNS} FROM events ${whereSql(clauses)} ORDER BY events.ts ${desc}, id ${desc} LIMIT $${params.length}`, params, 'around')
       ).map(toEvent);
       return dir === 'before' ? rows.reverse() : rows;
     };
     const [b, a] = await Promise.all([side('before', before), side('after', after)]);
-    return { anchor, events: [...b, anchor, ...a] };
+    return fitAround(anchor, b, a, limit);
   }
 
   async countBy(filters: QueryFilters, keys: readonly CountKey[]): Promise<CountRow[]> {

@@ -19,8 +19,8 @@ Time:
 Filters (matched literally: quotes, ';', '%' and '_' are ordinary characters):
   --region R[,R]          HK, JP, KR, SG, US
   --host HOST             repeat for several hosts
-  --type T[,T]            codesign, unlock, notarize, cert, clock, heartbeat, acl
-  --outcome O[,O]         ok, fail, accepted, invalid, rejected, error
+  --type T[,T]            codesign, unlock, notarize, cert, clock, heartbeat, acl, session, doctor
+  --outcome O[,O]         ok, fail, accepted, invalid, rejected, error; exec, refused (session)
   --error CODE            error code, e.g. errSecInternalComponent
   --keychain PATH         keychain path
   --partition ID          partition ID contained in the event's partitionIds (e.g. teamid:ABCDE12345)
@@ -145,9 +145,10 @@ export async function runQuery(argv: string[]): Promise<number> {
       return 0;
     }
     if (req.around) {
-      const r = await store.around(req.around.id, req.filters, req.around.before, req.around.after);
+      const r = await store.around(req.around.id, req.filters, req.around.before, req.around.after, req.limit);
       if (!r) throw new CodedError('SW_QUERY_NOT_FOUND', `signwatch query: --around: no event with id ${req.around.id} in the store`);
       await write(formatEvents(r.events, format, r.anchor.id, terminalWidth()));
+      if (r.truncated) process.stderr.write(`signwatch query: --around: stopped at the limit of ${req.limit} events; more context matches (raise --limit or narrow --before/--after)\n`);
       return 0;
     }
     if (!v.follow) {

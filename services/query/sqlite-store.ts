@@ -4,10 +4,13 @@
  * as the events (only for rows that were new), so `--count-by hour,…` over 30 days reads hundreds of rollup
  * rows instead of millions of events.
  */
+import { ensurePrivateFile } from '../platform/files.js';
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import {
   DEFAULT_LIMIT,
+  aroundSideLimit,
+  fitAround,
   DEFAULT_RETENTION_MS,
   MAX_LIMIT,
   StoreError,
@@ -363,6 +366,8 @@ export class SqliteEventStore implements EventStore {
       return Promise.reject(new StoreError('SW_STORE_NOT_FOUND', `sqlite store: ${this.path} does not exist`));
     }
     try {
+      // a store we may create or write: 0600 in a 0700 directory, never through a symlink (readers only read)
+      if (!this.opts.mustExist && this.path !== ':memory:' && !this.path.startsWith('file:')) ensurePrivateFile(this.path);
       const db = new Database(this.path);
       db.pragma('page_size = 16384'); // only takes effect on a new database; measured ~20 % faster ingest than 4 KiB
       db.pragma('journal_mode = WAL');
@@ -505,7 +510,7 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  async around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null> {
+  async around(id: string, filters: QueryFilters, before: Context, after: Context, limit = DEFAULT_LIMIT): Promise<AroundResult | null> {
     const anchor = await this.getById(id);
     if (!anchor) return null;
     try {
@@ -520,15 +525,14 @@ export class SqliteEventStore implements EventStore {
         clauses.push(dir === 'before' ? '(ts, id) < (?, ?)' : '(ts, id) > (?, ?)');
         params.push(anchor.ts, anchor.id);
         const desc = dir === 'before';
-        const limit = 'events' in ctx ? Math.min(ctx.events, MAX_LIMIT) : MAX_LIMIT;
-        params.push(limit);
+        params.push(aroundSideLimit(ctx, limit));
         const rows = this.all(
           `SELECT ${SELECT_COLUMNS} FROM events ${whereSql(clauses)} ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ?`,
           params,
         ).map(toEvent);
         return desc ? rows.reverse() : rows;
       };
-      return { anchor, events: [...side('before', before), anchor, ...side('after', after)] };
+      return fitAround(anchor, side('before', before), side('after', after), limit);
     } catch (e) {
       throw wrap(e, 'around');
     }

@@ -5,9 +5,9 @@
  * `signwatch store stats` and `signwatch store sweep` (apply retention now, in small batches) help operators.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseEvent } from '../../schemas/events.js';
 import { parseDuration } from '../platform/duration.js';
+import { lineBatches, parseMaxLineBytes, tooLongReason, DEFAULT_MAX_LINE_BYTES } from '../platform/lines.js';
 import { BadLineTally, parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { CodedError, UsageError } from '../platform/errors.js';
 import { DEFAULT_STORE } from './open-store.js';
@@ -20,6 +20,7 @@ const HELP = `Usage: signwatch store <import|stats|sweep> [options]
                           Every line goes through the wire-contract validation; bad lines are reported on stderr
                           as "line N: reason" and skipped; events already stored (same id) are not added again.
       --batch N           events per transaction (default 2000)
+      --max-line-bytes N  longest line read (default 16MiB): a longer one is reported as bad and skipped
       --strict            exit 1 when any line was rejected (the good lines are still stored)
       --quiet             bad lines summarised by reason, not listed; no progress (the summary is printed)
   stats                   events, oldest/newest event time, schema version
@@ -38,6 +39,7 @@ const OPTIONS = {
   strict: { type: 'boolean' },
   quiet: { type: 'boolean' },
   retention: { type: 'string' },
+  'max-line-bytes': { type: 'string' },
 } as const;
 
 export interface ImportSummary {
@@ -54,7 +56,7 @@ export interface ImportSummary {
 export async function importNdjson(
   store: EventStore,
   input: NodeJS.ReadableStream,
-  opts: { batch?: number; onBad?: (line: number, reason: string) => void; onProgress?: (s: ImportSummary) => void } = {},
+  opts: { batch?: number; maxLineBytes?: number; onBad?: (line: number, reason: string) => void; onProgress?: (s: ImportSummary) => void } = {},
 ): Promise<ImportSummary> {
   const size = opts.batch ?? 2000;
   const s: ImportSummary = { lines: 0, added: 0, duplicates: 0, bad: 0 };
@@ -67,19 +69,29 @@ export async function importNdjson(
     batch = [];
     opts.onProgress?.(s);
   };
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  for await (const line of rl) {
-    s.lines++;
-    const text = line.trim();
-    if (!text) continue;
-    const r = parseEvent(text);
-    if (!r.ok) {
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const lines = lineBatches(input, {
+    maxLineBytes,
+    onTooLong: (lineNo, n) => {
+      s.lines = lineNo;
       s.bad++;
-      opts.onBad?.(s.lines, r.reason);
-      continue;
+      opts.onBad?.(lineNo, tooLongReason(n, maxLineBytes));
+    },
+  });
+  for await (const chunk of lines) {
+    for (const [line, lineNo] of chunk) {
+      s.lines = lineNo;
+      const text = line.trim();
+      if (!text) continue;
+      const r = parseEvent(text);
+      if (!r.ok) {
+        s.bad++;
+        opts.onBad?.(lineNo, r.reason);
+        continue;
+      }
+      batch.push({ event: r.event, raw: text });
+      if (batch.length >= size) await flush();
     }
-    batch.push({ event: r.event, raw: text });
-    if (batch.length >= size) await flush();
   }
   await flush();
   return s;
@@ -87,7 +99,13 @@ export async function importNdjson(
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-async function runImport(file: string, v: { store?: string; batch?: string; strict?: boolean; quiet?: boolean }): Promise<number> {
+async function runImport(file: string, v: { store?: string; batch?: string; strict?: boolean; quiet?: boolean; 'max-line-bytes'?: string }): Promise<number> {
+  let maxLineBytes: number | undefined;
+  try {
+    maxLineBytes = parseMaxLineBytes('store import', v['max-line-bytes']);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   let batch = 2000;
   if (v.batch !== undefined) {
     batch = Number(v.batch);
@@ -113,6 +131,7 @@ async function runImport(file: string, v: { store?: string; batch?: string; stri
   try {
     summary = await importNdjson(store, input, {
       batch,
+      ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
       onBad: (line, reason) => (v.quiet ? tally.add(reason) : process.stderr.write(`${tty ? '\r\x1b[K' : ''}line ${line}: ${reason}\n`)),
       onProgress: tty
         ? (s) => process.stderr.write(`\r\x1b[K${fmt(s.lines)} lines: ${fmt(s.added)} new, ${fmt(s.duplicates)} already stored, ${fmt(s.bad)} bad`)

@@ -114,6 +114,29 @@ export interface AroundResult {
   anchor: StoredEvent;
   /** Matching events just before the anchor (oldest first), then the anchor, then those just after. */
   events: StoredEvent[];
+  /** Whether the limit left out context events (the farthest from the anchor go first). */
+  truncated?: boolean;
+}
+
+/**
+ * The one rule for --around's limit, for every store: anchor + before + after ≤ limit (≤ MAX_LIMIT). Each side
+ * was read with at most limit - 1 rows; when both do not fit, each keeps at least half the room (a side that
+ * needs less gives the rest to the other), and the events farthest from the anchor are the ones left out.
+ * `before` is oldest first, `after` oldest first.
+ */
+export function fitAround(anchor: StoredEvent, before: StoredEvent[], after: StoredEvent[], limit: number): AroundResult {
+  const room = Math.max(0, Math.min(limit, MAX_LIMIT) - 1);
+  if (before.length + after.length <= room) return { anchor, events: [...before, anchor, ...after] };
+  const half = Math.floor(room / 2);
+  const nb = Math.min(before.length, Math.max(half, room - after.length));
+  const na = Math.min(after.length, room - nb);
+  return { anchor, events: [...before.slice(before.length - nb), anchor, ...after.slice(0, na)], truncated: true };
+}
+
+/** Rows each side of --around reads: its own context, never more than the whole answer may hold. */
+export function aroundSideLimit(ctx: Context, limit: number): number {
+  const room = Math.max(0, Math.min(limit, MAX_LIMIT) - 1);
+  return 'events' in ctx ? Math.min(ctx.events, room) : room;
 }
 
 export const COUNT_KEYS = ['hour', 'region', 'host', 'type', 'outcome', 'error'] as const;
@@ -153,7 +176,8 @@ export interface EventStore {
   query(filters: QueryFilters, options?: ListOptions): Promise<StoredEvent[]>;
   getById(id: string): Promise<StoredEvent | null>;
   /** The anchor event plus context among events matching `filters`; null when the id is unknown. */
-  around(id: string, filters: QueryFilters, before: Context, after: Context): Promise<AroundResult | null>;
+  /** At most `limit` events in all (default DEFAULT_LIMIT, capped at MAX_LIMIT), the anchor included: see fitAround. */
+  around(id: string, filters: QueryFilters, before: Context, after: Context, limit?: number): Promise<AroundResult | null>;
   /** Counts of matching events grouped by `keys` (in that order), sorted by the keys. */
   countBy(filters: QueryFilters, keys: readonly CountKey[]): Promise<CountRow[]>;
   sweep(options?: SweepOptions): Promise<number>;

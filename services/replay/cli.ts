@@ -6,6 +6,7 @@ import { CodedError, UsageError } from '../platform/errors.js';
 import { loadPolicyFile } from '../engine/policy.js';
 import { toMs } from '../engine/time.js';
 import { replay } from './replay.js';
+import { parseMaxLineBytes } from '../platform/lines.js';
 
 const HELP = `Usage: signwatch replay [options] FILE|-
 
@@ -23,13 +24,14 @@ Options:
   --now TIME        reference time of lines without a record time (default: the wall clock at start)
   --policy FILE     alert policy YAML (default: alerts/policy.yaml of this checkout)
   --quiet           bad lines summarised by reason in the summary, not listed
+  --max-line-bytes N  longest line read (default 16MiB): a longer one is reported by number and skipped
   -h, --help        show this help
 
 Exit status: 0 input read (even with bad lines), 1 input cannot be read, 2 bad usage or bad policy.
 `;
 
 export const run: CommandModule['run'] = async (argv) => {
-  const a = parseCommandArgs('replay', argv, { hourly: { type: 'boolean' }, until: { type: 'string' }, now: { type: 'string' }, policy: { type: 'string' }, quiet: { type: 'boolean' } }, HELP);
+  const a = parseCommandArgs('replay', argv, { hourly: { type: 'boolean' }, until: { type: 'string' }, now: { type: 'string' }, policy: { type: 'string' }, quiet: { type: 'boolean' }, 'max-line-bytes': { type: 'string' } }, HELP);
   if (!a) return 0;
   const { values: v, positionals } = a;
   if (positionals.length !== 1) throw new UsageError(`signwatch replay: expected exactly one input (FILE or -), got ${positionals.length}\nTry 'signwatch replay --help'.`);
@@ -42,6 +44,12 @@ export const run: CommandModule['run'] = async (argv) => {
   if (v.now !== undefined) {
     now = toMs(v.now);
     if (!Number.isFinite(now)) throw new UsageError(`signwatch replay: --now: "${v.now}" is not an RFC 3339 time`);
+  }
+  let maxLineBytes: number | undefined;
+  try {
+    maxLineBytes = parseMaxLineBytes('replay', v['max-line-bytes']);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
   const policy = loadPolicyFile(v.policy);
   const file = positionals[0]!;
@@ -81,6 +89,7 @@ export const run: CommandModule['run'] = async (argv) => {
       policy,
       until,
       now,
+      maxLineBytes,
       onTransition: v.hourly ? undefined : write,
       onHourly: v.hourly ? write : undefined,
       onInvalid: (lineNo, reason) => report(lineNo, reason),

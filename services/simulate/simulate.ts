@@ -204,6 +204,19 @@ export function* simulate(options: Partial<SimulateOptions> & { start: number })
     ...heartbeatFields(host, 0),
   });
 
+  // each host joins the pool the way docs/rollout.md says: an SSH session (the ForceCommand's search list) and a
+  // passing `agent doctor`, just before its first heartbeat; their own random stream, so the rest is unchanged
+  const rolloutRand = rng(opts.seed ^ 0xd0c7);
+  const joined = new Set<Host>();
+  const rollout = (host: Host, at: number): string[] => {
+    const base = { v: 1 as const, ts: toIso(at), host: host.name, region: host.region, pool: host.pool, agent: '0.1.0' };
+    const list = [host.keychain, '/Library/Keychains/System.keychain'];
+    const session: SignEvent = { ...base, id: ulidAt(at, rolloutRand), type: 'session', user: 'ci', command: 'signwatch agent doctor', outcome: 'exec', searchListBefore: list, searchListAfter: list };
+    const checks = ['keychain_file', 'search_list', 'keychain_unlocked', 'partition_list', 'test_signature', 'no_distribution_on_compile_host', 'no_stray_p12', 'notary_profile', 'clock_offset', 'parity', 'launchd_agent'];
+    const doctor: SignEvent = { ...base, id: ulidAt(at, rolloutRand), type: 'doctor', ready: true, checks: checks.map((name) => ({ name, ok: true, detail: 'ok' })), durationMs: 2000 + Math.floor(rolloutRand() * 3000) };
+    return [JSON.stringify(session), JSON.stringify(doctor)];
+  };
+
   for (let n = 0; n < opts.events; n++) {
     t += Math.max(1, Math.round(-Math.log(Math.max(rand(), 1e-12)) * meanGap));
     // late deliveries due now go out first
@@ -212,6 +225,10 @@ export function* simulate(options: Partial<SimulateOptions> & { start: number })
       let next: (typeof beats)[number] | undefined;
       for (const b of beats) if (b.due < t && (!next || b.due < next.due)) next = b;
       if (!next) break;
+      if (!joined.has(next.host)) {
+        joined.add(next.host);
+        yield* rollout(next.host, next.due);
+      }
       yield JSON.stringify(heartbeat(next.host, next.due));
       next.due += opts.heartbeatEvery;
     }

@@ -20,7 +20,7 @@ import { freePort } from './prom-stack.js';
 const MAIN = fileURLToPath(new URL('../../services/cli/main.js', import.meta.url));
 
 export interface ProcessorProc {
-  readonly topics: { events: string; alerts: string; hourly: string; dlq: string; fleet: string };
+  readonly topics: { events: string; alerts: string; hourly: string; dlq: string; fleet: string; state: string; fleetState: string };
   readonly metricsUrl: string;
   /** host:port of /metrics, for a Prometheus scrape target. */
   readonly metricsTarget: string;
@@ -61,9 +61,9 @@ export function unlockOk(region: string, ts: string, durationMs = 120): Record<s
  * `brokers`: where the test produces and cleans up (plaintext); `kafka`: the processor's own `kafka:` block when it
  * differs (a secured listener: TLS, SASL), default `{ brokers }`.
  */
-export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall' | 'event'; policyPath?: string; kafka?: Record<string, unknown> }): Promise<ProcessorProc> {
+export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall' | 'event'; policyPath?: string; kafka?: Record<string, unknown>; /** Added to the child's environment (OTEL_* for the trace test). */ env?: NodeJS.ProcessEnv }): Promise<ProcessorProc> {
   const id = randomUUID().slice(0, 8);
-  const topics = { events: `sw-e2e-events-${id}`, alerts: `sw-e2e-alerts-${id}`, hourly: `sw-e2e-hourly-${id}`, dlq: `sw-e2e-dlq-${id}`, fleet: `sw-e2e-fleet-${id}` };
+  const topics = { events: `sw-e2e-events-${id}`, alerts: `sw-e2e-alerts-${id}`, hourly: `sw-e2e-hourly-${id}`, dlq: `sw-e2e-dlq-${id}`, fleet: `sw-e2e-fleet-${id}`, state: `sw-e2e-proc-${id}.state`, fleetState: `sw-e2e-proc-${id}.fleet.state` };
   const dir = mkdtempSync(join(tmpdir(), 'sw-proc-'));
   const port = await freePort();
   writeFileSync(
@@ -80,7 +80,7 @@ export async function startProcessorProcess(o: { brokers: string[]; clock: 'wall
   );
   const kafka = createKafka(parseKafkaConnection({ brokers: o.brokers }, `sw-e2e-${id}`), pino({ level: 'silent' }));
   let producer: Producer | undefined;
-  const child: ChildProcess = spawn(process.execPath, [MAIN, 'processor', '--config', join(dir, 'processor.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [MAIN, 'processor', '--config', join(dir, 'processor.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], ...(o.env ? { env: { ...process.env, ...o.env } } : {}) });
   let out = '';
   const keep = (c: Buffer) => {
     out = (out + c.toString()).slice(-20_000);

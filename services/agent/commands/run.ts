@@ -1,10 +1,12 @@
 /** `signwatch agent run`: parse options, build the sinks and the logger, run the daemon until a signal. */
 import { parseCommandArgs } from '../../platform/cli.js';
-import { UsageError } from '../../platform/errors.js';
+import { ConfigError, UsageError } from '../../platform/errors.js';
 import { effectiveConfigText } from '../../platform/check-config.js';
 import { BROKER_RE, describeConnection } from '../../platform/kafka-connection.js';
 import { loadConfig } from '../config.js';
+import { ensurePrivateDir } from '../../platform/files.js';
 import { AgentDaemon } from '../daemon.js';
+import type { Logger } from '../../platform/logger.js';
 import { KafkaTarget, NdjsonTarget, type ShipTarget } from '../spool/ship-targets.js';
 
 const HELP = `Usage: signwatch agent run [--config PATH] [--brokers LIST] [--sink kafka|ndjson:PATH|-]… [--once] [--timeout SEC]
@@ -54,6 +56,12 @@ export async function runDaemon(argv: string[], env: NodeJS.ProcessEnv = process
     process.stdout.write(effectiveConfigText(cfg, env));
     return 0;
   }
+  // the spool, state and logs live there: a group/world-writable or foreign dataDir is refused, naming it
+  try {
+    ensurePrivateDir(cfg.dataDir);
+  } catch (e) {
+    throw new ConfigError(`signwatch agent run: dataDir ${(e as Error).message}`, { code: 'SW_FILE_UNSAFE' });
+  }
   const toStdout = parsed.values.sink?.some((s) => s === '-' || s === 'ndjson:-') ?? false;
   const { createLogger } = await import('../../platform/logger.js');
   const log = createLogger({ name: 'signwatch-agent', base: { host: cfg.host, region: cfg.region }, fd: toStdout ? 2 : 1, sync: true });
@@ -65,7 +73,18 @@ export async function runDaemon(argv: string[], env: NodeJS.ProcessEnv = process
     else throw new UsageError(`signwatch agent run: --sink: expected kafka, ndjson:PATH or -, got '${spec}'`);
   }
   const daemon = new AgentDaemon({ cfg, sinks, log });
-  if (parsed.values.once) {
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): the ship spans of the events
+  const { startTracing } = await import('../../platform/telemetry.js');
+  const releaseTracing = startTracing({ serviceName: 'signwatch-agent', region: cfg.region, host: cfg.host });
+  try {
+    return await runDaemonLoop(daemon, log, parsed.values.once === true, timeoutSec, () => log.info({ kafka: describeConnection(cfg.kafka), topic: cfg.kafka.topic, sinks: sinks.map((s) => s.name) }, 'agent started'));
+  } finally {
+    await releaseTracing();
+  }
+}
+
+async function runDaemonLoop(daemon: AgentDaemon, log: Logger, once: boolean, timeoutSec: number, started: () => void): Promise<number> {
+  if (once) {
     await daemon.start();
     const emptied = await daemon.drain(Date.now() + timeoutSec * 1000);
     // not emptied: the broker is unreachable or refusing; what is unsent stays in the spool, so do not wait long
@@ -80,7 +99,7 @@ export async function runDaemon(argv: string[], env: NodeJS.ProcessEnv = process
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
-    log.info({ kafka: describeConnection(cfg.kafka), topic: cfg.kafka.topic, sinks: sinks.map((s) => s.name) }, 'agent started');
+    started();
     void daemon.start();
   });
   return 0;

@@ -190,3 +190,27 @@ export function parseSetKeyPartitionListArgs(args: readonly string[]): Partition
   if (g.operands.length === 1 && g.operands[0] !== '') out.keychain = g.operands[0];
   return out;
 }
+
+export interface KeychainInfo {
+  /** The keychain name as security printed it (as given on its command line). */
+  name: string;
+  lockOnSleep: boolean;
+  /** Auto-lock after this many seconds of inactivity; null = `no-timeout`. */
+  timeoutSec: number | null;
+}
+
+/**
+ * `security show-keychain-info KC` (on **stderr**, keychain_show_info.c):
+ * `Keychain "<name>"[ lock-on-sleep][ use-lock-interval]( no-timeout| timeout=<N>s)`, e.g. the real
+ * `Keychain "/Users/Shared/Jenkins/Library/Keychains/login.keychain" lock-on-sleep timeout=300s`.
+ */
+export function parseKeychainInfo(text: string): KeychainInfo | undefined {
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^Keychain "(.*)"((?: [a-z-]+)*)(?: timeout=(\d+)s)?\s*$/.exec(line);
+    if (!m) continue;
+    const flags = (m[2] ?? '').trim().split(/\s+/).filter(Boolean);
+    if (m[3] === undefined && !flags.includes('no-timeout')) continue;
+    return { name: m[1] ?? '', lockOnSleep: flags.includes('lock-on-sleep'), timeoutSec: m[3] === undefined ? null : Number(m[3]) };
+  }
+  return undefined;
+}

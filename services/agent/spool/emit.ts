@@ -2,13 +2,14 @@
  * Where the one-shot commands (exec, unlock, scan, clock, notarize) put their events: the spool by default (the
  * daemon ships it), or an NDJSON sink given with `--sink ndjson:PATH` / `--sink -` (stdout) for debugging and
  * tests. Never throws: a broken spool must not change the result of a signing call. Problems are appended to
- * <dataDir>/agent-errors.log (best effort) and returned for the caller to count.
+ * <dataDir>/agent-errors.log (best effort, 0600, never through a symlink) and returned for the caller to count.
  */
-import { appendFileSync, mkdirSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentConfig } from '../config.js';
 import type { WireEvent } from '../events.js';
 import { Spool } from './spool.js';
+import { appendPrivate, ensurePrivateDir } from '../../platform/files.js';
 
 export type SinkSpec = { kind: 'spool' } | { kind: 'ndjson'; path: string } | { kind: 'stdout' };
 
@@ -40,9 +41,10 @@ export function emitEvents(cfg: AgentConfig, events: readonly WireEvent[], sink:
       writeSync(1, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
       report.written = events.length;
     } else if (sink.kind === 'ndjson') {
-      appendFileSync(sink.path, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      appendPrivate(sink.path, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
       report.written = events.length;
     } else {
+      ensurePrivateDir(cfg.dataDir); // refused when group/world-writable or not ours (the error names it)
       const spool = new Spool({ dir: spoolDir(cfg), maxEvents: cfg.spoolMaxEvents });
       const r = spool.appendBatch(events.map((e) => ({ id: e.id, line: JSON.stringify(e) })));
       report.dropped += r.dropped;
@@ -57,8 +59,9 @@ export function emitEvents(cfg: AgentConfig, events: readonly WireEvent[], sink:
 
 export function logAgentError(cfg: AgentConfig, message: string): void {
   try {
-    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
-    appendFileSync(join(cfg.dataDir, 'agent-errors.log'), `${new Date().toISOString()} pid=${process.pid} ${message}\n`);
+    // never through a symlink, never into a directory other users can write: then there is nowhere to report
+    ensurePrivateDir(cfg.dataDir);
+    appendPrivate(join(cfg.dataDir, 'agent-errors.log'), `${new Date().toISOString()} pid=${process.pid} ${message}\n`, { strictDir: true });
   } catch {
     /* nowhere left to report; the signing call goes on */
   }

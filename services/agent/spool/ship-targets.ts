@@ -9,7 +9,8 @@
  * - NdjsonTarget: appends lines to a file or stdout (debugging, tests).
  */
 import { CodedError } from '../../platform/errors.js';
-import { appendFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { appendPrivate } from '../../platform/files.js';
 import type { Producer } from 'kafkajs';
 import { describeConnection, type KafkaConnectionSettings } from '../../platform/kafka-connection.js';
 import type { Logger } from '../../platform/logger.js';
@@ -21,6 +22,8 @@ type PlatformKafka = typeof PlatformKafkaModule;
 export interface OutMessage {
   key: string;
   value: string;
+  /** Kafka record headers (W3C `traceparent` of the event's ship span). */
+  headers?: Record<string, string>;
 }
 
 export interface ShipTarget {
@@ -82,7 +85,7 @@ export class KafkaTarget implements ShipTarget {
       await Promise.race([
         (async () => {
           const p = await this.getProducer();
-          await p.send({ topic: this.opts.topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
+          await p.send({ topic: this.opts.topic, acks: -1, messages: messages.map((m) => (m.headers ? { key: m.key, value: m.value, headers: m.headers } : { key: m.key, value: m.value })) });
         })(),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new ShipError('SW_KAFKA_TIMEOUT', `kafka: send timed out after ${timeoutMs} ms`)), timeoutMs);
@@ -118,7 +121,7 @@ export class NdjsonTarget implements ShipTarget {
   send(messages: readonly OutMessage[]): Promise<void> {
     const text = messages.map((m) => `${m.value}\n`).join('');
     if (this.path === '-') writeSync(1, text);
-    else appendFileSync(this.path, text);
+    else appendPrivate(this.path, text);
     return Promise.resolve();
   }
   close(): Promise<void> {

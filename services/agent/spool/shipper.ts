@@ -4,6 +4,59 @@
  * (at least once). Unparseable spool files are moved aside and counted, never allowed to block the queue.
  */
 import type { ShipTarget, OutMessage } from './ship-targets.js';
+import { contextOf, recordRemoteSpan, SpanKind, trace, tracer, traceparentOf, type Span } from '../../platform/telemetry.js';
+
+/** What the shipper reads of an event for its trace (agent exec writes these: services/agent/record.ts). */
+interface TracedFields {
+  traceparent?: unknown;
+  parentSpanId?: unknown;
+  ts?: unknown;
+  durationMs?: unknown;
+  type?: unknown;
+  tool?: unknown;
+  outcome?: unknown;
+  host?: unknown;
+}
+
+/**
+ * The trace of each traced event from the spool to the broker: `agent.spool` (appended → read for shipping) and
+ * `agent.ship` (the produce request until acks=all), children of the call's span; the record's `traceparent`
+ * header names the ship span. Once the broker acknowledged, the spans end and the call's own span (`agent.exec`,
+ * which ran without an SDK) is recorded from the ids in the event. A failed send ends nothing: the retry starts
+ * new spans.
+ */
+function startShipSpans(traced: readonly { m: OutMessage; ev: TracedFields }[]): { end(): void } {
+  const now = Date.now();
+  const open: { spool: Span; ship: Span; ev: TracedFields }[] = [];
+  const t = tracer();
+  for (const { m, ev } of traced) {
+    const parent = contextOf(ev.traceparent as string);
+    if (!trace.getSpanContext(parent)) continue;
+    const at = typeof ev.ts === 'string' ? Date.parse(ev.ts) : NaN;
+    const spool = t.startSpan('agent.spool', { startTime: Number.isFinite(at) ? Math.min(at, now) : now }, parent);
+    const ship = t.startSpan('agent.ship', { kind: SpanKind.PRODUCER, startTime: now, attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.kafka.message.key': m.key } }, parent);
+    const tp = traceparentOf(ship);
+    if (tp) m.headers = { ...m.headers, traceparent: tp };
+    open.push({ spool, ship, ev });
+  }
+  return {
+    end() {
+      const acked = Date.now();
+      for (const { spool, ship, ev } of open) {
+        spool.end(now);
+        ship.end(acked);
+        const end = typeof ev.ts === 'string' ? Date.parse(ev.ts) : NaN;
+        if (!Number.isFinite(end)) continue;
+        const dur = typeof ev.durationMs === 'number' ? ev.durationMs : 0;
+        recordRemoteSpan(`agent.exec ${typeof ev.tool === 'string' ? ev.tool : String(ev.type)}`, ev.traceparent as string, typeof ev.parentSpanId === 'string' ? ev.parentSpanId : undefined, end - dur, end, {
+          'signwatch.event.type': String(ev.type),
+          ...(typeof ev.outcome === 'string' ? { 'signwatch.outcome': ev.outcome } : {}),
+          ...(typeof ev.host === 'string' ? { 'host.name': ev.host } : {}),
+        });
+      }
+    },
+  };
+}
 import type { Spool } from './spool.js';
 
 export interface ShipStats {
@@ -28,6 +81,7 @@ export class Shipper {
     const all = this.spool.list();
     if (all.length === 0) return 0;
     const messages: OutMessage[] = [];
+    const traced: { m: OutMessage; ev: TracedFields }[] = [];
     const sent: string[] = [];
     for (const n of all) {
       if (messages.length >= this.batchSize) break;
@@ -37,22 +91,26 @@ export class Shipper {
       sent.push(n);
       const bad: string[] = [];
       for (const line of lines) {
-        let region: unknown;
+        let ev: TracedFields & { region?: unknown };
         try {
-          region = (JSON.parse(line) as { region?: unknown }).region;
+          ev = JSON.parse(line) as TracedFields & { region?: unknown };
         } catch {
           bad.push(line);
           continue;
         }
-        messages.push({ key: typeof region === 'string' ? region : 'unknown', value: line });
+        const m: OutMessage = { key: typeof ev.region === 'string' ? ev.region : 'unknown', value: line };
+        if (typeof ev.traceparent === 'string') traced.push({ m, ev });
+        messages.push(m);
       }
       if (bad.length) {
         this.spool.quarantine(n, bad);
         this.stats.quarantined += bad.length;
       }
     }
+    const spans = traced.length ? startShipSpans(traced) : undefined;
     try {
       if (messages.length) for (const s of this.sinks) await s.send(messages);
+      spans?.end();
     } catch (e) {
       this.stats.failures++;
       this.stats.lastError = (e as Error).message;

@@ -5,7 +5,7 @@
  * Layout under `dir`: `q/<event id>.json` one file per event (complete JSON line) or `q/<first id>.<n>.json` for a
  * batch of n, `tmp/` files being written,
  * `dropped/<id>` markers left by a writer that had to drop events, `dropped.total` the running count.
- * - append(): write tmp/<id>, fsync, rename into q/, fsync q/ — so after append() returns the event survives
+ * - append(): write tmp/<id>, fdatasync, rename into q/, fsync q/ — so after append() returns the event survives
  *   kill -9 and power loss, and a reader never sees half an event. Concurrent writers never share a file.
  * - Order: event ids are ULIDs, so sorting q/ by name is time order (millisecond resolution across processes).
  * - Bounded: at most `maxEvents` events in q/. A writer that finds it full drops the OLDEST events (newest signals
@@ -16,11 +16,11 @@
  */
 import { CodedError } from '../../platform/errors.js';
 import {
-  appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
-  writeFileSync,
+  closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { newId } from '../events.js';
+import { appendPrivate, writePrivate } from '../../platform/files.js';
 
 export class SpoolError extends CodedError {
   constructor(message: string) {
@@ -95,7 +95,7 @@ export class Spool {
     let dropped: number;
     try {
       writeSync(fd, items.map((i) => (i.line.endsWith('\n') ? i.line : `${i.line}\n`)).join(''));
-      fsyncSync(fd);
+      fdatasyncSync(fd); // the data and the size that reads it back; the name is made durable by the fsync of q/
       closeSync(fd);
       dropped = this.makeRoom(items.length);
       renameSync(tmpPath, join(this.q, name));
@@ -132,7 +132,7 @@ export class Spool {
     }
     if (dropped > 0) {
       const marker = join(this.drops, newId());
-      writeFileSync(marker, String(dropped), { mode: 0o600 });
+      writePrivate(marker, String(dropped));
     }
     return dropped;
   }
@@ -180,7 +180,7 @@ export class Spool {
     if (delivered > 0) {
       try {
         mkdirSync(this.drops, { recursive: true, mode: 0o700 });
-        writeFileSync(join(this.drops, newId()), String(-delivered), { mode: 0o600 });
+        writePrivate(join(this.drops, newId()), String(-delivered));
       } catch {
         /* an uncorrected marker over-counts drops; it never hides one */
       }
@@ -198,7 +198,7 @@ export class Spool {
   quarantine(name: string, lines: readonly string[]): void {
     const bad = join(this.opts.dir, 'bad');
     mkdirSync(bad, { recursive: true, mode: 0o700 });
-    appendFileSync(join(bad, name), lines.map((l) => `${l}\n`).join(''));
+    appendPrivate(join(bad, name), lines.map((l) => `${l}\n`).join(''));
   }
 
   /**
@@ -242,7 +242,7 @@ export class Spool {
     total += add;
     // write the new total before deleting the markers: a crash in between over-counts, never under-counts
     const tmp = `${totalPath}.${process.pid}.tmp`;
-    writeFileSync(tmp, String(total));
+    writePrivate(tmp, String(total));
     renameSync(tmp, totalPath);
     for (const m of markers) {
       try {

@@ -14,6 +14,8 @@ import kafkajs, { type Admin, type IHeaders, type Producer } from 'kafkajs';
 import { stringify } from 'yaml';
 import { defaultPolicy } from '../../../services/engine/policy.js';
 import { replay } from '../../../services/replay/replay.js';
+import { simulate, demoIncidents } from '../../../services/simulate/simulate.js';
+import assert from 'node:assert/strict';
 import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -39,6 +41,9 @@ export interface Topics {
   alerts: string;
   fleet: string;
   hourly: string;
+  /** The processor's checkpoints (its default name: `<groupId>.state`) and its fleet processor's. */
+  state: string;
+  fleetState: string;
 }
 
 export interface ProcInstance {
@@ -64,8 +69,8 @@ export class World {
     readonly opts: { partitions: number; clock: 'wall' | 'event'; brokers?: string[]; extra?: Record<string, unknown> } = { partitions: 3, clock: 'event' },
   ) {
     const p = `itp-${this.id}`;
-    this.topics = { events: `${p}.events`, dlq: `${p}.dlq`, alerts: `${p}.alerts`, hourly: `${p}.hourly`, fleet: `${p}.fleet` };
     this.groupId = `${p}.processor`;
+    this.topics = { events: `${p}.events`, dlq: `${p}.dlq`, alerts: `${p}.alerts`, hourly: `${p}.hourly`, fleet: `${p}.fleet`, state: `${this.groupId}.state`, fleetState: `${this.groupId}.fleet.state` };
     this.kafka = new Kafka({ clientId: `it-${this.id}`, brokers: this.brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 2000 } });
   }
 
@@ -348,6 +353,34 @@ export function byKey<T>(items: readonly T[], key: (t: T) => string): Map<string
 
 /** Sort a copy by key, for deepEqual. */
 export const sorted = <T>(items: readonly T[], key: (t: T) => string): T[] => [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+
+const START = Date.parse('2026-11-20T00:00:00.000Z');
+
+/** A stream with every incident of the demo plus duplicates, late deliveries and malformed lines. */
+export function stream(events: number, seed = 7): string[] {
+  return [...simulate({ seed, start: START, events, ratePerSecond: 2, incidents: demoIncidents(START), duplicateRate: 0.01, lateRate: 0.01, malformedRate: 0.005 })];
+}
+
+export function assertNoDuplicates(ts: Transition[]): void {
+  const dups = [...byKey(ts, transitionKey)].filter(([, v]) => v.length > 1).map(([k]) => k);
+  assert.deepEqual(dups, [], 'no transition is written twice');
+}
+
+/** Same multiset of transitions, and per dedup key the same sequence (firing, resolved, …). */
+export function assertSameTransitions(got: Transition[], want: Transition[]): void {
+  assertNoDuplicates(got);
+  assert.ok(want.length >= 3, `the reference has transitions (${want.length})`);
+  assert.deepEqual(sorted(got, transitionKey), sorted(want, transitionKey));
+  const seq = (ts: Transition[]) => [...byKey(ts, (t) => t.dedupKey)].map(([k, v]) => `${k}: ${v.map((t) => `${t.state}@${t.at}`).join(' ')}`).sort();
+  assert.deepEqual(seq(got), seq(want));
+}
+
+export function assertSameHourly(got: HourlyAggregate[], want: HourlyAggregate[]): void {
+  const dups = [...byKey(got, hourlyKeyOf)].filter(([, v]) => v.length > 1).map(([k]) => k);
+  assert.deepEqual(dups, [], 'no hourly aggregate is written twice');
+  assert.ok(want.length > 0);
+  assert.deepEqual(sorted(got, hourlyKeyOf), sorted(want, hourlyKeyOf));
+}
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 

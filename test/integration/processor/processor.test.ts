@@ -9,39 +9,10 @@ import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { parseEventFast } from '../../../schemas/validate.js';
 import { openStore } from '../../../services/query/open-store.js';
-import { simulate, demoIncidents } from '../../../services/simulate/simulate.js';
 import { DLQ_HEADERS } from '../../../services/processor/topology.js';
-import { INTEGRATION, PrivateBroker, World, byKey, hourlyKeyOf, reference, sleep, sorted, transitionKey, until } from './harness.js';
-import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';
+import { INTEGRATION, PrivateBroker, World, assertNoDuplicates, assertSameHourly, assertSameTransitions, reference, sleep, sorted, stream, transitionKey, until } from './harness.js';
 
 const skip = INTEGRATION ? false : 'needs the real broker: SIGNWATCH_INTEGRATION=1 after `npm run kafka:start`';
-const START = Date.parse('2026-11-20T00:00:00.000Z');
-
-/** A stream with every incident of the demo plus duplicates, late deliveries and malformed lines. */
-function stream(events: number, seed = 7): string[] {
-  return [...simulate({ seed, start: START, events, ratePerSecond: 2, incidents: demoIncidents(START), duplicateRate: 0.01, lateRate: 0.01, malformedRate: 0.005 })];
-}
-
-function assertNoDuplicates(ts: Transition[]): void {
-  const dups = [...byKey(ts, transitionKey)].filter(([, v]) => v.length > 1).map(([k]) => k);
-  assert.deepEqual(dups, [], 'no transition is written twice');
-}
-
-/** Same multiset of transitions, and per dedup key the same sequence (firing, resolved, …). */
-function assertSameTransitions(got: Transition[], want: Transition[]): void {
-  assertNoDuplicates(got);
-  assert.ok(want.length >= 3, `the reference has transitions (${want.length})`);
-  assert.deepEqual(sorted(got, transitionKey), sorted(want, transitionKey));
-  const seq = (ts: Transition[]) => [...byKey(ts, (t) => t.dedupKey)].map(([k, v]) => `${k}: ${v.map((t) => `${t.state}@${t.at}`).join(' ')}`).sort();
-  assert.deepEqual(seq(got), seq(want));
-}
-
-function assertSameHourly(got: HourlyAggregate[], want: HourlyAggregate[]): void {
-  const dups = [...byKey(got, hourlyKeyOf)].filter(([, v]) => v.length > 1).map(([k]) => k);
-  assert.deepEqual(dups, [], 'no hourly aggregate is written twice');
-  assert.ok(want.length > 0);
-  assert.deepEqual(sorted(got, hourlyKeyOf), sorted(want, hourlyKeyOf));
-}
 
 void test('alert topic == replay; hourly topic == replay; bad lines dead-lettered with reason and source; every valid event stored once', { skip, timeout: 120_000 }, async () => {
   const extra: Record<string, unknown> = {};

@@ -125,6 +125,20 @@ export function runStoreSuite(name: string, make: MakeStore): void {
     }
   });
 
+  void withStore('values with backslashes, tabs, newlines and \\N come back byte for byte; ids repeated in a batch count once', async (store, data) => {
+    const odd = 'C:\\Users\\ci\t\\N "quoted"\r\nline two \\\\ end';
+    const e = mk({ ts: T0 + 12 * MIN, keychain: odd, partitionIds: ['apple\\tool:', 'tab\there'], correlationId: 'corr\\N' });
+    const raw = JSON.stringify(e.event);
+    assert.ok(raw.includes('\\\\') && raw.includes('\\t'), 'the raw JSON carries escapes itself');
+    assert.equal(await store.insertBatch([{ ...e, raw }, { ...e, raw }]), 1, 'an id twice in one batch is stored once');
+    const got = await store.getById(e.event.id);
+    assert.equal(got?.raw, raw);
+    assert.equal(got?.keychain, odd);
+    assert.equal(got?.correlationId, 'corr\\N');
+    assert.deepEqual((await store.query({ correlationId: ['corr\\N'] })).map((x) => x.id), [e.event.id]);
+    assert.equal((await store.query({})).length, data.length + 1);
+  });
+
   void withStore('a future-stamped event is kept with its reference time and found by --flag future only', async (store, data) => {
     const ref = T0 + 10 * MIN;
     const poison = { ...mk({ ts: Date.parse('9999-12-31T23:59:59.000Z'), region: 'HK' }), futureRef: ref };

@@ -1,0 +1,249 @@
+/**
+ * Tracing benchmarks (issue 20), against the local broker (`npm run kafka:start` first):
+ *  1. processor throughput with tracing off (no OTLP endpoint: no span recorded, context still carried) and on +
+ *     exporting (OTEL_EXPORTER_OTLP_ENDPOINT = a local OTLP/HTTP receiver: a batch span linking every event, the
+ *     transition spans, all exported), same run, alternating, the same simulated stream with a `traceparent` in
+ *     every event and in every record's headers (as the daemon ships them).
+ *  2. time to page from spans: the real `agent exec` (fake codesign, recorded errSecInternalComponent) three times,
+ *     the real daemon (`agent run`), processor and notifier processes, the fake PagerDuty; the page's trace, read
+ *     back from the receiver, split into exec → spool → shipped → consumed → transition committed → notified.
+ *
+ *   node dist/bench/tracing.js          (or BENCH_ONLY=tracing npm run bench)
+ *   BENCH_TRACING_EVENTS=100000 BENCH_TRACING_TRIALS=3 BENCH_TRACING_PAGES=5
+ */
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import os from 'node:os';
+import { simulate, demoIncidents } from '../services/simulate/simulate.js';
+import { startFakePagerDuty } from '../services/alerting/fake-pagerduty.js';
+import { World, until, BROKERS } from '../test/integration/processor/harness.js';
+import { startProcessorProcess } from '../test/harness/processor-proc.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../test/harness/otlp-receiver.js';
+import { BIN, cli as agentCli, sandbox } from '../test/unit/agent/helpers.js';
+
+const EVENTS = Number(process.env.BENCH_TRACING_EVENTS ?? 100_000);
+const TRIALS = Number(process.env.BENCH_TRACING_TRIALS ?? 3);
+/** One region per page (a region pages once until it resolves): at most 5. */
+const PAGES = Math.min(5, Number(process.env.BENCH_TRACING_PAGES ?? 5));
+const START = Date.parse('2026-11-20T00:00:00.000Z');
+const MAIN = fileURLToPath(new URL('../services/cli/main.js', import.meta.url));
+const ROUTING_KEY = 'R0UTINGKEY00000000000000000000AA';
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** The stream as the daemon ships it: every event with its call's traceparent, every record with its ship span's. */
+function tracedRecords(): { key: string; value: string; headers: { traceparent: string } }[] {
+  const lines = [...simulate({ seed: 3, start: START, events: EVENTS, ratePerSecond: 20, incidents: demoIncidents(START) })];
+  return lines.map((line) => {
+    const ev = JSON.parse(line) as Record<string, unknown>;
+    const traceId = hex(16);
+    ev.traceparent = `00-${traceId}-${hex(8)}-01`;
+    return { key: typeof ev.region === 'string' ? ev.region : 'unknown', value: JSON.stringify(ev), headers: { traceparent: `00-${traceId}-${hex(8)}-01` } };
+  });
+}
+
+/** One processor run over a fresh topic holding `records`: events/s from ready to the last commit. */
+async function processorRun(records: ReturnType<typeof tracedRecords>, env: Record<string, string> | undefined): Promise<number> {
+  const w = new World({ partitions: 6, clock: 'event', extra: { commitInterval: 100 } });
+  try {
+    await w.createEventsTopic();
+    for (let i = 0; i < records.length; i += 2000) await w.produceRaw(records.slice(i, i + 2000));
+    const admin = await w.getAdmin();
+    const saved = { ...process.env };
+    if (env) Object.assign(process.env, env);
+    // the child takes the environment at spawn
+    const proc = await w.startProcessor('bench').finally(() => {
+      for (const k of Object.keys(env ?? {})) if (saved[k] === undefined) delete process.env[k];
+    });
+    await until('ready', async () => ((await fetch(`http://127.0.0.1:${proc.metricsPort}/readyz`)).ok ? true : undefined), 30_000, 20);
+    const s0 = performance.now();
+    const ends = await admin.fetchTopicOffsets(w.topics.events);
+    await until(
+      'the processor to commit every event',
+      async () => {
+        const c = await admin.fetchOffsets({ groupId: w.groupId, topics: [w.topics.events] });
+        const committed = ends.reduce((sum, e) => sum + Math.max(0, Number(c[0]?.partitions.find((x) => x.partition === e.partition)?.offset ?? 0)), 0);
+        return committed >= records.length ? true : undefined;
+      },
+      300_000,
+      50,
+    );
+    const rate = records.length / ((performance.now() - s0) / 1000);
+    await proc.stop(); // SIGTERM: the SDK flushes what it still holds
+    return rate;
+  } finally {
+    await w.cleanup();
+  }
+}
+
+async function throughput(): Promise<{ rows: string[]; ratio: number }> {
+  const records = tracedRecords();
+  const otlp = await startOtlpReceiver();
+  const on = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_METRIC_EXPORT_INTERVAL: '600000' };
+  const off: number[] = [];
+  const onRates: number[] = [];
+  try {
+    // alternate, off first: drift of the machine's load hits both sides alike
+    for (let i = 0; i < TRIALS; i++) {
+      off.push(await processorRun(records, undefined));
+      onRates.push(await processorRun(records, on));
+    }
+    const batches = otlp.spans.filter((s) => s.name === 'processor.batch');
+    const links = batches.reduce((n, b) => n + b.links.length, 0);
+    const ratio = median(onRates) / median(off);
+    const fmt = (xs: number[]) => xs.map((x) => Math.round(x).toLocaleString('en')).join(' · ');
+    return {
+      ratio,
+      rows: [
+        `| tracing off (no OTLP endpoint) | ${fmt(off)} | **${Math.round(median(off)).toLocaleString('en')} events/s** | 1.00 |`,
+        `| tracing on + exporting (OTLP/HTTP to a local receiver) | ${fmt(onRates)} | **${Math.round(median(onRates)).toLocaleString('en')} events/s** | **${ratio.toFixed(2)}** |`,
+        '',
+        `Exported while on: ${batches.length.toLocaleString('en')} processor.batch spans carrying ${links.toLocaleString('en')} links (${TRIALS} runs × ${records.length.toLocaleString('en')} events: every event linked).`,
+      ],
+    };
+  } finally {
+    await otlp.close();
+  }
+}
+
+async function stopChild(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const done = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
+  await done;
+  clearTimeout(t);
+}
+
+interface Breakdown {
+  exec: number;
+  spool: number;
+  shipped: number;
+  consumed: number;
+  committed: number;
+  notified: number;
+  total: number;
+}
+
+/** The hops of one page's trace, from its spans (all on this machine's clock). */
+function breakdown(spans: readonly ReceivedSpan[], traceId: string): Breakdown {
+  const t = spans.filter((s) => s.traceId === traceId);
+  const one = (name: string) => {
+    const s = t.find((x) => x.name === name);
+    if (!s) throw new Error(`trace ${traceId}: no ${name} span`);
+    return s;
+  };
+  const exec = one('agent.exec codesign');
+  const spool = one('agent.spool');
+  const ship = one('agent.ship');
+  const transition = one('processor.transition');
+  const notify = one('notifier.pagerduty');
+  // consumed = the batch span that links this event's ship span starts
+  const batch = spans.find((s) => s.name === 'processor.batch' && s.links.some((l) => l.spanId === ship.spanId));
+  if (!batch) throw new Error(`trace ${traceId}: no batch span links the ship span`);
+  return {
+    exec: exec.endMs - exec.startMs,
+    spool: spool.endMs - spool.startMs,
+    shipped: ship.endMs - ship.startMs,
+    consumed: batch.startMs - ship.endMs,
+    committed: transition.endMs - batch.startMs,
+    notified: notify.endMs - transition.endMs,
+    total: notify.endMs - exec.startMs,
+  };
+}
+
+async function timeToPage(): Promise<{ rows: string[] }> {
+  const otlp: OtlpReceiver = await startOtlpReceiver();
+  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_METRIC_EXPORT_INTERVAL: '600000' };
+  const pd = await startFakePagerDuty();
+  const dir = mkdtempSync(join(tmpdir(), 'sw-bench-trace-'));
+  const children: ChildProcess[] = [];
+  const proc = await startProcessorProcess({ brokers: BROKERS, clock: 'event', env: otel });
+  const results: Breakdown[] = [];
+  try {
+    children.push(
+      spawn(process.execPath, [MAIN, 'alerts', 'notify', '--metrics-port', '0', '--brokers', BROKERS.join(','), '--topic', proc.topics.alerts, '--group', `${proc.topics.alerts}-n`, '--outbox', join(dir, 'outbox.sqlite'), '--pagerduty-url', pd.eventsUrl], {
+        env: { ...process.env, ...otel, SIGNWATCH_PD_ROUTING_KEY: ROUTING_KEY },
+        stdio: 'ignore',
+      }),
+    );
+    const regions = ['HK', 'JP', 'KR', 'SG', 'US'];
+    for (let k = 0; k < PAGES; k++) {
+      // one region per page (a region pages once per hour of event time); one daemon per host, shipping every 100 ms
+      const region = regions[k % regions.length]!;
+      const sb = sandbox();
+      writeFileSync(sb.config, JSON.stringify({ region, host: `mini-${region.toLowerCase()}-${k}`, dataDir: sb.dataDir, kafka: { brokers: BROKERS, topic: proc.topics.events }, intervals: { shipMs: 100, heartbeatSec: 3600, scanSec: 3600, clockSec: 3600 } }));
+      const daemon = spawn(process.execPath, [BIN, 'agent', 'run'], { env: { ...sb.env, ...otel }, stdio: 'ignore' });
+      try {
+        let last = '';
+        for (let i = 0; i < 3; i++) {
+          last = hex(16);
+          agentCli(['agent', 'exec', '--', 'codesign', '-s', 'X', 'a.app'], { ...sb.env, FAKE_CODESIGN: 'codesign-errSecInternalComponent__replacing-existing', TRACEPARENT: `00-${last}-${hex(8)}-01` });
+        }
+        const dedupKey = `signwatch/codesign_keychain_failures/region=${region}`;
+        await pd.waitFor((f) => f.events.some((e) => e.body.dedup_key === dedupKey && e.body.event_action === 'trigger'), 60_000);
+        await otlp.waitFor((s) => ['agent.exec codesign', 'agent.spool', 'agent.ship', 'processor.transition', 'notifier.pagerduty'].every((n) => s.some((x) => x.traceId === last && x.name === n)), 60_000, `page ${k} spans`);
+        await otlp.waitFor((s) => s.some((x) => x.name === 'processor.batch' && x.links.some((l) => l.traceId === last)), 60_000, `page ${k} batch span`);
+        if (k > 0) results.push(breakdown(otlp.spans, last)); // the first page warms up producers and fetch sessions
+      } finally {
+        await stopChild(daemon);
+        sb.cleanup();
+      }
+    }
+  } finally {
+    for (const c of children) await stopChild(c);
+    await proc.stop();
+    await pd.close();
+    await otlp.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const hop = (k: keyof Breakdown, label: string, what: string) => `| ${label} | ${what} | **${median(results.map((r) => r[k])).toFixed(0)} ms** | ${results.map((r) => r[k].toFixed(0)).join(' · ')} |`;
+  return {
+    rows: [
+      hop('exec', 'exec', '`agent.exec codesign`: the wrapped codesign call (fake codesign replaying a recorded failure)'),
+      hop('spool', 'spool', '`agent.spool`: event built → fsync’d spool append → read by the daemon’s ship loop (shipMs 100)'),
+      hop('shipped', 'shipped', '`agent.ship`: produce request until acks=all'),
+      hop('consumed', 'consumed', 'broker acknowledged → the processor’s `processor.batch` (linking it) starts'),
+      hop('committed', 'transition committed', 'batch start → `processor.transition` ends (Kafka transaction committed)'),
+      hop('notified', 'notified', 'committed → `notifier.pagerduty` ends (alert topic read, outbox fsync, PagerDuty POST answered)'),
+      hop('total', '**total**', 'exec start → PagerDuty answered'),
+    ],
+  };
+}
+
+export async function run(): Promise<string> {
+  const t = await throughput();
+  const p = await timeToPage();
+  return [
+    '## tracing (OpenTelemetry SDK, issue 20)',
+    '',
+    `node ${process.version} · ${os.cpus().length} cores, broker on the same machine · load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    '',
+    `Processor throughput, ${EVENTS.toLocaleString('en')} traced events, 6 partitions, event-time clock, ${TRIALS} alternating runs each:`,
+    '',
+    '| processor | runs | median | relative |',
+    '| --- | --- | ---: | ---: |',
+    ...t.rows,
+    '',
+    `Target: tracing on within 10 % of off (${t.ratio >= 0.9 ? 'met' : 'NOT met'}).`,
+    '',
+    `Time to page from the page's own spans (median of ${PAGES - 1} pages after one warm-up; each page: 3 real \`agent exec\` calls in one region):`,
+    '',
+    '| hop | span(s) | median | each page |',
+    '| --- | --- | ---: | --- |',
+    ...p.rows,
+    '',
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.stdout.write(await run());
+}
