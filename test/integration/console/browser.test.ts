@@ -1,5 +1,6 @@
 // The console in a real headless Chromium (the system's /usr/bin/chromium driven by puppeteer-core, which downloads
-// no browser) against the real broker (SIGNWATCH_INTEGRATION=1): log in with a person's token through the form,
+// no browser) against the real broker (SIGNWATCH_INTEGRATION=1): log in with a person's token through the form
+// using the keyboard only (and Tab reaches every control),
 // then a scripted incident on a unique alert topic (HK keychain failures firing, then resolved) must turn the HK tile
 // FROZEN, show the alert's evidence, and turn it OPEN again, live over server-sent events. Conditions are waited for
 // with generous timeouts; nothing here measures time. SIGNWATCH_CONSOLE_SCREENSHOT=PATH saves the frozen Fleet page.
@@ -68,10 +69,19 @@ void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evid
 
     // not signed in: the login form, no data
     await page.waitForSelector('#login:not([hidden])', { timeout: 30_000 });
-    await page.type('#token', TOKEN);
-    await page.click('#login button[type=submit]');
+    // keyboard only: the form puts the focus in the token field, Enter submits it
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'token');
+    await page.keyboard.type(TOKEN);
+    await page.keyboard.press('Enter');
     await page.waitForFunction(`document.body.dataset.live === 'true' && document.querySelectorAll('.tile').length === 5`, { timeout: 30_000 });
     assert.equal(await page.evaluate(`document.querySelector('#user').textContent`), 'signed in as oncall');
+    // every control of the Fleet page is reachable with Tab: the Fleet link and Log out
+    const reached = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      reached.add(String(await page.evaluate(`(document.activeElement?.id || document.activeElement?.textContent || '').trim()`)));
+    }
+    assert.ok(reached.has('Fleet') && reached.has('logout'), `Tab reached: ${[...reached].join(', ')}`);
     // the token is nowhere in the URL and the cookie is not readable by script
     assert.ok(!page.url().includes(TOKEN));
     assert.equal(await page.evaluate('document.cookie'), '');
