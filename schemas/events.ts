@@ -204,6 +204,26 @@ export const DoctorEvent = z.looseObject({
   durationMs: Duration,
 });
 
+/**
+ * The quarterly revoke-one-certificate drill (`signwatch drill start|stop`): one copy per drilled region, keyed by
+ * that region (`region`), all with the same `drillId`; `regions` lists every region of the drill. `host` is the
+ * machine the command ran on, `pool` the pool the drill measures (signing), `by` the person named by the token
+ * book. The engine's tracking of a drilled region is defined in docs/engine.md ("Drills").
+ */
+export const DrillEvent = z.looseObject({
+  ...common,
+  type: z.literal('drill'),
+  action: z.enum(['start', 'stop']),
+  drillId: z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'must be a ULID'),
+  /** start: the certificate revoked (a start without it is ignored); a stop names the drill by its id only. */
+  sha1: Sha1.optional(),
+  regions: z.array(Region).min(1).max(REGIONS.length),
+  note: z.string().max(1024).optional(),
+  by: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'must be a person name of the token book'),
+  /** start: the region is red when not green this long after the start (ms; at most 7 days). */
+  timeoutMs: z.number().int().positive().max(7 * 86_400_000).optional(),
+});
+
 export const SignEvent = z.discriminatedUnion('type', [
   CodesignEvent,
   UnlockEvent,
@@ -214,6 +234,7 @@ export const SignEvent = z.discriminatedUnion('type', [
   AclEvent,
   SessionEvent,
   DoctorEvent,
+  DrillEvent,
 ]);
 
 export type SignEvent = z.infer<typeof SignEvent>;
@@ -226,13 +247,14 @@ export type HeartbeatEvent = z.infer<typeof HeartbeatEvent>;
 export type AclEvent = z.infer<typeof AclEvent>;
 export type SessionEvent = z.infer<typeof SessionEvent>;
 export type DoctorEvent = z.infer<typeof DoctorEvent>;
+export type DrillEvent = z.infer<typeof DrillEvent>;
 export type EventType = SignEvent['type'];
 
 /** The one wording of a bad region, in the CLI and the HTTP APIs (gate, query): `"XX" is not one of HK, JP, …`. */
 export function badRegion(v: string): string {
   return `${JSON.stringify(v)} is not one of ${Region.options.join(', ')}`;
 }
-export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl', 'session', 'doctor'];
+export const EVENT_TYPES: readonly EventType[] = ['codesign', 'unlock', 'notarize', 'cert', 'clock', 'heartbeat', 'acl', 'session', 'doctor', 'drill'];
 
 /** A validation failure in words a person can act on: "line 12: region: Invalid option…". */
 export function describeIssues(error: z.ZodError): string {

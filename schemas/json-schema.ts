@@ -3,7 +3,7 @@
  * `npm run generate` (scripts/generate.ts, with the policy's schema from services/engine/policy.ts); the schemas
  * unit test fails when the committed files differ from this output.
  * The event schema carries an OpenAPI-style `discriminator` on `type` so that validators (ajv) pick the branch
- * directly instead of trying all seven.
+ * directly instead of trying all eight.
  */
 import { z } from 'zod';
 import { SignEvent } from './events.js';

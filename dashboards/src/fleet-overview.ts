@@ -292,9 +292,36 @@ export function fleetOverview(policy: Readonly<Policy>): Dashboard {
         .decimals(0)
         .gridPos(pos(16, 31, 8, 6)),
     )
-    .withRow(new RowBuilder('Postmortem (PostgreSQL event store)').id(30).gridPos(pos(0, 37, 24, 1)))
-    .withPanel(recentFailuresPanel(31, 38))
-    .withPanel(jobsHitPanel(32, 48))
+    // the quarterly revoke-one-certificate drill (docs/engine.md, "Drills"): every selected region side by side
+    .withRow(new RowBuilder('Drill: revoke one certificate, time to green').id(40).gridPos(pos(0, 37, 24, 1)))
+    .withPanel(
+      new StatPanel()
+        .id(41)
+        .title('Time to green of the latest drill, by region')
+        .description('From the drill start to the first instant every signing host that heartbeat in the hour before it has a scan without the revoked certificate and a signing call with another identity (signwatch drill report --id ID).')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (region) (${METRICS.drillTimeToGreen}${RS})`, { legend: '{{region}}', instant: true }))
+        .unit('s')
+        .decimals(0)
+        .colorMode(BigValueColorMode.Value)
+        .graphMode(BigValueGraphMode.None)
+        .reduceOptions(lastValue())
+        .gridPos(pos(0, 38, 12, 6)),
+    )
+    .withPanel(
+      new TimeseriesPanel()
+        .id(42)
+        .title('Drill: hosts still pending, by region')
+        .description('Hosts of the cohort still lacking a clean scan or a signing call with the replacement identity (signwatch drill status says which and what).')
+        .datasource({ ...PROMETHEUS })
+        .withTarget(prom(`max by (region) (${METRICS.drillPendingHosts}${RS})`, { legend: '{{region}}' }))
+        .min(0)
+        .decimals(0)
+        .gridPos(pos(12, 38, 12, 6)),
+    )
+    .withRow(new RowBuilder('Postmortem (PostgreSQL event store)').id(30).gridPos(pos(0, 44, 24, 1)))
+    .withPanel(recentFailuresPanel(31, 45))
+    .withPanel(jobsHitPanel(32, 55))
     .build();
 }
 

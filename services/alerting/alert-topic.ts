@@ -22,8 +22,8 @@ export function isTransition(v: unknown): v is Transition {
   return !!t && t.kind === 'transition' && typeof t.dedupKey === 'string' && (t.state === 'firing' || t.state === 'resolved') && typeof t.alert === 'string';
 }
 
-/** Decode one alert-topic record: a transition, or why it is not one (`hourly` records are not errors). */
-export function decodeTransition(value: Buffer | null): { t: Transition } | { reason: 'not JSON' | 'not a transition' | 'hourly' } {
+/** Decode one alert-topic record: a transition, or why it is not one (`hourly` and `drill` records are not errors). */
+export function decodeTransition(value: Buffer | null): { t: Transition } | { reason: 'not JSON' | 'not a transition' | 'hourly' | 'drill' } {
   let v: unknown;
   try {
     v = JSON.parse(value?.toString('utf8') ?? '');
@@ -31,7 +31,8 @@ export function decodeTransition(value: Buffer | null): { t: Transition } | { re
     return { reason: 'not JSON' };
   }
   if (isTransition(v)) return { t: v };
-  return { reason: (v as { kind?: unknown } | null)?.kind === 'hourly' ? 'hourly' : 'not a transition' };
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  return { reason: kind === 'hourly' ? 'hourly' : kind === 'drill' ? 'drill' : 'not a transition' };
 }
 
 export function alertTopicReader(opts: {
@@ -59,7 +60,7 @@ export function alertTopicReader(opts: {
           await Promise.resolve();
           const d = decodeTransition(message.value);
           if (!('t' in d)) {
-            if (d.reason !== 'hourly') opts.onInvalid?.(d.reason);
+            if (d.reason !== 'hourly' && d.reason !== 'drill') opts.onInvalid?.(d.reason);
             return;
           }
           opts.onTransition(d.t);

@@ -31,6 +31,12 @@ const SEVERITY: Record<Severity, PagerDutySeverity> = { critical: 'critical', wa
 /** Evidence lists are capped so that an event stays far below PagerDuty's 512 KB limit. */
 export const DETAILS_CAP = 50;
 
+/** The page's summary, capped at PagerDuty's 1024 characters; a drill's page says so first (`[drill] …`). */
+function summaryOf(t: Transition): string {
+  const s = t.drillId !== undefined ? `[drill] ${t.summary}` : t.summary;
+  return s.length > 1024 ? `${s.slice(0, 1021)}...` : s;
+}
+
 export function pagerDutyEvent(t: Transition, policy: Readonly<Policy>): PagerDutyEvent {
   const region = t.labels.region;
   const dash = dashboardUrl(policy, region);
@@ -43,7 +49,7 @@ export function pagerDutyEvent(t: Transition, policy: Readonly<Policy>): PagerDu
     ...base,
     event_action: 'trigger',
     payload: {
-      summary: t.summary.length > 1024 ? `${t.summary.slice(0, 1021)}...` : t.summary,
+      summary: summaryOf(t),
       source: t.labels.host ?? d?.hosts[0] ?? `signwatch/${region ?? 'all'}`,
       severity,
       timestamp: t.at,
@@ -67,6 +73,7 @@ export function pagerDutyEvent(t: Transition, policy: Readonly<Policy>): PagerDu
         ...(t.traceparent ? { traceparent: t.traceparent } : {}),
         runbook: runbookUrl(policy, t.alert),
         dashboard: dash,
+        ...(t.drillId !== undefined ? { drill_id: t.drillId } : {}),
       },
     },
     links: [

@@ -125,7 +125,8 @@ export class ReleaseGate {
 
   /** Does this transition's alert freeze releases under the policy? */
   freezes(t: Transition): boolean {
-    return this.freezing.has(t.alert);
+    // a page of the drilled certificate raised during a drill freezes only when the policy says so (drill.freezes)
+    return this.freezing.has(t.alert) && (t.drillId === undefined || this.policy.drill.freezes);
   }
 
   apply(t: Transition): void {

@@ -8,11 +8,13 @@ import { effectiveConfigText } from '../platform/check-config.js';
 import { KafkaConnection } from '../platform/kafka-config.js';
 import type { KafkaConnectionSettings } from '../platform/kafka-connection.js';
 import { brokersFlag, loadCommandConfig } from '../alerting/command-config.js';
+import { drillDemo } from './drill-demo.js';
 
 /** `--config FILE`: the cluster to run on (only the kafka block). */
 const DemoConfig = z.strictObject({ kafka: KafkaConnection('signwatch-demo') });
 
 const HELP = `Usage: signwatch demo [--once] [--speed N] [--seed N] [--dir DIR] [--report FILE] [--config FILE | --brokers LIST]
+       signwatch demo --scenario drill [--seed N]
 
 Run the whole signwatch pipeline on this machine and play a scripted incident on a simulated fleet of five
 regions (HK, JP, KR, SG, US):
@@ -28,7 +30,12 @@ clock: event) on fresh topics, an SQLite event store, a local PagerDuty Events A
 notifier and the release gate. Event time is compressed: one simulated hour every 20 s by default.
 Ctrl-C stops everything it started (and the broker only if it started it).
 
+--scenario drill plays the quarterly drill instead, on the engine in this process (no broker): a distribution
+certificate is revoked in HK, JP and US, each region rotates at its own pace (one US host stays silent), every
+region's drill records are printed as they happen, and the time-to-green table (signwatch drill report) at the end.
+
 Options:
+  --scenario NAME    incident (default: the scripted incident above) | drill
   --once             run to the end of the script without a live screen and exit: 0 only when the page, the
                      freeze, the SG warning and the cert ticket happened, the page, freeze and warning resolved,
                      and the first page arrived within 30 s (3 min when the Kafka jars had to be
@@ -79,12 +86,15 @@ export const run: CommandModule['run'] = async (argv) => {
       config: { type: 'string' },
       brokers: { type: 'string' },
       'check-config': { type: 'boolean' },
+      scenario: { type: 'string' },
     },
     HELP,
     false,
   );
   if (!a) return 0;
   const v = a.values;
+  if (v.scenario !== undefined && v.scenario !== 'incident' && v.scenario !== 'drill') throw new UsageError(`signwatch demo: --scenario: "${v.scenario}" is not one of incident, drill`);
+  if (v.scenario === 'drill') return drillDemo(num(v.seed, '--seed', 17, 0, 2 ** 31 - 1, true), process.stdout);
   try {
     brokersFromEnv(process.env);
   } catch (e) {

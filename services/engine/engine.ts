@@ -20,6 +20,7 @@ import type { Rule } from './rule.js';
 import { isFleetRule, type AnyRuleDefinition } from './rules/definition.js';
 import { RULES, type Registry } from './rules/index.js';
 import { TimestampParser, toIso, toMs } from './time.js';
+import { DrillTracker, type DrillRecord } from './drill.js';
 import type { AlertEngine, EngineState, EngineStats, HourlyAggregate, OfferOutcome, RegionSnapshot, Sink, Transition } from './types.js';
 import { ClassRegistry, encodeGraph, reachable, restoreGraph, shapeFingerprint, StateCodecError } from './state-codec.js';
 
@@ -36,6 +37,8 @@ interface RegionState {
   hourly: HourlyAggregator;
   rules: Rule[];
   byType: Map<EventType, Rule[]>;
+  /** The region's drills (region and all scopes; none in the fleet scope). */
+  drill: DrillTracker | undefined;
 }
 
 /**
@@ -96,10 +99,16 @@ export function freezingAlerts(policy: Readonly<Policy>, rules: Registry = RULES
 export function stateHorizon(policy: Readonly<Policy>, rules: Registry = RULES): number {
   let longest = 0;
   for (const d of enabledRules(policy, rules)) longest = Math.max(longest, d.horizon(alertConfig(policy, d.name)));
+  // a drill's state: the cohort's heartbeats before the start, then up to the longest timeout a start may ask for
+  longest = Math.max(longest, policy.drill.lookback + Math.max(policy.drill.timeout, MAX_DRILL_TIMEOUT));
   return policy.hourlyRetention + policy.allowedLateness + longest;
 }
 
+/** The longest `drill start --timeout` the wire contract allows (DrillEvent.timeoutMs). */
+export const MAX_DRILL_TIMEOUT = 7 * 86_400_000;
+
 class Engine implements AlertEngine {
+  private readonly drillOut: DrillRecord[] = [];
   private readonly regions = new Map<Region, RegionState>();
   private readonly out: Transition[] = [];
   private readonly emitHourly: (a: HourlyAggregate) => void;
@@ -132,6 +141,7 @@ class Engine implements AlertEngine {
         hourly: new HourlyAggregator(region, policy.allowedLateness, policy.hourlyRetention),
         rules,
         byType,
+        drill: scope === 'fleet' ? undefined : new DrillTracker(region, { lookback: policy.drill.lookback, timeout: policy.drill.timeout, allowedLateness: policy.allowedLateness }),
       });
     }
     this.emitHourly = (a) => this.sink.hourly(a);
@@ -206,10 +216,15 @@ class Engine implements AlertEngine {
     this.stats.accepted++;
     r.hourly.add(event, ts, false);
     const rules = r.byType.get(event.type);
-    if (rules) {
+    const drill = r.drill && DrillTracker.TYPES.has(event.type) ? r.drill : undefined;
+    if (rules || drill) {
       // Evaluate every instant before this event without it (causality), then observe it and evaluate at ts.
       if (ts - 1 > r.clock) this.advanceRules(r, ts - 1);
-      for (const rule of rules) rule.observe(event, ts);
+      if (rules) for (const rule of rules) rule.observe(event, ts);
+      if (drill) {
+        drill.observe(event, ts, this.drillOut);
+        this.drainDrills();
+      }
     }
     this.step(r, ts > r.clock ? ts : r.clock);
     if (this.fleet?.byType.has(event.type)) this.fleetObserve(this.fleet, event, ts);
@@ -253,8 +268,18 @@ class Engine implements AlertEngine {
 
   /** Advance the region's rules to `to` and emit their transitions, in time order. */
   private advanceRules(r: RegionState, to: number): void {
+    if (r.drill) {
+      r.drill.advance(to, this.drillOut);
+      this.drainDrills();
+    }
     for (const rule of r.rules) rule.advance(to, this.out);
     this.drain();
+  }
+
+  private drainDrills(): void {
+    if (!this.drillOut.length) return;
+    for (const d of this.drillOut) this.sink.drill?.(d);
+    this.drillOut.length = 0;
   }
 
   /** Move the region's clock to `to`: rules, then hourly buckets the clock closes, then dedup memory. */
@@ -272,7 +297,11 @@ class Engine implements AlertEngine {
     const out = this.out;
     if (out.length) {
       if (out.length > 1) out.sort((a, b) => toMs(a.at) - toMs(b.at)); // stable: rule order breaks ties
-      for (const t of out) this.sink.transition(t);
+      for (const t of out) {
+        const drill = this.regions.get(t.labels.region as Region)?.drill;
+        if (drill && !drill.idleFor(t)) drill.tag(t, toMs(t.at));
+        this.sink.transition(t);
+      }
       this.stats.transitions += out.length;
       out.length = 0;
     }
@@ -288,6 +317,7 @@ class Engine implements AlertEngine {
           for (const reading of g.read(rule)) s.gauges.push({ name: g.name, labels: { region: r.region, ...reading.labels }, value: reading.value });
         }
       });
+      for (const g of r.drill?.readings() ?? []) s.gauges.push({ name: g.name, labels: { region: r.region }, value: g.value });
       snaps.set(r.region, s);
     }
     // fleet alerts name their region in their labels: each reading goes to its region's snapshot
@@ -316,5 +346,9 @@ export class MemorySink implements Sink {
   }
   hourly(a: HourlyAggregate): void {
     this.hourlies.push(a);
+  }
+  readonly drills: DrillRecord[] = [];
+  drill(d: DrillRecord): void {
+    this.drills.push(d);
   }
 }

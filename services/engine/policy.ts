@@ -42,6 +42,17 @@ const globals = {
       evictAfter: DurationMs.default(86_400_000),
     })
     .prefault({}),
+  /** The quarterly revoke-one-certificate drill (docs/engine.md, "Drills"). */
+  drill: z
+    .strictObject({
+      /** Whether a page of the drilled certificate raised during a drill freezes the region's releases. */
+      freezes: z.boolean().default(false),
+      /** The cohort: signing hosts that sent a heartbeat in this stretch before the start. */
+      lookback: DurationMs.default(3_600_000),
+      /** A region not green this long after the start (unless `drill start --timeout`) is red. */
+      timeout: DurationMs.default(86_400_000),
+    })
+    .prefault({}),
   /** Base URLs used in page links. */
   links: z
     .strictObject({

@@ -6,6 +6,7 @@
 import type { Region, SignEvent } from '../../schemas/events.js';
 import type { Severity } from '../../schemas/alert.js';
 import type { EncodedGraph } from './state-codec.js';
+import type { DrillRecord } from './drill.js';
 
 export type AlertState = 'firing' | 'resolved';
 
@@ -37,6 +38,11 @@ export interface Transition {
   dedupKey: string;
   summary: string;
   details?: AlertDetails;
+  /**
+   * Set on a page of the drilled certificate raised during a drill of its region (and on its resolve): the drill's
+   * id. PagerDuty summaries then start with `[drill]`; the policy's `drill.freezes` says whether it freezes.
+   */
+  drillId?: string;
   /** Trace ids (W3C, 32 hex) of the events behind it, when they were traced (set by the processor, not the engine). */
   traceIds?: string[];
   /** W3C traceparent of the processor span that committed it (the notifier's spans are its children). */
@@ -76,6 +82,8 @@ export interface HourlyAggregate {
 export interface Sink {
   transition(t: Transition): void;
   hourly(a: HourlyAggregate): void;
+  /** A drilled region's change (services/engine/drill.ts); written beside the transitions (alert topic, replay). */
+  drill?(d: DrillRecord): void;
 }
 
 export type OfferOutcome = 'accepted' | 'duplicate' | 'late' | 'expired' | 'future';

@@ -55,6 +55,11 @@ export const ERRORS = {
   SW_DEMO_KAFKA_START: runtime('the demo could not start a local Kafka broker', false),
   SW_DLQ_EXPORT: runtime('the dead-letter topic cannot be read', true, 503),
   SW_DLQ_REPLAY: runtime('dead letters cannot be re-driven into the events topic', true, 503),
+  // drills (signwatch drill)
+  SW_DRILL_TOKEN: { what: 'the drill command needs a token that the token book names', retryable: false, exit: 2, http: 401 },
+  SW_DRILL_SEND: runtime('the drill event cannot be written to the events topic', true, 503),
+  SW_DRILL_READ: runtime('the drill records cannot be read from the alert topic', true, 503),
+  SW_DRILL_UNKNOWN: runtime('no drill with this id was recorded', false, 404),
   // ── agent ───────────────────────────────────────────────────────────────────────────────────────────
   SW_SPOOL_IO: runtime('the agent spool cannot be written or read (the message names the errno)', true),
   SW_SINK_SEND: runtime('the agent could not ship spooled events', true),

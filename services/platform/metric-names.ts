@@ -36,4 +36,7 @@ export const METRICS = {
   hostSeriesFolded: 'signwatch_host_series_folded', // {region} counter: events of hosts over policy hostSeries.maxHosts, counted under host _other
   hostSeriesHosts: 'signwatch_host_series_hosts', // gauge: hosts with their own series now (≤ hostSeries.maxHosts)
   hostSeriesEvicted: 'signwatch_host_series_evicted', // counter: hosts dropped after hostSeries.evictAfter of silence
+  // the revoke-one-certificate drill (services/engine/drill.ts), the region's latest drill
+  drillTimeToGreen: 'signwatch_drill_time_to_green_seconds', // {region} once green
+  drillPendingHosts: 'signwatch_drill_pending_hosts', // {region} cohort hosts still lacking evidence
 } as const;

@@ -129,6 +129,15 @@ export class ProcessorMetrics {
         });
       }
     }
+    // the region's latest drill (services/engine/drill.ts): time to green once green, cohort hosts still pending
+    for (const [name, description] of [
+      [METRICS.drillTimeToGreen, "Seconds from the start of the region's latest drill to green (once green)"],
+      [METRICS.drillPendingHosts, "Hosts of the region's latest drill still lacking a clean scan or a signing call with another identity"],
+    ] as const) {
+      telemetry.exactGauge(name, description, function* () {
+        for (const s of snapshots()) for (const r of s.gauges) if (r.name === name) yield { labels: r.labels, value: r.value };
+      });
+    }
     const freezing = freezingAlerts(policy, rules);
     telemetry.exactGauge(METRICS.releaseFrozen, '1 while releases are frozen for the region (a firing alert whose policy says freezes)', function* () {
       for (const s of snapshots()) yield { labels: { region: s.region }, value: s.firing.some((f) => freezing.has(f.alert)) ? 1 : 0 };

@@ -9,7 +9,8 @@
  *                          ┌────────────────────────────────────────┼──────────────────────────┐
  *                          ▼                                        ▼                          ▼
  *                  alert transitions topic                 hourly aggregates topic       /metrics (counters,
- *                  (key = dedupKey)                        (key = region/host/hour)       per-region gauges)
+ *                  (key = dedupKey; drill records:         (key = region/host/hour)       per-region gauges)
+ *                   key = signwatch/drill/<id>/<region>)
  *
  * The event store is not written here: its writer (services/query/store-writer.ts) reads the events topic in its own
  * consumer group, so a slow store never delays a page.
@@ -30,6 +31,7 @@ import { createEngine, type EngineScope } from '../engine/engine.js';
 import { futureReason } from '../engine/time.js';
 import type { Registry } from '../engine/rules/index.js';
 import type { AlertEngine, EngineState, HourlyAggregate, RegionSnapshot, Sink, Transition } from '../engine/types.js';
+import { drillKey } from '../engine/drill.js';
 import type { Logger } from '../platform/logger.js';
 import type { ProcessorMetrics } from './metrics.js';
 
@@ -57,7 +59,7 @@ export interface OutRecord {
   key: string | Buffer | null;
   value: string | Buffer;
   headers?: Record<string, HeaderValue>;
-  counts: { kind: 'transition'; transition: Transition; /** W3C traceparent of the record that caused it (its ship span), if traced. */ cause?: string } | { kind: 'hourly' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string } | { kind: 'fleet' };
+  counts: { kind: 'transition'; transition: Transition; /** W3C traceparent of the record that caused it (its ship span), if traced. */ cause?: string } | { kind: 'hourly' } | { kind: 'drill' } | { kind: 'dead-letter'; reason: string } | { kind: 'rerouted'; region: string } | { kind: 'fleet' };
 }
 
 export interface TopologyOptions {
@@ -184,6 +186,12 @@ export function createPipeline(opts: TopologyOptions): PartitionPipeline {
     hourly(a) {
       if (!target) return;
       target.push({ topic: topics.hourly, key: hourlyKey(a), value: JSON.stringify(a), counts: { kind: 'hourly' } });
+    },
+    drill(d) {
+      if (!target) return;
+      // beside the transitions, on the alert topic: the gate and the notifier skip them, `drill status|report` read them
+      target.push({ topic: topics.alerts, key: drillKey(d), value: JSON.stringify(d), counts: { kind: 'drill' } });
+      log.info({ drillId: d.drillId, region: d.region, state: d.state, at: d.at, timeToGreenMs: d.timeToGreenMs, pendingHosts: d.pendingHosts.length }, `drill ${d.state}`);
     },
   };
   const scope = opts.scope ?? 'all';

@@ -11,7 +11,9 @@ import { parseMaxLineBytes } from '../platform/lines.js';
 const HELP = `Usage: signwatch replay [options] FILE|-
 
 Run the alert engine (the same one the live processor runs) over NDJSON events and print the alert
-transitions as NDJSON on stdout. The clock is the event time (per region); --until advances it at the end.
+transitions as NDJSON on stdout, with the drill records ({"kind":"drill",…}: docs/engine.md, "Drills") in order,
+the same lines the live processor writes to the alert topic. The clock is the event time (per region); --until
+advances it at the end.
 Lines are wire events, or records of a topic export (kcat -C -J, signwatch dlq export) whose record time is then
 the event's reference time; other lines are referred to --now. An event stamped more than the policy's
 maxFutureSkew beyond its reference time is reported as future_timestamp and moves no clock (docs/engine.md).
@@ -92,6 +94,7 @@ export const run: CommandModule['run'] = async (argv) => {
       maxLineBytes,
       onTransition: v.hourly ? undefined : write,
       onHourly: v.hourly ? write : undefined,
+      onDrill: v.hourly ? undefined : write,
       onInvalid: (lineNo, reason) => report(lineNo, reason),
       onFuture: (lineNo, reason) => report(lineNo, reason),
       onProgress: tty
@@ -108,7 +111,7 @@ export const run: CommandModule['run'] = async (argv) => {
     out.write(buf);
     if (tty) process.stderr.write('\r\x1b[K');
     process.stderr.write(
-      `replay: read ${summary.read}, valid ${summary.valid}, invalid ${summary.invalid}, duplicate ${summary.duplicate}, late ${summary.late}, expired ${summary.expired}, future ${summary.future}; ${summary.transitions} transitions, ${summary.hourly} hourly aggregates (${Date.now() - started} ms)${tally.total > 0 ? `; bad lines: ${tally.summary()}` : ''}\n`,
+      `replay: read ${summary.read}, valid ${summary.valid}, invalid ${summary.invalid}, duplicate ${summary.duplicate}, late ${summary.late}, expired ${summary.expired}, future ${summary.future}; ${summary.transitions} transitions, ${summary.drills} drill records, ${summary.hourly} hourly aggregates (${Date.now() - started} ms)${tally.total > 0 ? `; bad lines: ${tally.summary()}` : ''}\n`,
     );
     return 0;
   } catch (e) {

@@ -14,6 +14,7 @@ import type { ParseResult } from '../../schemas/events.js';
 import type { Policy } from '../engine/policy.js';
 import { createEngine } from '../engine/engine.js';
 import type { HourlyAggregate, Sink, Transition } from '../engine/types.js';
+import type { DrillRecord } from '../engine/drill.js';
 import { forEachLine, tooLongReason, DEFAULT_MAX_LINE_BYTES } from '../platform/lines.js';
 import { futureReason } from '../engine/time.js';
 
@@ -27,6 +28,7 @@ export interface ReplaySummary {
   future: number;
   transitions: number;
   hourly: number;
+  drills: number;
 }
 
 export interface ReplayOptions {
@@ -34,6 +36,8 @@ export interface ReplayOptions {
   until?: number;
   onTransition?: (t: Transition) => void;
   onHourly?: (a: HourlyAggregate) => void;
+  /** A drilled region's change (kind "drill"), in order with the transitions. */
+  onDrill?: (d: DrillRecord) => void;
   onInvalid?: (lineNo: number, reason: string) => void;
   /** A valid event stamped beyond its reference time + maxFutureSkew. */
   onFuture?: (lineNo: number, reason: string) => void;
@@ -45,7 +49,7 @@ export interface ReplayOptions {
 }
 
 export async function replay(input: Readable, opts: ReplayOptions): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { read: 0, valid: 0, invalid: 0, duplicate: 0, late: 0, expired: 0, future: 0, transitions: 0, hourly: 0 };
+  const summary: ReplaySummary = { read: 0, valid: 0, invalid: 0, duplicate: 0, late: 0, expired: 0, future: 0, transitions: 0, hourly: 0, drills: 0 };
   const now = opts.now ?? Date.now();
   const sink: Sink = {
     transition: (t) => {
@@ -55,6 +59,10 @@ export async function replay(input: Readable, opts: ReplayOptions): Promise<Repl
     hourly: (a) => {
       summary.hourly++;
       opts.onHourly?.(a);
+    },
+    drill: (d) => {
+      summary.drills++;
+      opts.onDrill?.(d);
     },
   };
   const engine = createEngine(opts.policy, sink);

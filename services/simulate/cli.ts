@@ -6,6 +6,7 @@ import { parseCommandArgs, type CommandModule } from '../platform/cli.js';
 import { UsageError } from '../platform/errors.js';
 import { toMs } from '../engine/time.js';
 import { demoIncidents, simulate, type Incident } from './simulate.js';
+import { defaultDrillScenario, drillScenarioLines } from './drill-scenario.js';
 
 const HELP = `Usage: signwatch simulate [options]
 
@@ -23,7 +24,9 @@ Options:
   --rate N              events per second across the fleet, in event time (default 2)
   --hosts N             signing hosts per region (default 4; plus 1 compile host)
   --scenario NAME       demo (default: HK keychain lock at +1h, SG slow vault at +2h, US cert 18 days from
-                        expiry) | none (background traffic only, plus any --incident)
+                        expiry) | none (background traffic only, plus any --incident) | drill (the quarterly drill:
+                        a distribution certificate revoked at --start + 70m in HK, JP and US, each region rotating
+                        at its own pace, one US host silent; only --seed, --start and --out apply)
   --incident SPEC       add an incident (repeatable): KIND:REGION@OFFSET[+DURATION][,key=value…]
                         kinds: keychain-lock (hosts=2, rate=0.6), slow-vault (median=1400),
                         expiring-cert (days=18), clock-skew (offset=4000), acl
@@ -99,11 +102,12 @@ export const command: CommandModule = {
     const start = toMs(startText);
     if (!Number.isFinite(start)) throw new UsageError(`signwatch simulate: --start "${startText}" is not an RFC 3339 time`);
     const scenario = v.scenario ?? 'demo';
-    if (scenario !== 'none' && scenario !== 'demo') throw new UsageError(`signwatch simulate: --scenario must be none or demo, got "${scenario}"`);
+    if (scenario !== 'none' && scenario !== 'demo' && scenario !== 'drill') throw new UsageError(`signwatch simulate: --scenario must be none, demo or drill, got "${scenario}"`);
     const incidents = [...(scenario === 'demo' ? demoIncidents(start) : []), ...(v.incident ?? []).map((s) => parseIncident(s, start))];
     const heartbeatEvery = v.heartbeat === undefined ? 60_000 : v.heartbeat === '0' ? 0 : parseDuration(v.heartbeat);
     if (heartbeatEvery === undefined) throw new UsageError(`signwatch simulate: --heartbeat "${v.heartbeat}" is not a duration (e.g. 1m, 30s, or 0 for none)`);
-    const gen = simulate({
+    const drill = scenario === 'drill' ? defaultDrillScenario(start + 70 * 60_000, num('seed', v.seed, 17)) : undefined;
+    const gen = drill ? drillScenarioLines(drill) : simulate({
       seed: num('seed', v.seed, 1),
       events: num('events', v.events, DEFAULT_EVENTS, 0, 1e9),
       start,

@@ -63,8 +63,8 @@ void test('events of another version or an unknown type: "unsupported event vers
     [{ v: 2, type: 'codesign' }, 'schema: v: unsupported event version 2 (this signwatch reads version 1)'],
     [{ v: '1', type: 'codesign' }, 'schema: v: unsupported event version "1" (this signwatch reads version 1)'],
     [{ type: 'codesign' }, 'schema: v: missing event version (this signwatch reads version 1)'],
-    [{ v: 1 }, 'schema: type: missing event type (one of codesign, unlock, notarize, cert, clock, heartbeat, acl)'],
-    [{ v: 1, type: 'nosuch' }, 'schema: type: unknown event type "nosuch" (one of codesign, unlock, notarize, cert, clock, heartbeat, acl)'],
+    [{ v: 1 }, 'schema: type: missing event type (one of codesign, unlock, notarize, cert, clock, heartbeat, acl, drill)'],
+    [{ v: 1, type: 'nosuch' }, 'schema: type: unknown event type "nosuch" (one of codesign, unlock, notarize, cert, clock, heartbeat, acl, drill)'],
     [[1], 'schema: (root): an event is a JSON object, got an array'],
   ];
   for (const [json, reason] of cases) {

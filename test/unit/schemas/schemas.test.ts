@@ -9,6 +9,7 @@ import { fastValidate, parseEventFast } from '../../../schemas/validate.js';
 import { parsePolicy, PolicyError } from '../../../services/engine/policy.js';
 import { schemaFiles } from '../../../scripts/generate.js';
 import { simulate } from '../../../services/simulate/simulate.js';
+import { defaultDrillScenario, drillScenarioLines } from '../../../services/simulate/drill-scenario.js';
 
 const root = process.cwd();
 
@@ -18,9 +19,10 @@ test('committed JSON Schema files match the zod source (run `npm run generate` a
   }
 });
 
-const sample = [...simulate({ start: Date.parse('2026-11-20T00:00:00.000Z'), events: 3000, seed: 3, incidents: [{ kind: 'acl', region: 'HK', at: Date.parse('2026-11-20T00:10:00.000Z') }] })].map((l) => JSON.parse(l) as Record<string, unknown>);
+const drillStarts = drillScenarioLines(defaultDrillScenario(Date.parse('2026-11-20T01:00:00.000Z'))).filter((l) => l.includes('"type":"drill"'));
+const sample = [...simulate({ start: Date.parse('2026-11-20T00:00:00.000Z'), events: 3000, seed: 3, incidents: [{ kind: 'acl', region: 'HK', at: Date.parse('2026-11-20T00:10:00.000Z') }] }), ...drillStarts].map((l) => JSON.parse(l) as Record<string, unknown>);
 
-test('the simulator covers every event type and every simulated event is valid', () => {
+test('the simulator (with the drill scenario’s drill events) covers every event type and every simulated event is valid', () => {
   const types = new Set(sample.map((e) => e.type));
   assert.deepEqual([...types].sort(), [...EVENT_TYPES].sort());
   for (const e of sample) assert.ok(validateEvent(e).ok, JSON.stringify(e));
@@ -44,6 +46,12 @@ test('ajv (fast path) and zod accept and reject exactly the same mutated events'
     (e) => (e.offsetMs = 'fast'),
     (e) => (e.declared = 'yes'),
     (e) => (e.pool = 'build'),
+    (e) => (e.action = 'pause'),
+    (e) => (e.regions = []),
+    (e) => (e.regions = ['HK', 'EU']),
+    (e) => (e.drillId = 'drill-1'),
+    (e) => (e.by = 'alice smith'),
+    (e) => (e.timeoutMs = 0),
     (e) => (e.via = 'gradle'),
     (e) => (e.via = 'xcodebuild'),
     (e) => (e.identityName = ''),
@@ -57,6 +65,19 @@ test('ajv (fast path) and zod accept and reject exactly the same mutated events'
     }),
     { numRuns: 2000, seed: 11 },
   );
+});
+
+test('drill events: ajv and zod agree on every mutation of the drill fields', () => {
+  const bad: [string, unknown][] = [['action', 'pause'], ['regions', []], ['regions', ['HK', 'EU']], ['drillId', 'drill-1'], ['by', 'alice smith'], ['timeoutMs', 0], ['timeoutMs', 8 * 86_400_000], ['sha1', 'd1a2'], ['note', 'x'.repeat(1025)]];
+  for (const line of drillStarts) {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    assert.ok(validateEvent(e).ok && fastValidate(e).ok);
+    for (const [k, v] of bad) {
+      const m = { ...e, [k]: v };
+      assert.equal(validateEvent(m).ok, false, `${k}=${JSON.stringify(v)} is refused`);
+      assert.equal(fastValidate(m).ok, false, `${k}=${JSON.stringify(v)} is refused by ajv too`);
+    }
+  }
 });
 
 test('bad input is a value with a reason, never an exception', () => {
