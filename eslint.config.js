@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 const up = (...folders) => ({ regex: `^(\\.\\./)+(${folders.join('|')})/`, message: `this layer must not import ${folders.join(', ')} (docs/architecture.md: one-way layers)` });
 const pkgs = (...names) => ({ regex: `^(${names.join('|')})(/|$)`, message: `not in this layer: ${names.join(', ')} belong to the components that do I/O (docs/architecture.md)` });
-const COMPONENTS = ['agent', 'alerting', 'cli', 'demo', 'dlq', 'drill', 'engine', 'processor', 'query', 'replay', 'simulate'];
+const COMPONENTS = ['agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'drill', 'engine', 'processor', 'query', 'replay', 'simulate'];
 const restrict = (files, ...patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } });
 
 export default tseslint.config(
@@ -33,10 +33,13 @@ export default tseslint.config(
   // the agent runs on the signing Macs: it depends on the platform only (no engine, store, Kafka topology…)
   restrict(['services/agent/**/*.ts'], up(...COMPONENTS.filter((c) => c !== 'agent'))),
   // the store, the alerting and the offline tools sit on the engine; none reaches the processor or the demo
-  restrict(['services/query/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'drill', 'processor', 'replay', 'simulate')),
-  restrict(['services/alerting/**/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'drill', 'processor', 'query', 'replay', 'simulate')),
-  restrict(['services/replay/**/*.ts', 'services/simulate/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'drill', 'processor', 'query')),
-  restrict(['services/processor/**/*.ts'], up('agent', 'alerting', 'cli', 'demo', 'dlq', 'drill', 'replay', 'simulate')),
+  restrict(['services/query/**/*.ts'], up('agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'drill', 'processor', 'replay', 'simulate')),
+  restrict(['services/alerting/**/*.ts'], up('agent', 'cli', 'console', 'demo', 'dlq', 'drill', 'processor', 'query', 'replay', 'simulate')),
+  restrict(['services/replay/**/*.ts', 'services/simulate/**/*.ts'], up('agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'drill', 'processor', 'query')),
+  // the console sits on the alerting (gate fold, alert topic); its browser page imports nothing but the wire types
+  restrict(['services/console/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'query', 'replay', 'simulate')),
+  restrict(['services/console/web/**/*.ts'], { regex: '^\\.\\./(?!wire\\.js$)', message: 'the browser page imports only ../wire.js (it is bundled for the browser)' }, { regex: '^(?!@grafana/faro-web-sdk$)[a-z@]', message: 'the browser page bundles no package but @grafana/faro-web-sdk' }),
+  restrict(['services/processor/**/*.ts'], up('agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'drill', 'replay', 'simulate')),
   // one Kafka client module: services/platform/kafka.ts is the only file that loads kafkajs (createKafka); the others,
   // tests and benchmarks included, may name its types only, so the client can be replaced in one file
   {

@@ -23,5 +23,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'query-server': { summary: 'HTTP API for the postmortem queries (127.0.0.1 by default; bearer token elsewhere)', load: () => import('../query/server-command.js') },
   drill: { summary: 'the quarterly revoke-one-certificate drill: start, stop, status, report (time to green per region)', load: () => import('../drill/cli.js') },
   tokens: { summary: 'per-person tokens for the gate, drills and the console: add (prints it once), list, remove', load: () => import('../tokens/cli.js') },
+  console: { summary: 'web console for the engineer on call: Fleet page live from the alert topic, Faro /collect', load: () => import('../console/command.js') },
   demo: { summary: 'the whole pipeline locally: Kafka, processor, store, PagerDuty, gate and a fleet playing an incident', load: () => import('../demo/cli.js') },
 };

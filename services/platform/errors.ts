@@ -85,6 +85,11 @@ export const ERRORS = {
   SW_GATE_UNAUTHORIZED: { what: 'the release-gate override needs a valid bearer token', retryable: false, exit: 1, http: 401 },
   SW_GATE_AUDIT: runtime('the release-gate audit log cannot be written, so the change was not made', true),
   SW_GATE_FORBIDDEN: { what: "a release-gate request names someone other than its token's holder as `by`", retryable: false, exit: 1, http: 403 },
+  SW_CONSOLE_BAD_REQUEST: usage('a console request is invalid'),
+  SW_CONSOLE_UNAUTHORIZED: { what: 'the console needs a valid per-person token (Authorization: Bearer, or log in)', retryable: false, exit: 1, http: 401 },
+  SW_CONSOLE_FORBIDDEN: { what: 'the console refuses requests from another origin', retryable: false, exit: 1, http: 403 },
+  SW_CONSOLE_NOT_FOUND: { what: 'no such console page or route', retryable: false, exit: 1, http: 404 },
+  SW_CONSOLE_INTERNAL: runtime('the console failed to answer', true),
   // ── alerting ────────────────────────────────────────────────────────────────────────────────────────
   SW_NOTIFY_REJECTED: runtime('the receiver rejected the notification (4xx): it is not retried', false),
   SW_NOTIFY_RATE_LIMITED: runtime('the receiver is rate limiting (429)', true, 503),
