@@ -188,3 +188,21 @@ export async function startPromStack(o: PromStackOptions): Promise<PromStack> {
     throw e;
   }
 }
+
+/**
+ * Prometheus + Alertmanager for an end-to-end test: the generated rules over `targets`, every receiver on the fake
+ * PagerDuty server (`/chat`, `/ticket` beside its events API), evaluated and routed every second.
+ */
+export function startPromStackOnFakePagerDuty(o: { policy: PromStackOptions['policy']; targets: string[]; pd: { url: string; eventsUrl: string }; routingKey: string }): Promise<PromStack> {
+  return startPromStack({
+    policy: o.policy,
+    targets: o.targets,
+    pagerdutyUrl: o.pd.eventsUrl,
+    chatWebhookUrl: `${o.pd.url}/chat`,
+    ticketWebhookUrl: `${o.pd.url}/ticket`,
+    routingKey: o.routingKey,
+    scrapeInterval: '1s',
+    evaluationInterval: '1s',
+    alertmanager: { groupWait: '1s', groupInterval: '1s', repeatInterval: '1h' },
+  });
+}

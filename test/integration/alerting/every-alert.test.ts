@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
-import { startPromStack } from '../../harness/prom-stack.js';
+import { startPromStackOnFakePagerDuty, type PromStack } from '../../harness/prom-stack.js';
 import { startProcessorProcess } from '../../harness/processor-proc.js';
 import { createNotifier } from '../../../services/alerting/notifier.js';
 import { PagerDutyChannel, TicketWebhookChannel } from '../../../services/alerting/channels.js';
@@ -88,20 +88,10 @@ void test('every alert fires and then clears on every path: alert topic, PagerDu
       gate.apply(t);
     },
   });
-  let stack: Awaited<ReturnType<typeof startPromStack>> | undefined;
+  let stack: PromStack | undefined;
   try {
     await bridge.start();
-    stack = await startPromStack({
-      policy,
-      targets: [proc.metricsTarget],
-      pagerdutyUrl: pd.eventsUrl,
-      chatWebhookUrl: `${pd.url}/chat`,
-      ticketWebhookUrl: `${pd.url}/ticket`,
-      routingKey: ROUTING_KEY,
-      scrapeInterval: '1s',
-      evaluationInterval: '1s',
-      alertmanager: { groupWait: '1s', groupInterval: '1s', repeatInterval: '1h' },
-    });
+    stack = await startPromStackOnFakePagerDuty({ policy, targets: [proc.metricsTarget], pd, routingKey: ROUTING_KEY });
     const metricsUrl = `http://${proc.metricsTarget}`;
     // every event in the broker's past: phase 2 ends ~4 h before now
     const t0 = Math.floor((Date.now() - 31 * 3_600_000) / 60_000) * 60_000;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
-import { startPromStack } from '../../harness/prom-stack.js';
+import { startPromStackOnFakePagerDuty, type PromStack } from '../../harness/prom-stack.js';
 import { keychainFailure, startProcessorProcess, unlockOk } from '../../harness/processor-proc.js';
 import { createNotifier } from '../../../services/alerting/notifier.js';
 import { PagerDutyChannel } from '../../../services/alerting/channels.js';
@@ -33,20 +33,10 @@ void test('processor incident: the direct path and Prometheus + Alertmanager bot
     notifier: createNotifier({ outboxPath: join(dir, 'outbox.sqlite'), routes: { ticket: [] }, retry: { baseMs: 50, maxMs: 500 } }, { policy, logger: pino({ level: 'silent' }), channels: { pagerduty: new PagerDutyChannel(ROUTING_KEY, pd.eventsUrl) } }),
     onTransition: (t) => gate.apply(t),
   });
-  let stack: Awaited<ReturnType<typeof startPromStack>> | undefined;
+  let stack: PromStack | undefined;
   try {
     await bridge.start();
-    stack = await startPromStack({
-      policy,
-      targets: [proc.metricsTarget],
-      pagerdutyUrl: pd.eventsUrl,
-      chatWebhookUrl: `${pd.url}/chat`,
-      ticketWebhookUrl: `${pd.url}/ticket`,
-      routingKey: ROUTING_KEY,
-      scrapeInterval: '1s',
-      evaluationInterval: '1s',
-      alertmanager: { groupWait: '1s', groupInterval: '1s', repeatInterval: '1h' },
-    });
+    stack = await startPromStackOnFakePagerDuty({ policy, targets: [proc.metricsTarget], pd, routingKey: ROUTING_KEY });
     // every event in the past of the broker's clock (an event more than maxFutureSkew ahead is dead-lettered)
     const base = Date.now() - 70 * 60_000;
     const at = (ms: number) => new Date(base + ms).toISOString();
