@@ -195,12 +195,13 @@ async function serve(v: {
   }
   const shared = token(v['token-file'], 'signwatch gate serve');
   const logger = createLogger({ name: 'signwatch-alerting', level: cfg.log.level });
-  if (shared !== undefined) logger.warn('release gate: a single shared override token is deprecated (audited as by "shared-token"): give each person a token with `signwatch tokens add` and pass --token-book');
-  if (tokenBook === undefined && shared === undefined) logger.warn('release gate: no --token-book: overrides are disabled');
   // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server spans
   const releaseTracing = startTracing({ serviceName: 'signwatch-gate' });
   // no broker, a wrong password or an untrusted CA: one line and exit 1 within the connection timeout
   await connectKafka(cfg.kafka, logger, { command: 'gate serve' });
+  // said once connected: a start that cannot reach Kafka prints its one line and nothing else
+  if (shared !== undefined) logger.warn('release gate: a single shared override token is deprecated (audited as by "shared-token"): give each person a token with `signwatch tokens add` and pass --token-book');
+  if (tokenBook === undefined && shared === undefined) logger.info('release gate: no --token-book: overrides are disabled');
   const gate = new ReleaseGate(policy, { ...(tokenBook ? { tokenBook } : {}), ...(shared !== undefined ? { overrideToken: shared } : {}), logger, ...(cfg.auditFile !== undefined ? { auditFile: cfg.auditFile } : {}) });
   const reader = alertTopicReader({
     kafka: cfg.kafka,

@@ -233,7 +233,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const processor = createProcessor(config, policy, componentLogger(log, 'processor'));
     stops.push({ name: 'processor', stop: () => processor.stop() });
     // Kafka/admin housekeeping last: delete the run's topics and groups (registered first → runs after the others)
-    stops.splice(1, 0, { name: 'topics', stop: () => deleteRunData(conn, Object.values(topics), Object.values(groups), log) });
+    stops.splice(1, 0, { name: 'topics', stop: () => deleteRunData(conn, [...Object.values(topics), `${groups.processor}.state`, `${groups.processor}.fleet.state`], Object.values(groups), log) });
     say(`Processor: starting in-process (consumer group ${groups.processor}, clock: event) …`);
     await processor.start();
     urls.metrics = `http://127.0.0.1:${processor.metricsPort}/metrics`;

@@ -70,7 +70,8 @@ export class DetailsBuilder {
     for (const [k, s] of Object.entries(this.sets) as [Exclude<keyof AlertDetails, 'facts'>, Set<string>][]) {
       out[k] = [...s].sort().slice(0, CAP);
     }
-    if (this.facts) out.facts = this.facts;
+    // a plain object for the wire (Object.fromEntries defines every key as its own property, `__proto__` included)
+    if (this.facts) out.facts = Object.fromEntries(Object.entries(this.facts));
     return out;
   }
 }

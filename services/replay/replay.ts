@@ -17,6 +17,7 @@ import type { HourlyAggregate, Sink, Transition } from '../engine/types.js';
 import type { DrillRecord } from '../engine/drill.js';
 import { forEachLine, tooLongReason, DEFAULT_MAX_LINE_BYTES } from '../platform/lines.js';
 import { futureReason } from '../engine/time.js';
+import { escapeControl } from '../platform/text.js';
 
 export interface ReplaySummary {
   read: number;
@@ -126,7 +127,7 @@ export function parseLine(line: string): { r: ParseResult; timestamp?: number } 
   try {
     o = JSON.parse(line);
   } catch (e) {
-    return { r: { ok: false, reason: `not JSON: ${(e as Error).message}` } };
+    return { r: { ok: false, reason: `not JSON: ${escapeControl((e as Error).message)}` } }; // printable, as parseEvent's
   }
   if (typeof o === 'object' && o !== null && !Array.isArray(o)) {
     const rec = o as { payload?: unknown; value?: unknown };
@@ -137,7 +138,8 @@ export function parseLine(line: string): { r: ParseResult; timestamp?: number } 
       }
     }
   }
-  return { r: fastValidate(o) };
+  const v = fastValidate(o);
+  return { r: v.ok ? v : { ok: false, reason: escapeControl(v.reason) } };
 }
 
 /** A line's event text and, when the line is a record of a topic export, its record time (ms). */

@@ -25,8 +25,8 @@ import { SimExporter } from '../../../dashboards/sim/otel-exporter.js';
 import { PrometheusServer } from '../../../dashboards/sim/prometheus-server.js';
 
 const MINUTE = 60_000;
-/** Series that exist only once what they count happened (the simulated incidents have no revoked certificate, no mis-keyed event, no failing batch). */
-const ONLY_WHEN_IT_HAPPENS: readonly string[] = [ALERT_METRICS.certRevokedHosts, METRICS.eventsRerouted, METRICS.partitionFailures];
+/** Series that exist only once what they count happened (the simulated incidents have no revoked certificate, no mis-keyed event, no failing batch, no drill). */
+const ONLY_WHEN_IT_HAPPENS: readonly string[] = [ALERT_METRICS.certRevokedHosts, METRICS.eventsRerouted, METRICS.partitionFailures, METRICS.drillTimeToGreen, METRICS.drillPendingHosts];
 const SPEED = 10 * MINUTE; // virtual ms per real second
 const RUN_MS = 8_000;
 const RATE_INTERVAL = '4s'; // Grafana: max($__interval + scrape, 4 × scrape) with the 1 s scrape used here
