@@ -96,7 +96,8 @@ function token(file: string | undefined, command: string): string | undefined {
   return readPresentedToken({ command, file, envVars: ['SIGNWATCH_GATE_TOKEN'] });
 }
 
-function describe(s: GateState, requireParity: boolean): string {
+/** What `gate check` prints for a state (exported for the console's Gate page). */
+export function describe(s: GateState, requireParity: boolean): string {
   const e = escapeControl;
   const lines = (rs: readonly { dedupKey: string; summary: string }[]) => rs.map((r) => `  - ${e(r.dedupKey)}: ${e(r.summary)}\n`).join('');
   const parity = s.parity ?? [];

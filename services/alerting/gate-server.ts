@@ -4,6 +4,7 @@
  *   GET    /v1/release-gate                      → {regions: [...]}
  *   POST   /v1/release-gate/override             {region, reason, by?, ttl?}  Authorization: Bearer <token>
  *   DELETE /v1/release-gate/override?region=HK   Authorization: Bearer <token>
+ *   GET    /v1/release-gate/audit?limit=100     Authorization: Bearer <token> → {enabled, entries} newest first
  *   GET    /healthz
  * `by` is the token's holder from the token book; a request `by` naming someone else is refused (403). The server's
  * timeouts are platform/http.ts's: a client trickling its request is cut off after requestTimeoutMs.
@@ -51,6 +52,16 @@ export function gateApp(gate: ReleaseGate, timeouts: HttpTimeouts = {}): Fastify
     }
     try {
       return gate.override(b.data.region, bearerToken(req.headers.authorization), { by: b.data.by, reason: b.data.reason, ttlMs: b.data.ttl });
+    } catch (e) {
+      return fail(e, reply);
+    }
+  });
+  app.get('/v1/release-gate/audit', async (req, reply) => {
+    const raw = (req.query as { limit?: string }).limit;
+    const limit = raw === undefined ? 100 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(reply, 'SW_GATE_BAD_INPUT', 'limit: must be an integer in [1, 1000]');
+    try {
+      return gate.auditTrail(bearerToken(req.headers.authorization), limit);
     } catch (e) {
       return fail(e, reply);
     }

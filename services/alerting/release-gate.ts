@@ -21,6 +21,7 @@ import type { Policy } from '../engine/policy.js';
 import type { Registry } from '../engine/rules/index.js';
 import { CodedError } from '../platform/errors.js';
 import { escapeControl } from '../platform/text.js';
+import { readAuditTail, type GateAuditEntry } from './gate-audit.js';
 import type { Transition } from '../engine/types.js';
 
 export interface GateReason {
@@ -200,6 +201,20 @@ export class ReleaseGate {
       }
     }
     this.opts.logger?.warn(entry, `release gate: ${String(entry.action)}`);
+  }
+
+  /**
+   * The audit trail, newest first (the last `limit` lines of the audit file, gate-audit.ts), for a person with a
+   * token (the same check as an override). `enabled` is false when the gate keeps no audit file.
+   */
+  auditTrail(token: string | undefined, limit = 100): { enabled: boolean; entries: GateAuditEntry[] } {
+    this.identify(token);
+    if (!this.opts.auditFile) return { enabled: false, entries: [] };
+    try {
+      return { enabled: true, entries: readAuditTail(this.opts.auditFile, limit) };
+    } catch (e) {
+      throw new GateError('SW_GATE_AUDIT', `release gate: the audit log cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
   }
 
   /** Longest override the policy allows (`gate.maxOverrideTtl`, default 24 h). */

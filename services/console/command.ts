@@ -14,9 +14,11 @@ import { alertTopicReader } from '../alerting/alert-topic.js';
 import { brokersFlag } from '../alerting/command-config.js';
 import { ConsoleState } from './state.js';
 import { startConsole } from './server.js';
+import { FiguresPoller, metricsSource } from './figures.js';
 
 const HELP = `Usage: signwatch console [--listen 127.0.0.1:8788] [--brokers 127.0.0.1:9092] [--topic alerts.v1]
-                         [--policy FILE] [--token-book FILE] [--log-level LEVEL]
+                         [--policy FILE] [--token-book FILE] [--gate-url URL] [--processor-metrics URL[,URL]]
+                         [--log-level LEVEL]
 
 The release engineer's web console: the Fleet page (five region tiles saying OPEN or FROZEN, the firing alerts
 with their hosts, keychains, error codes and correlation ids), live over server-sent events; its state is rebuilt
@@ -29,6 +31,13 @@ counted into /metrics (signwatch_console_*).
                        loopback; without it the console answers everyone on loopback as "local".
   --brokers LIST       Kafka brokers (default 127.0.0.1:9092); --topic the alert topic (default alerts.v1)
   --policy FILE        the alert policy (which alerts freeze releases); default ${DEFAULT_POLICY_PATH}
+  --gate-url URL       the running release gate (signwatch gate serve, e.g. http://127.0.0.1:9480): the Gate page
+                       shows its state and audit trail, and overrides go to it with the logged-in person's token
+                       (the gate audits them, fsync'd, before they take effect). Without it the Gate page is
+                       read-only (the console's own view of the alert topic).
+  --processor-metrics URL[,URL]  the processor's /metrics (one URL per instance): the Fleet tiles' figures
+                       (keychain failures in the window, unlock p95, soonest certificate expiry, silent hosts,
+                       drill progress), read from its exact gauges every 2 s
 Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 Kafka or the port unavailable, 2 bad usage.
 `;
 
@@ -38,6 +47,8 @@ const OPTIONS = {
   topic: { type: 'string' },
   policy: { type: 'string' },
   'token-book': { type: 'string' },
+  'gate-url': { type: 'string' },
+  'processor-metrics': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
@@ -66,13 +77,26 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`signwatch console: --token-book: ${(e as Error).message}`);
   }
+  const httpUrl = (flag: string, u: string): string => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new UsageError(`signwatch console: --${flag}: '${u}' is not a URL (e.g. http://127.0.0.1:9480)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`signwatch console: --${flag}: '${u}' must be http:// or https://`);
+    return u;
+  };
+  const gateUrl = v['gate-url'] === undefined ? undefined : httpUrl('gate-url', v['gate-url']);
+  const metricsUrls = v['processor-metrics'] === undefined ? [] : v['processor-metrics'].split(',').filter(Boolean).map((u) => httpUrl('processor-metrics', u));
   const policy = loadPolicy(v.policy ?? DEFAULT_POLICY_PATH);
   const logger = createLogger({ name: 'signwatch-console', level: level as LoggerOptions['level'] });
   const kafka = parseKafkaConnection({ brokers: brokersFlag(v.brokers) ?? ['127.0.0.1:9092'] }, 'signwatch-console');
   const state = new ConsoleState(policy);
   const telemetry = createTelemetry({ serviceName: 'signwatch-console', host: '127.0.0.1', port: 0, serve: false });
   // refuse a public address without a token book before touching Kafka
-  const server = await startConsole({ state, telemetry, logger, host, port, ...(tokenBook ? { tokenBook } : {}) });
+  const server = await startConsole({ state, telemetry, logger, host, port, ...(tokenBook ? { tokenBook } : {}), ...(gateUrl !== undefined ? { gateUrl } : {}) });
+  const figures = metricsUrls.length ? new FiguresPoller({ source: metricsSource(metricsUrls), policy, onFigures: (f, err) => state.setFigures(f, err) }) : undefined;
   try {
     await connectKafka(kafka, logger, { command: 'console' });
     const reader = alertTopicReader({ kafka, topic, logger, onTransition: (t) => state.apply(t), onInvalid: (reason) => logger.warn({ reason }, 'alert topic: skipped a message') });
@@ -82,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
       await reader.stop().catch(() => undefined);
       throw new CodedError('SW_KAFKA_TOPICS', `signwatch console: --topic: cannot read the alert topic ${topic}: ${(e as Error).message}`, { cause: e });
     }
+    await figures?.start();
     process.stderr.write(`signwatch console: ${server.url}/\n`);
     logger.info({ url: server.url, kafka: describeConnection(kafka), topic, tokenBook: tokenBook?.path ?? null }, 'console serving');
     await new Promise<void>((resolve) => {
@@ -90,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     await reader.stop();
   } finally {
+    await figures?.stop();
     await server.stop();
     await telemetry.stop();
   }

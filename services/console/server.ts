@@ -9,6 +9,7 @@
  *   GET  /api/events       server-sent events: `fleet` with the whole snapshot at connect and after every change
  *   POST /collect          a Faro payload (services/console/faro.ts) counted into /metrics
  *   GET  /metrics          signwatch_console_* (Prometheus text)
+ *   GET  /api/gate, POST /api/gate/override, POST /api/gate/clear, GET /api/gate/audit   the Gate page (routes/gate.ts)
  *   GET  /healthz
  * Security: with a token book every route but the page, its assets, /login and /healthz needs a person's token
  * (Authorization: Bearer, or the session cookie /login sets); without one the console answers as "local" and must
@@ -30,6 +31,7 @@ import type { Telemetry } from '../platform/telemetry.js';
 import type { Logger } from '../platform/logger.js';
 import type { ConsoleState } from './state.js';
 import { FaroReceiver } from './faro.js';
+import { registerGateRoutes } from './routes/gate.js';
 
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -94,12 +96,15 @@ export interface ConsoleOptions {
   assetsDir?: string;
   timeouts?: HttpTimeouts;
   now?: () => number;
+  /** `signwatch gate serve`'s URL: the Gate page's overrides go there with the person's token (routes/gate.ts). */
+  gateUrl?: string;
 }
 
 export function consoleApp(o: ConsoleOptions): FastifyInstance {
   const assets = loadAssets(o.assetsDir ?? DEFAULT_ASSETS_DIR);
   const now = o.now ?? Date.now;
-  const sessions = new Map<string, { user: string; expires: number }>();
+  // the token stays in this process (never in the cookie): the Gate page forwards it to gate serve (routes/gate.ts)
+  const sessions = new Map<string, { user: string; token: string; expires: number }>();
   const faro = new FaroReceiver(o.telemetry, o.logger);
   const logins = o.telemetry.meter.createCounter('signwatch_console_logins', { description: 'console logins, by outcome' });
   const refused = o.telemetry.meter.createCounter('signwatch_console_refused', { description: 'console requests refused, by reason' });
@@ -110,10 +115,13 @@ export function consoleApp(o: ConsoleOptions): FastifyInstance {
   const app = createHttpApp({ ...o.timeouts, badRequestCode: 'SW_CONSOLE_BAD_REQUEST', internalCode: 'SW_CONSOLE_INTERNAL' });
 
   /** The person behind a request: bearer token, else session cookie; "local" without a token book. */
-  const who = (req: FastifyRequest): string | undefined => {
-    if (!o.tokenBook) return LOCAL_USER;
+  const who = (req: FastifyRequest): { user: string; token?: string } | undefined => {
+    if (!o.tokenBook) return { user: LOCAL_USER };
     const bearer = bearerToken(req.headers.authorization);
-    if (bearer !== undefined) return o.tokenBook.identify(bearer);
+    if (bearer !== undefined) {
+      const user = o.tokenBook.identify(bearer);
+      return user === undefined ? undefined : { user, token: bearer };
+    }
     const sid = cookie(req.headers.cookie, SESSION_COOKIE);
     const s = sid === undefined ? undefined : sessions.get(sid);
     if (!s) return undefined;
@@ -121,7 +129,7 @@ export function consoleApp(o: ConsoleOptions): FastifyInstance {
       sessions.delete(sid!);
       return undefined;
     }
-    return s.user;
+    return { user: s.user, token: s.token };
   };
 
   const PUBLIC = new Set(['/', '/assets/console.js', '/assets/console.css', '/login', '/healthz']);
@@ -138,14 +146,15 @@ export function consoleApp(o: ConsoleOptions): FastifyInstance {
     }
     const path = req.url.split('?')[0] ?? '/';
     if (PUBLIC.has(path)) return;
-    const user = who(req);
-    if (user === undefined) {
+    const person = who(req);
+    if (person === undefined) {
       refused.add(1, { reason: 'unauthorized' });
       return sendError(reply, 'SW_CONSOLE_UNAUTHORIZED', 'console: log in with your token (Authorization: Bearer <token>, or POST /login)');
     }
-    (req as FastifyRequest & { user?: string }).user = user;
+    Object.assign(req, { user: person.user, personToken: person.token });
   });
   const userOf = (req: FastifyRequest) => (req as FastifyRequest & { user?: string }).user ?? LOCAL_USER;
+  const tokenOf = (req: FastifyRequest) => (req as FastifyRequest & { personToken?: string }).personToken;
 
   for (const [route, a] of assets) {
     app.get(route, (_req, reply) => reply.type(a.type).header('cache-control', 'no-cache').send(a.body));
@@ -163,7 +172,7 @@ export function consoleApp(o: ConsoleOptions): FastifyInstance {
     }
     for (const [sid, s] of sessions) if (s.expires <= now()) sessions.delete(sid);
     const sid = randomBytes(32).toString('base64url');
-    sessions.set(sid, { user, expires: now() + SESSION_MS });
+    sessions.set(sid, { user, token: token as string, expires: now() + SESSION_MS });
     logins.add(1, { outcome: 'ok' });
     o.logger?.info({ user }, 'console: login');
     void reply.header('set-cookie', `${SESSION_COOKIE}=${sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}`);
@@ -210,6 +219,8 @@ export function consoleApp(o: ConsoleOptions): FastifyInstance {
     if (problem !== null) return sendError(reply, 'SW_CONSOLE_BAD_REQUEST', `console: /collect: ${problem}`);
     return reply.code(202).send({ ok: true });
   });
+
+  registerGateRoutes(app, { state: o.state, userOf, tokenOf, ...(o.gateUrl !== undefined ? { gateUrl: o.gateUrl } : {}), ...(o.logger ? { logger: o.logger } : {}) });
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await o.telemetry.scrape()));
 

@@ -7,7 +7,7 @@
 import { ReleaseGate } from '../alerting/release-gate.js';
 import type { Policy } from '../engine/policy.js';
 import type { Transition } from '../engine/types.js';
-import type { WireAlert, WireFleet } from './wire.js';
+import type { WireAlert, WireFigures, WireFleet, WireFleetFigures } from './wire.js';
 
 const MAX_EVIDENCE = 20;
 
@@ -17,6 +17,9 @@ export class ConsoleState {
   private readonly listeners = new Set<() => void>();
   private pending = false;
   applied = 0;
+  /** The tiles' figures (services/console/figures.ts) and the live gate's overrides (routes/gate.ts), when known. */
+  private figures: WireFleetFigures = {};
+  private gateOverrides: Map<string, { frozen: boolean; override: { by: string; reason: string; until: string } | null }> | null = null;
 
   constructor(policy: Readonly<Policy>) {
     this.gate = new ReleaseGate(policy);
@@ -31,6 +34,21 @@ export class ConsoleState {
     } else {
       this.firing.delete(t.dedupKey);
     }
+    this.changed();
+  }
+
+  setFigures(figures: Record<string, WireFigures> | null, error: string | null): void {
+    const next: WireFleetFigures = { ...(figures ? { figures } : this.figures.figures ? { figures: this.figures.figures } : {}), ...(error !== null ? { figuresError: error } : {}) };
+    if (JSON.stringify(next) === JSON.stringify(this.figures)) return;
+    this.figures = next;
+    this.changed();
+  }
+
+  /** The running gate's own view (gate serve, with its overrides): the tiles follow it when set. */
+  setGateView(states: readonly { region: string; frozen: boolean; override: { by: string; reason: string; until: string } | null }[]): void {
+    const next = new Map(states.map((s) => [s.region, { frozen: s.frozen, override: s.override ? { by: s.override.by, reason: s.override.reason, until: s.override.until } : null }]));
+    if (this.gateOverrides && JSON.stringify([...this.gateOverrides]) === JSON.stringify([...next])) return;
+    this.gateOverrides = next;
     this.changed();
   }
 
@@ -78,6 +96,11 @@ export class ConsoleState {
       reasons: s.reasons.map((r) => ({ alert: r.alert, dedupKey: r.dedupKey, since: r.since, summary: r.summary })),
       override: s.override ? { by: s.override.by, reason: s.override.reason, until: s.override.until } : null,
     }));
-    return { user, applied: this.applied, regions, alerts };
+    // an override lives in gate serve: while the console follows one, a region it opened by override is open here too
+    for (const r of regions) {
+      const g = this.gateOverrides?.get(r.region);
+      if (g?.override) Object.assign(r, { frozen: false, override: g.override });
+    }
+    return { user, applied: this.applied, regions, alerts, ...this.figures };
   }
 }

@@ -90,6 +90,7 @@ export const ERRORS = {
   SW_CONSOLE_FORBIDDEN: { what: 'the console refuses requests from another origin', retryable: false, exit: 1, http: 403 },
   SW_CONSOLE_NOT_FOUND: { what: 'no such console page or route', retryable: false, exit: 1, http: 404 },
   SW_CONSOLE_INTERNAL: runtime('the console failed to answer', true),
+  SW_CONSOLE_GATE: runtime('the release gate behind the console (gate serve) cannot be asked', true, 502),
   // ── alerting ────────────────────────────────────────────────────────────────────────────────────────
   SW_NOTIFY_REJECTED: runtime('the receiver rejected the notification (4xx): it is not retried', false),
   SW_NOTIFY_RATE_LIMITED: runtime('the receiver is rate limiting (429)', true, 503),

@@ -5,7 +5,9 @@
  * Text from alerts is set with textContent, never as HTML.
  */
 import { getWebInstrumentations, initializeFaro, type Faro } from '@grafana/faro-web-sdk';
-import type { WireAlert, WireFleet, WireRegion } from '../wire.js';
+import type { WireAlert, WireFigures, WireFleet, WireRegion } from '../wire.js';
+import { figureList } from './tiles.js';
+import { mountGate } from './gate-page.js';
 
 let faro: Faro | undefined;
 
@@ -36,7 +38,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
-function tile(r: WireRegion): HTMLElement {
+function tile(r: WireRegion, figures?: WireFigures): HTMLElement {
   const word = r.frozen ? 'FROZEN' : 'OPEN';
   const detail = r.frozen
     ? `since ${r.since ?? '?'}: ${r.reasons.map((x) => x.alert).join(', ')}`
@@ -51,6 +53,7 @@ function tile(r: WireRegion): HTMLElement {
     el('h3', {}, r.region),
     el('p', { class: 'state' }, word),
     el('p', { class: 'detail' }, detail),
+    ...[figureList(r.region, figures)].filter((x) => x !== undefined),
   );
 }
 
@@ -82,13 +85,18 @@ function alertItem(a: WireAlert): HTMLElement {
 }
 
 function render(f: WireFleet): void {
-  $('tiles').replaceChildren(...f.regions.map(tile));
+  $('tiles').replaceChildren(...f.regions.map((r) => tile(r, f.figures?.[r.region])));
   $('alerts').replaceChildren(...f.alerts.map(alertItem));
   $('no-alerts').hidden = f.alerts.length > 0;
   $('user').textContent = `signed in as ${f.user}`;
   $('logout').hidden = f.user === 'local';
-  $('fleet').hidden = false;
+  $('fleet').hidden = location.hash === '#gate';
   $('login').hidden = true;
+  if (!signedIn) {
+    signedIn = true;
+    route();
+  }
+  gatePage.changed();
   document.body.dataset.applied = String(f.applied);
 }
 
@@ -97,10 +105,25 @@ function status(text: string): void {
 }
 
 let source: EventSource | undefined;
+let signedIn = false;
+
+// the Gate page (gate-page.ts) and the hash route between it and the Fleet page
+const gatePage = mountGate($('pages'), document.querySelector('main')!);
+function route(): void {
+  const gate = location.hash === '#gate';
+  gatePage.show(signedIn && gate);
+  $('fleet').hidden = !signedIn || gate;
+  const fleetLink = document.querySelector('#pages a[href="#fleet"]');
+  if (gate) fleetLink?.removeAttribute('aria-current');
+  else fleetLink?.setAttribute('aria-current', 'page');
+}
+window.addEventListener('hashchange', route);
 
 function showLogin(): void {
   source?.close();
   source = undefined;
+  signedIn = false;
+  route();
   $('fleet').hidden = true;
   $('login').hidden = false;
   status('not signed in');
