@@ -4,12 +4,12 @@
  */
 import type { WireFigures } from '../wire.js';
 
-function row(key: string, label: string, text: string, over: boolean): HTMLElement[] {
+function row(key: string, label: string, text: string, over: boolean, why = 'over the threshold'): HTMLElement[] {
   const dt = document.createElement('dt');
   dt.textContent = label;
   const dd = document.createElement('dd');
   dd.dataset.figure = key;
-  dd.textContent = over ? `${text} — over the threshold` : text;
+  dd.textContent = over ? `${text} — ${why}` : text;
   if (over) dd.className = 'over';
   return [dt, dd];
 }
@@ -40,9 +40,9 @@ export function figureList(region: string, f: WireFigures | undefined): HTMLElem
     ),
   );
   const c = f.certExpiry;
-  dl.append(...row('cert', 'soonest certificate', c ? `${c.days} day${c.days === 1 ? '' : 's'} left (ticket under ${c.ticketDays})` : 'none reported', c !== null && c.days < c.ticketDays));
+  dl.append(...row('cert', 'soonest certificate', c ? `${c.days} day${c.days === 1 ? '' : 's'} left (ticket under ${c.ticketDays})` : 'none reported', c !== null && c.days < c.ticketDays, 'under the threshold'));
   const s = f.silentHosts;
-  dl.append(...row('silent', 'silent hosts', !s ? 'no heartbeat yet' : s.hosts.length === 0 ? `none of ${s.reporting}` : `${s.hosts.length} of ${s.reporting}: ${s.hosts.join(', ')}`, s !== null && s.hosts.length > 0));
+  dl.append(...row('silent', 'silent hosts', !s ? 'no heartbeat yet' : s.hosts.length === 0 ? `none of ${s.reporting}` : `${s.hosts.length} of ${s.reporting}: ${s.hosts.join(', ')}`, s !== null && s.hosts.length > 0, s ? `silent for ${Math.round(s.silentAfterMs / 60_000)} min or more` : ''));
   const d = f.drill;
   if (d) dl.append(...row('drill', 'drill', d.timeToGreenS !== null ? `green after ${duration(d.timeToGreenS)}` : `running: ${d.pendingHosts} host${d.pendingHosts === 1 ? '' : 's'} pending`, false));
   return dl;
