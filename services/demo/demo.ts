@@ -7,6 +7,8 @@
  *   store writer (store-writer.ts) → SQLite event store (insertBatch) → `signwatch query`
  *   alert topic → notifier (durable outbox) → local PagerDuty Events API v2 server (+ ticket webhook)
  *                └→ release gate (GET /v1/release-gate) fed by the same transitions
+ *                └→ console (services/console: Fleet and Gate pages, loopback, no token book) fed by them too, its
+ *                   tiles' figures read from the processor's engine snapshots in this process
  *
  * Everything the demo starts is recorded in a stack and stopped in reverse order by shutdown() (Ctrl-C, the end
  * of --once, or a failure): the fleet, agents' Kafka sink, processor, store writer, notifier bridge, gate server,
@@ -38,6 +40,10 @@ import { createStoreWriter } from '../query/store-writer.js';
 import { DemoAgentHost } from './agent-host.js';
 import { createFleet, DEFAULTS } from './fleet.js';
 import { DemoView, countPagerDuty } from './view.js';
+import { ConsoleState } from '../console/state.js';
+import { startConsole } from '../console/server.js';
+import { FiguresPoller, snapshotSource } from '../console/figures.js';
+import { createTelemetry } from '../platform/telemetry.js';
 
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -89,7 +95,7 @@ export interface DemoReport {
   interrupted: boolean;
   broker: { brokers: string[]; origin: Broker['origin']; jarsCached: boolean };
   topics: Record<'events' | 'alerts' | 'hourly' | 'dlq' | 'fleet', string>;
-  urls: { metrics: string; pagerduty: string; gate: string };
+  urls: { metrics: string; pagerduty: string; gate: string; console: string };
   ports: number[];
   store: string;
   runDir: string;
@@ -161,7 +167,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   let firstPageLimit = o.firstPageLimitMs;
   let broker: Broker | undefined;
   let pd: FakePagerDuty | undefined;
-  const urls = { metrics: '', pagerduty: '', gate: '' };
+  const urls = { metrics: '', pagerduty: '', gate: '', console: '' };
   const ports: number[] = [];
   const agents: DemoAgentHost[] = [];
   let stored = 0;
@@ -262,6 +268,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     stops.push({ name: 'gate', stop: () => gateServer.stop() });
     urls.gate = gateServer.url;
     ports.push(Number(new URL(gateServer.url).port));
+    // the console beside the pipeline: loopback without a token book (everyone is "local"; overrides stay with
+    // signwatch gate override), the Gate page asking this gate, the tiles' figures from the processor's engines
+    const consoleState = new ConsoleState(policy);
+    const consoleTelemetry = createTelemetry({ serviceName: 'signwatch-console', host: '127.0.0.1', port: 0, serve: false });
+    const consoleServer = await startConsole({ state: consoleState, telemetry: consoleTelemetry, logger: componentLogger(log, 'console'), host: '127.0.0.1', port: 0, gateUrl: gateServer.url });
+    stops.push({ name: 'console', stop: () => consoleServer.stop().then(() => consoleTelemetry.stop()) });
+    urls.console = `${consoleServer.url}/`;
+    ports.push(Number(new URL(consoleServer.url).port));
+    const figures = new FiguresPoller({ source: snapshotSource(() => processor.snapshots()), policy, onFigures: (f, e) => consoleState.setFigures(f, e), intervalMs: 1000 });
+    stops.push({ name: 'console-figures', stop: () => figures.stop() });
+    await figures.start();
     const notifierLog = componentLogger(log, 'notifier');
     const notifier = createNotifier(
       { outboxPath: join(runDir, 'outbox.sqlite'), retry: { baseMs: 200, maxMs: 2000 } },
@@ -274,6 +291,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       },
     );
     const onTransition = (t: Transition) => {
+      consoleState.apply(t);
       gate.apply(t);
       view?.onTransition(t);
       if (t.state === 'firing' || t.alert !== 'cert_expiry') view?.note(`${t.state === 'firing' ? 'ALERT   ' : 'RESOLVED'}  ${escapeControl(t.summary)}`);
@@ -313,6 +331,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       `Event time is compressed ×${o.speed}: 1 simulated hour every ${(3600 / o.speed).toFixed(0)} s of wall time (${hoursPerMinute.toFixed(1)} h per minute); the processor runs with clock: event.`,
       `Script (demoIncidents): +1h HK keychain locks on mini-hk-01/02 (real agent code, fake codesign → errSecInternalComponent) · +0h30 US certificate 18 days from expiry · +2h SG vault slow (unlock p95).`,
       `metrics ${urls.metrics} · PagerDuty (local) ${fakePd.eventsUrl} · release gate ${gateServer.url}/v1/release-gate · ${o.once ? 'runs to the end (--once)' : 'Ctrl-C stops everything'}`,
+      `console ${urls.console} (open it in a browser: the Fleet and Gate pages, live)`,
     ];
     const v = new DemoView(o.out, !o.once && o.out.isTTY === true, header, simStart);
     view = v;
@@ -392,6 +411,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         'Where to look next:',
         `  metrics     curl -s ${urls.metrics} | grep '^signwatch_'${o.once ? '   (live while the demo runs)' : ''}`,
         `  gate        ./bin/signwatch gate check --region HK --url ${gateServer.url}${o.once ? '   (live while the demo runs)' : ''}`,
+        `  console     ${urls.console}${o.once ? '   (live while the demo runs)' : ''}`,
         `  incident    ${q(`--region HK --error errSecInternalComponent --since ${since}`)}`,
         `  by hour     ${q(`--since ${since} --count-by hour,region --outcome fail`)}`,
         `  pages       ${show(join(runDir, 'pagerduty.json'))} (what the local PagerDuty received)`,

@@ -84,7 +84,7 @@ async function freePortPair(): Promise<number> {
 
 async function assertNothingLeft(r: DemoReport): Promise<void> {
   assert.deepEqual(processesWithMarker(r.marker.env, r.marker.value), [], 'a process started by the demo is still running');
-  assert.equal(r.ports.length, 3, 'metrics, PagerDuty and gate ports are reported');
+  assert.equal(r.ports.length, 4, 'metrics, PagerDuty, gate and console ports are reported');
   for (const p of r.ports) assert.equal(await portOpen(p), false, `port ${p} is still listening`);
   if (r.broker.origin === 'started') {
     // it started the broker, so it stopped it (the broker's java process carried the marker too, checked above)
@@ -116,7 +116,30 @@ void test('signwatch demo --once: page, freeze, SG warning, cert ticket, resolve
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.KAFKA_BROKERS;
     if (ownBroker) Object.assign(env, { SIGNWATCH_KAFKA_HOME: join(dir, 'kafka'), SIGNWATCH_KAFKA_LIB: lib, SIGNWATCH_KAFKA_PORT: String(await freePortPair()) });
-    const r = await demo(['--once', '--speed', '360', '--dir', dir, '--report', reportPath], 200_000, env);
+    // the printed console shows the incident live: its /api/fleet (loopback, no token book) says HK FROZEN with the
+    // page's evidence while the freeze lasts; polled from the moment the URL is printed until it does
+    let consoleUrl: string | undefined;
+    let consoleSawHk: { frozen: boolean; alerts: string[]; figures: boolean } | undefined;
+    const watchConsole = async (url: string) => {
+      while (!consoleSawHk) {
+        try {
+          const f = (await (await fetch(`${url}api/fleet`)).json()) as { regions: { region: string; frozen: boolean }[]; alerts: { dedupKey: string; hosts: string[] }[]; figures?: Record<string, unknown> };
+          if (f.regions.find((x) => x.region === 'HK')?.frozen) consoleSawHk = { frozen: true, alerts: f.alerts.map((a) => `${a.dedupKey} ${a.hosts.join(',')}`), figures: f.figures?.HK !== undefined };
+        } catch {
+          return; // the demo is over
+        }
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    };
+    let watching: Promise<void> | undefined;
+    const r = await demo(['--once', '--speed', '360', '--dir', dir, '--report', reportPath], 200_000, env, (out) => {
+      const m = /^console (http:\/\/127\.0\.0\.1:\d+\/) /m.exec(out);
+      if (m && !consoleUrl) {
+        consoleUrl = m[1]!;
+        watching = watchConsole(consoleUrl);
+      }
+    });
+    await watching;
     assert.equal(r.code, 0, `exit ${r.code}/${r.signal}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
     const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as DemoReport;
     assert.equal(rep.ok, true);
@@ -138,6 +161,11 @@ void test('signwatch demo --once: page, freeze, SG warning, cert ticket, resolve
     assert.match(r.stdout, /UNFREEZE +HK/);
     assert.match(r.stdout, /TICKET +open/);
     assert.match(r.stdout, /Where to look next:/);
+    assert.ok(consoleUrl, 'the console URL is printed');
+    assert.equal(rep.urls.console, consoleUrl);
+    assert.ok(consoleSawHk?.frozen, 'the console showed HK FROZEN during the incident');
+    assert.ok(consoleSawHk.alerts.some((a) => a.startsWith('signwatch/codesign_keychain_failures/region=HK ') && a.includes('mini-hk-0')), consoleSawHk.alerts.join('; '));
+    assert.ok(consoleSawHk.figures, 'with the tiles\' figures from the processor');
     assert.match(r.stdout, /curl -s http:\/\/127\.0\.0\.1:\d+\/metrics/);
     assert.match(r.stdout, /dashboards\/json\/signwatch-region\.json/);
     // the printed query command works and shows the HK incident as the agents reported it
