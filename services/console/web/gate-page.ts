@@ -91,7 +91,7 @@ export function mountGate(nav: HTMLElement, main: HTMLElement): GatePage {
   const audit = el(
     'table',
     { id: 'gate-audit', class: 'audit' },
-    el('caption', {}, 'Audit trail (newest first)'),
+    el('caption', {}, el('h3', {}, 'Audit trail (newest first)')),
     el('thead', {}, el('tr', {}, ...['when', 'who', 'what', 'region', 'reason', 'TTL'].map((h) => el('th', { scope: 'col' }, h)))),
     auditBody,
   );
@@ -102,7 +102,6 @@ export function mountGate(nav: HTMLElement, main: HTMLElement): GatePage {
     source,
     list,
     form,
-    el('h3', {}, 'Audit trail'),
     auditNote,
     audit,
   );
