@@ -276,7 +276,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     stops.push({ name: 'console', stop: () => consoleServer.stop().then(() => consoleTelemetry.stop()) });
     urls.console = `${consoleServer.url}/`;
     ports.push(Number(new URL(consoleServer.url).port));
-    const figures = new FiguresPoller({ source: snapshotSource(() => processor.snapshots()), policy, onFigures: (f, e) => consoleState.setFigures(f, e), intervalMs: 1000 });
+    const figures = new FiguresPoller({ source: snapshotSource(() => processor.snapshots()), policy, onFigures: (f, e) => consoleState.setFigures(f, e), intervalMs: 2000 });
     stops.push({ name: 'console-figures', stop: () => figures.stop() });
     await figures.start();
     const notifierLog = componentLogger(log, 'notifier');
