@@ -113,7 +113,11 @@ function chart(keys: string[], rows: WireCountRow[]): HTMLElement {
   const color = (s: string) => PALETTE[series.indexOf(s) % PALETTE.length]!;
   let body: SVGElement;
   if (hourAt >= 0) {
-    const hours = [...new Set(rows.map((r) => r.keys[hourAt]!))].sort();
+    // every hour from the first to the last, empty ones too (a gap is information), at most a month of bars
+    const seen = [...new Set(rows.map((r) => r.keys[hourAt]!))].sort();
+    const first = Date.parse(seen[0]!);
+    const last = Date.parse(seen[seen.length - 1]!);
+    const hours = last - first <= 744 * 3_600_000 ? Array.from({ length: (last - first) / 3_600_000 + 1 }, (_, i) => new Date(first + i * 3_600_000).toISOString()) : seen;
     const totals = new Map<string, number>();
     for (const r of rows) totals.set(r.keys[hourAt]!, (totals.get(r.keys[hourAt]!) ?? 0) + r.count);
     const max = Math.max(...totals.values(), 1);
