@@ -265,7 +265,7 @@ void test('Alert and Search pages in headless Chromium: fire then resolve with t
     await second.close();
 
     // the page's Faro payloads reached /collect and were forwarded to the receiver
-    await waitFor('a forwarded Faro payload', async () => forwarded.some((p) => (p as { meta?: { app?: { name?: string } } }).meta?.app?.name === 'signwatch-console'));
+    await waitFor('a forwarded Faro payload', () => Promise.resolve(forwarded.some((p) => (p as { meta?: { app?: { name?: string } } }).meta?.app?.name === 'signwatch-console')));
     await waitFor('the forwarded counter', async () => /^signwatch_console_faro_forwarded_total [1-9]/m.test(await telemetry.scrape()));
     assert.doesNotMatch(await telemetry.scrape(), /signwatch_console_faro_forward_failed_total/);
     assert.deepEqual(pageErrors, []);
