@@ -248,7 +248,6 @@ void test('Alert and Search pages in headless Chromium: fire then resolve with t
     assert.equal(link, page.url(), 'the link to paste is the address of this search');
     assert.ok(!link.includes(TOKEN) && !link.includes('token'), 'no token in the URL');
     assert.equal(new URL(link).searchParams.get('count-by'), 'hour,region');
-    if (process.env.SIGNWATCH_CONSOLE_SEARCH_SCREENSHOT) await page.screenshot({ path: process.env.SIGNWATCH_CONSOLE_SEARCH_SCREENSHOT, fullPage: false });
     assert.deepEqual(await unreachedByTab(page, '#search-page'), [], 'Tab reaches every control of the Search page');
 
     // a pasted URL (a fresh tab, same session) gives the same answer; --around context from an event id
@@ -263,6 +262,16 @@ void test('Alert and Search pages in headless Chromium: fire then resolve with t
     // all 7 events of the store (no filter but the anchor's context), the anchor marked: 19:30 on mac-hk-03
     assert.deepEqual(around, ['mac-hk-03', 'mac-hk-03', '>mac-hk-03', 'mac-jp-01', 'mac-hk-07', 'mac-hk-03', 'mac-hk-03']);
     await second.close();
+
+    if (process.env.SIGNWATCH_CONSOLE_SEARCH_SCREENSHOT) {
+      // the picture in docs/console.md: the HK failures of the day counted by hour and region, the limit cutting the rows
+      const shot = await browser.newPage();
+      await shot.setViewport({ width: 1280, height: 800 });
+      await shot.goto(`${server.url}/search?since=2026-12-01T09:00:00Z&until=2026-12-01T21:00:00Z&outcome=fail&count-by=hour,region&limit=3`, { waitUntil: 'load' });
+      await shot.waitForFunction(`document.body.dataset.search === 'done'`, { timeout: 60_000 });
+      await shot.screenshot({ path: process.env.SIGNWATCH_CONSOLE_SEARCH_SCREENSHOT, fullPage: true });
+      await shot.close();
+    }
 
     // the page's Faro payloads reached /collect and were forwarded to the receiver
     await waitFor('a forwarded Faro payload', () => Promise.resolve(forwarded.some((p) => (p as { meta?: { app?: { name?: string } } }).meta?.app?.name === 'signwatch-console')));
