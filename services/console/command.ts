@@ -31,7 +31,7 @@ counted into /metrics (signwatch_console_*).
                        loopback; without it the console answers everyone on loopback as "local".
   --brokers LIST       Kafka brokers (default 127.0.0.1:9092); --topic the alert topic (default alerts.v1)
   --policy FILE        the alert policy (which alerts freeze releases); default ${DEFAULT_POLICY_PATH}
-${CONSOLE_PAGES_HELP}Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 Kafka or the port unavailable, 2 bad usage.
+${CONSOLE_PAGES_HELP}Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 Kafka, the store or the port unavailable, 2 bad usage.
 `;
 
 const OPTIONS = {
