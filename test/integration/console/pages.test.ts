@@ -261,6 +261,11 @@ void test('Alert and Search pages in headless Chromium: fire then resolve with t
     const around = (await second.evaluate(`[...document.querySelectorAll('#search-results tbody tr')].map((tr) => (tr.classList.contains('anchor') ? '>' : '') + tr.children[2].textContent)`)) as string[];
     // all 7 events of the store (no filter but the anchor's context), the anchor marked: 19:30 on mac-hk-03
     assert.deepEqual(around, ['mac-hk-03', 'mac-hk-03', '>mac-hk-03', 'mac-jp-01', 'mac-hk-07', 'mac-hk-03', 'mac-hk-03']);
+    // the list of every alert key the console has seen
+    await second.goto(`${server.url}/alert`, { waitUntil: 'load' });
+    await second.waitForFunction(`document.body.dataset.alertState === 'list'`, { timeout: 60_000 });
+    assert.match((await second.evaluate(`document.querySelector('#alert-list').textContent`)) as string, /^HK · codesign_keychain_failures RESOLVED since 2026-12-01T20:40:00.000Z$/);
+    assert.equal(await second.evaluate(`document.querySelector('#alert-list a').getAttribute('href')`), `/alert?key=${encodeURIComponent(KEY)}`);
     await second.close();
 
     if (process.env.SIGNWATCH_CONSOLE_SEARCH_SCREENSHOT) {
