@@ -16,7 +16,7 @@ import { startGateServer } from '../../../services/alerting/gate-server.js';
 import { defaultPolicy, parsePolicy } from '../../../services/engine/policy.js';
 import { hashToken, parseTokenBook } from '../../../services/platform/tokens.js';
 import { transition } from './transitions.js';
-import { trickle } from '../../harness/trickle.js';
+import { trickle } from '../../harness/net.js';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));
 const policy = defaultPolicy();

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTelemetry } from '../../../services/platform/telemetry.js';
 import { HTTP_DEFAULTS, serverTimeouts } from '../../../services/platform/http-timeouts.js';
-import { trickle } from '../../harness/trickle.js';
+import { trickle } from '../../harness/net.js';
 
 void test('issue 16 item 3: the /metrics server (plain node:http) cuts off a client trickling its headers', async () => {
   const t = createTelemetry({ serviceName: 'sw-test', host: '127.0.0.1', port: 0, serve: true, timeouts: { requestTimeoutMs: 300, checkIntervalMs: 50 } });
