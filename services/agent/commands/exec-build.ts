@@ -4,6 +4,7 @@
  * through before they are looked at), and both streams are fed to the streaming build-log scanner. After the exit,
  * one event per signing step / notarization is spooled. Imported by exec.ts only for these commands.
  */
+import { openFastTee } from '../build/fast-tee.js';
 import { BuildLogScanner, type Via } from '../build/scanner.js';
 import { runTool, type ToolRun } from '../tool-run.js';
 
@@ -15,14 +16,18 @@ function clock(): number {
 export async function runBuild(tool: string, args: readonly string[], via: Via | undefined, config: string | undefined, sinkSpec: string | undefined, env: NodeJS.ProcessEnv): Promise<ToolRun> {
   const scanner = new BuildLogScanner(via === undefined ? {} : { via });
   let scanFailed: Error | undefined;
-  const running = runTool(tool, args, true, undefined, (chunk, stream) => {
+  const onOutput = (chunk: Buffer, stream: 'out' | 'err') => {
     if (scanFailed) return;
     try {
       scanner.push(chunk, clock(), stream);
     } catch (e) {
       scanFailed = e as Error; // never let the scanner change the build: stop scanning, keep teeing
     }
-  });
+  };
+  // stdout (the log) through the worker-thread tee (build/fast-tee.ts); the Node stream tee when that cannot start
+  // or SIGNWATCH_BUILD_TEE=stream (the bench compares both)
+  const fast = env.SIGNWATCH_BUILD_TEE === 'stream' ? undefined : openFastTee((b) => onOutput(b, 'out'));
+  const running = runTool(tool, args, true, undefined, onOutput, fast);
   let record: ((run: ToolRun) => void) | undefined;
   try {
     const [{ loadConfig }, { parseSinkSpec, logAgentError }, { recordBuild }] = await Promise.all([import('../config.js'), import('../spool/emit.js'), import('../build/record-build.js')]);
@@ -30,6 +35,7 @@ export async function runBuild(tool: string, args: readonly string[], via: Via |
     const sink = parseSinkSpec(sinkSpec) ?? { kind: 'spool' as const };
     record = (run) => {
       try {
+        if (run.teeError) logAgentError(cfg, `exec: build log tee: ${run.teeError}`);
         if (scanFailed) throw scanFailed;
         const steps = scanner.end(run.spawnError ? 127 : run.exitCode, clock());
         recordBuild(cfg, steps, scanner.dropped, sink, env);
