@@ -47,7 +47,7 @@ type WorkerMsg = { t: 'open' } | { t: 'data' } | { t: 'end'; error?: string };
 
 /**
  * The worker's whole program (run with `eval`, so it works from the esbuild bundle too): self-contained, it uses only
- * its two arguments. Blocking reads of the FIFO into the ring; each read written through to fd `out`, then published.
+ * its two arguments (module namespaces of node:worker_threads and node:fs). Blocking reads of the FIFO into the ring; each read written through to fd `out`, then published.
  */
 function teeWorker(wt: typeof WorkerThreads, fs: typeof Fs): void {
   const init = wt.workerData as TeeInit;
@@ -152,7 +152,8 @@ export function openFastTee(onChunk: (b: Buffer) => void): FastTee | undefined {
     const ring = new SharedArrayBuffer(RING_BYTES);
     const ctrl = new SharedArrayBuffer(16);
     // the worker boots while mkfifo runs; it opens the FIFO only once told it exists
-    worker = new Worker(`(${teeWorker.toString()})(require('node:worker_threads'), require('node:fs'))`, {
+    // import(), not require(): the eval'd code is a module when the process runs with --input-type=module
+    worker = new Worker(`Promise.all([import('node:worker_threads'), import('node:fs')]).then(([wt, fs]) => (${teeWorker.toString()})(wt, fs))`, {
       eval: true,
       workerData: { fifo, out: 1, ring, ctrl } satisfies TeeInit,
       // not piped into the main thread's process.stdout: creating that stream makes a pipe non-blocking (libuv)
