@@ -2,11 +2,13 @@
  * Build-log tee (issue 19; `BENCH_ONLY=build-tee npm run bench`): throughput of `signwatch agent exec --scan-output
  * -- cat LOG` (the wrapper tees and scans every byte of a 200 MB synthetic xcodebuild log) against `cat LOG` itself,
  * in the same run, interleaved round by round (the order rotates each round) so machine load hits all alike.
- * Commands: the wrapper as shipped (stdout through the worker-thread tee, services/agent/build/fast-tee.ts); the
- * wrapper with SIGNWATCH_BUILD_TEE=stream (the Node stream tee it falls back to, the previous code); "idea A", a
+ * Commands: the wrapper as shipped (stdout through tool-run.ts's Node stream tee); the wrapper with
+ * SIGNWATCH_BUILD_TEE=worker (the worker-thread tee, services/agent/build/fast-tee.ts); the start-up of both (an
+ * empty log), to get the tee's own throughput by difference; "idea A", a
  * bench-only prototype that keeps the bytes out of Node (mkfifo; the build's stdout into `/usr/bin/tee -p FIFO`
  * whose stdout is the real one; node reads the FIFO through a stream and runs the same scanner); and the floor of a
- * Node stream tee: a few lines of node that spawn `cat LOG` and write each chunk through, nothing else.
+ * Node stream tee: a few lines of node that spawn `cat LOG` and write each chunk through, nothing else; and two
+ * C floors without Node or scanning (`cat LOG | cat`, `cat LOG | tee -p /dev/null`): the pipe hop any tee adds.
  * Wall time and CPU time (user + sys of the command and its children, GNU time) are both given: on a loaded machine
  * the wall time of a pipeline is mostly waiting to be scheduled at each 64 KiB pipe hand-off.
  * The log: xcodebuild CompileSwift steps (the shape of xcodebuild's output) with a real CodeSign step (the gasmask
@@ -115,10 +117,16 @@ export async function run(): Promise<string> {
     const exec = [BIN, 'agent', 'exec', '--scan-output', '--', 'cat', log];
     const cmds: Record<string, [string, string[], NodeJS.ProcessEnv]> = {
       cat: ['cat', [log], env],
-      'agent exec --scan-output -- cat (worker tee, shipped)': [process.execPath, exec, env],
-      'same, SIGNWATCH_BUILD_TEE=stream (Node stream tee, before)': [process.execPath, exec, { ...env, SIGNWATCH_BUILD_TEE: 'stream' }],
+      'agent exec --scan-output -- cat (Node stream tee, default)': [process.execPath, exec, env],
+      'same, SIGNWATCH_BUILD_TEE=worker (worker-thread tee)': [process.execPath, exec, { ...env, SIGNWATCH_BUILD_TEE: 'worker' }],
       'idea A: /usr/bin/tee -p FIFO, node scans the FIFO': [process.execPath, ['--input-type=module', '-e', SYSTEM_TEE, scannerJs, log], env],
       'node stream tee floor (spawn cat, write chunks through, no scan)': [process.execPath, ['-e', NODE_TEE, log], env],
+      // the wrapper's fixed cost (Node, the bundle, the worker or not, config, an empty scan): no output at all
+      'start-up only: agent exec --scan-output -- cat /dev/null (stream tee)': [process.execPath, [BIN, 'agent', 'exec', '--scan-output', '--', 'cat', '/dev/null'], env],
+      'start-up only: same, SIGNWATCH_BUILD_TEE=worker': [process.execPath, [BIN, 'agent', 'exec', '--scan-output', '--', 'cat', '/dev/null'], { ...env, SIGNWATCH_BUILD_TEE: 'worker' }],
+      // what any tee pays on top of cat, without Node and without scanning: one more process and pipe hop
+      'C floor: cat LOG | cat': ['/bin/sh', ['-c', 'cat "$1" | cat', 'sh', log], env],
+      'C floor: cat LOG | tee -p /dev/null': ['/bin/sh', ['-c', 'cat "$1" | tee -p /dev/null', 'sh', log], env],
     };
     const load0 = loadavg()[0] ?? 0;
     const res: Record<string, Record<string, number[]>> = { pipe: {}, devnull: {} };
@@ -130,7 +138,7 @@ export async function run(): Promise<string> {
         for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
           const [cmd, args, cmdEnv] = cmds[name]!;
           const t = await timed(cmd, args, cmdEnv, sink);
-          if (sink === 'pipe' && t.bytes !== size) throw new Error(`${name}: ${t.bytes} bytes out of ${size}`);
+          if (sink === 'pipe' && t.bytes !== (name.startsWith('start-up') ? 0 : size)) throw new Error(`${name}: ${t.bytes} bytes out of ${size}`);
           if (t.steps >= 0 && t.steps !== steps) throw new Error(`${name}: scanned ${t.steps} signing steps out of ${steps}`);
           (res[sink]![name] ??= []).push(t.wallMs);
           (cpu[sink]![name] ??= []).push(t.cpuMs);
@@ -156,8 +164,23 @@ export async function run(): Promise<string> {
         const m = median(res[sink]![name]!);
         const c = median(cpu[sink]![name]!);
         lines.push(
-          `| ${sink === 'pipe' ? 'pipe (read by the bench)' : '/dev/null'} | \`${name}\` | ${m.toFixed(0)} ms | ${(bytes / 1e6 / (m / 1000)).toFixed(0)} | ${(m / cat).toFixed(2)} | ${c.toFixed(0)} ms | ${(c / catCpu).toFixed(2)} | ${(c / floorCpu).toFixed(2)} |`,
+          `| ${sink === 'pipe' ? 'pipe (read by the bench)' : '/dev/null'} | \`${name}\` | ${m.toFixed(0)} ms | ${name.startsWith('start-up') ? '–' : (bytes / 1e6 / (m / 1000)).toFixed(0)} | ${(m / cat).toFixed(2)} | ${c.toFixed(0)} ms | ${(c / catCpu).toFixed(2)} | ${(c / floorCpu).toFixed(2)} |`,
         );
+      }
+    }
+    // the tee's own throughput: the wrapper's time minus its start-up (medians of the same run), against cat's
+    lines.push('', '| sink | tee | wall − start-up | MB/s | × cat (wall) | CPU − start-up | × cat (CPU) |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    const pairs: [string, string, string][] = [
+      ['Node stream tee (default)', 'agent exec --scan-output -- cat (Node stream tee, default)', 'start-up only: agent exec --scan-output -- cat /dev/null (stream tee)'],
+      ['worker-thread tee (SIGNWATCH_BUILD_TEE=worker)', 'same, SIGNWATCH_BUILD_TEE=worker (worker-thread tee)', 'start-up only: same, SIGNWATCH_BUILD_TEE=worker'],
+    ];
+    for (const sink of ['pipe', 'devnull'] as const) {
+      const cat = median(res[sink]!.cat!);
+      const catCpu = median(cpu[sink]!.cat!);
+      for (const [label, full, start] of pairs) {
+        const w = median(res[sink]![full]!) - median(res[sink]![start]!);
+        const c = median(cpu[sink]![full]!) - median(cpu[sink]![start]!);
+        lines.push(`| ${sink === 'pipe' ? 'pipe' : '/dev/null'} | ${label} | ${w.toFixed(0)} ms | ${(bytes / 1e6 / (w / 1000)).toFixed(0)} | ${(w / cat).toFixed(2)} | ${c.toFixed(0)} ms | ${(c / catCpu).toFixed(2)} |`);
       }
     }
     return `${lines.join('\n')}\n`;

@@ -2,9 +2,11 @@
  * The build's stdout tee without Node streams on the byte path (issue 19, "tee within 10 % of cat"): the build
  * writes into a private FIFO; a worker thread reads it with blocking reads into a 1 MiB ring of shared memory
  * (no per-chunk allocation), writes every read through to the wrapper's own fd 1 with blocking writes, and only
- * then publishes it; the main thread (the other core) scans the ring behind it and frees the space. Used by
- * tool-run.ts for build logs (stdout only: stderr stays on the main thread's stream tee); when anything here is
- * missing or fails before the build starts (no mkfifo, no worker), tool-run.ts uses its Node stream tee instead.
+ * then publishes it; the main thread (the other core) scans the ring behind it and frees the space. Used for build
+ * logs with SIGNWATCH_BUILD_TEE=worker (stdout only: stderr stays on the main thread's stream tee); when anything here
+ * is missing or fails before the build starts (no mkfifo, no worker), tool-run.ts uses its Node stream tee instead.
+ * Not the default: measured against the stream tee on the 2-core bench host (bench/build-tee.ts), its per-byte cost
+ * was the same within noise and its start-up ~40 ms of CPU more (the worker's isolate, mkfifo).
  *
  * Why not /usr/bin/tee (measured in bench/build-tee.ts): GNU and BSD tee move 8 KiB per read and write (8× the
  * system calls of a 64 KiB pipe read), the wrapper would still read a second pipe through Node streams, tee runs

@@ -4,7 +4,6 @@
  * through before they are looked at), and both streams are fed to the streaming build-log scanner. After the exit,
  * one event per signing step / notarization is spooled. Imported by exec.ts only for these commands.
  */
-import { openFastTee } from '../build/fast-tee.js';
 import { BuildLogScanner, type Via } from '../build/scanner.js';
 import { runTool, type ToolRun } from '../tool-run.js';
 
@@ -24,9 +23,10 @@ export async function runBuild(tool: string, args: readonly string[], via: Via |
       scanFailed = e as Error; // never let the scanner change the build: stop scanning, keep teeing
     }
   };
-  // stdout (the log) through the worker-thread tee (build/fast-tee.ts); the Node stream tee when that cannot start
-  // or SIGNWATCH_BUILD_TEE=stream (the bench compares both)
-  const fast = env.SIGNWATCH_BUILD_TEE === 'stream' ? undefined : openFastTee((b) => onOutput(b, 'out'));
+  // stdout (the log) through tool-run.ts's Node stream tee; with SIGNWATCH_BUILD_TEE=worker through the worker-thread
+  // tee (build/fast-tee.ts; the stream tee when that cannot start). Not the default: on the 2-core bench host it was
+  // no faster and starts ~40 ms (CPU) later (bench/RESULTS.md "Build-log tee"); re-measure on a signing Mac.
+  const fast = env.SIGNWATCH_BUILD_TEE === 'worker' ? (await import('../build/fast-tee.js')).openFastTee((b) => onOutput(b, 'out')) : undefined;
   const running = runTool(tool, args, true, undefined, onOutput, fast);
   let record: ((run: ToolRun) => void) | undefined;
   try {

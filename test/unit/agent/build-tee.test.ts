@@ -1,6 +1,6 @@
 /**
- * The build-log tee (services/agent/build/fast-tee.ts, the worker-thread tee of a build's stdout, and the Node stream
- * tee it falls back to): byte-exact output on a log several times the ring, every signing step scanned, the build
+ * The build-log tees (the Node stream tee of tool-run.ts, the default, and services/agent/build/fast-tee.ts, the
+ * worker-thread tee of SIGNWATCH_BUILD_TEE=worker): byte-exact output on a log several times the ring, every signing step scanned, the build
  * untouched when the wrapper's own stdout goes away, and no byte lost when the scanner falls behind.
  */
 import { test } from 'node:test';
@@ -41,17 +41,17 @@ function fakeXcodebuild(sb: Sandbox): NodeJS.ProcessEnv {
   return { ...sb.env, PATH: `${bin}:${sb.env.PATH ?? ''}` };
 }
 
-void test('a log over 3 rings long (binary noise included) comes out byte for byte and every signing step is recorded, through the worker tee and the stream tee', () => {
+void test('a log over 3 rings long (binary noise included) comes out byte for byte and every signing step is recorded, through the stream tee and the worker tee', () => {
   const sb = sandbox({ keychain: '/Users/ci/signing.keychain-db' });
   try {
     const path = join(sb.dir, 'big.log');
     const log = bigLog(path);
     const env = { ...fakeXcodebuild(sb), FAKE_BUILD_LOG: path, FAKE_BUILD_EXIT: '65' };
-    for (const mode of [undefined, 'stream']) {
+    for (const mode of ['worker', 'stream']) {
       const before = spooled(sb.dataDir).length;
-      const r = spawnSync(process.execPath, [BIN, 'agent', 'exec', '--', 'xcodebuild', 'archive', 'a b'], { env: mode ? { ...env, SIGNWATCH_BUILD_TEE: mode } : env, timeout: 120_000, maxBuffer: 64 << 20 });
-      assert.equal(r.status, 65, `${mode ?? 'worker'}: ${r.stderr.toString()}`);
-      assert.ok(Buffer.compare(r.stdout, log) === 0, `${mode ?? 'worker'}: stdout is the log byte for byte (${r.stdout.length} of ${log.length})`);
+      const r = spawnSync(process.execPath, [BIN, 'agent', 'exec', '--', 'xcodebuild', 'archive', 'a b'], { env: { ...env, SIGNWATCH_BUILD_TEE: mode }, timeout: 120_000, maxBuffer: 64 << 20 });
+      assert.equal(r.status, 65, `${mode}: ${r.stderr.toString()}`);
+      assert.ok(Buffer.compare(r.stdout, log) === 0, `${mode}: stdout is the log byte for byte (${r.stdout.length} of ${log.length})`);
       assert.equal(r.stderr.toString(), 'archive\na b\n');
       const events = spooled(sb.dataDir).slice(before);
       assert.deepEqual(
@@ -72,13 +72,13 @@ void test("the wrapper's stdout closed early (EPIPE): the build still runs to it
     const path = join(sb.dir, 'big.log');
     bigLog(path);
     const env = { ...fakeXcodebuild(sb), FAKE_BUILD_LOG: path, FAKE_BUILD_EXIT: '3' };
-    for (const mode of [undefined, 'stream']) {
+    for (const mode of ['worker', 'stream']) {
       const before = spooled(sb.dataDir).length;
-      const child = spawn(process.execPath, [BIN, 'agent', 'exec', '--', 'xcodebuild', 'archive'], { env: mode ? { ...env, SIGNWATCH_BUILD_TEE: mode } : env, stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn(process.execPath, [BIN, 'agent', 'exec', '--', 'xcodebuild', 'archive'], { env: { ...env, SIGNWATCH_BUILD_TEE: mode }, stdio: ['ignore', 'pipe', 'ignore'] });
       child.stdout.once('data', () => child.stdout.destroy()); // like `| head -c 1`
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('exit', (c, s) => res([c, s])));
-      assert.deepEqual([code, signal], [3, null], mode ?? 'worker');
-      assert.equal(spooled(sb.dataDir).length - before, STEPS, `${mode ?? 'worker'}: every step recorded`);
+      assert.deepEqual([code, signal], [3, null], mode);
+      assert.equal(spooled(sb.dataDir).length - before, STEPS, `${mode}: every step recorded`);
     }
   } finally {
     sb.cleanup();
