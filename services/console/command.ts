@@ -71,6 +71,9 @@ export async function run(argv: string[]): Promise<number> {
   const kafka = parseKafkaConnection({ brokers: brokersFlag(v.brokers) ?? ['127.0.0.1:9092'] }, 'signwatch-console');
   const state = new ConsoleState(policy);
   const telemetry = createTelemetry({ serviceName: 'signwatch-console', host: '127.0.0.1', port: 0, serve: false });
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server spans; no server of
+  // its own (serve: false), /metrics is the console's route; telemetry.stop() below releases it
+  await telemetry.start();
   // refuse a public address without a token book before touching Kafka
   const server = await startConsole({ state, telemetry, logger, host, port, ...(tokenBook ? { tokenBook } : {}) });
   try {
