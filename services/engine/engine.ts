@@ -113,10 +113,14 @@ export const MAX_DRILL_TIMEOUT = 7 * 86_400_000;
  */
 interface RegionHot {
   r: RegionState;
-  /** ≤ every rule's nextWork (a rule whose advance() has work at `to` has nextWork ≤ to); -Infinity: unknown. */
+  /** Per rule (r.rules order): ≤ its nextWork, the first instant its advance() has work; -Infinity: unknown or dirty. */
+  next: Float64Array;
+  /** ≤ every entry of `next`. */
   minNext: number;
-  /** Rules whose clock may lag the region's (their advance to it deferred; nothing due meanwhile). */
+  /** Some rule's clock may lag the region's (its advance to it deferred: nothing due meanwhile). */
   lagging: boolean;
+  /** Event type → indexes of the rules it is offered to (r.byType as indexes into r.rules). */
+  byType: Map<EventType, number[]>;
 }
 
 class Engine implements AlertEngine {
@@ -162,7 +166,13 @@ class Engine implements AlertEngine {
   }
 
   private rebuildHot(): void {
-    this.hot = new Map([...this.regions].map(([region, r]) => [region, { r, minNext: -Infinity, lagging: false }]));
+    this.hot = new Map(
+      [...this.regions].map(([region, r]) => {
+        const byType = new Map<EventType, number[]>();
+        for (const [t, rules] of r.byType) byType.set(t, rules.map((rule) => r.rules.indexOf(rule)));
+        return [region, { r, next: new Float64Array(r.rules.length).fill(-Infinity), minNext: -Infinity, lagging: false, byType }];
+      }),
+    );
   }
 
   /** Bring every rule's clock up to its region's (the deferred advances): before state is read or saved. */
@@ -232,8 +242,9 @@ class Engine implements AlertEngine {
         }
       }
       if (evidence && Number.isFinite(r.clock)) {
-        this.advanceRules(r, r.clock); // evaluate now, at the region's clock
+        h.next.fill(-Infinity); // observeFuture changed what is due
         h.minNext = -Infinity;
+        this.advanceLazy(h, r.clock); // evaluate now, at the region's clock
       }
       return 'future';
     }
@@ -254,17 +265,23 @@ class Engine implements AlertEngine {
     }
     this.stats.accepted++;
     r.hourly.add(event, ts, false);
-    const rules = r.byType.get(event.type);
+    const idx = h.byType.get(event.type);
     const drill = r.drill && DrillTracker.TYPES.has(event.type) ? r.drill : undefined;
-    if (rules || drill) {
+    if (idx || drill) {
       // Evaluate every instant before this event without it (causality), then observe it and evaluate at ts.
       const before = ts - 1 > r.clock ? ts - 1 : r.clock;
       if (ts - 1 > r.clock) this.advanceLazy(h, ts - 1);
-      if (rules) {
-        for (const rule of rules) {
+      if (idx) {
+        const rules = r.rules;
+        const next = h.next;
+        for (const i of idx) {
+          const rule = rules[i]!;
           // its deferred advance first: the rule sees the event at the clock it would have had (nothing due before)
           if (rule.clock < before) rule.advance(before, this.out);
           rule.observe(event, ts);
+          const n = rule.nextWork ?? -Infinity;
+          next[i] = n;
+          if (n < h.minNext) h.minNext = n;
         }
         if (this.out.length) this.drain();
       }
@@ -273,7 +290,7 @@ class Engine implements AlertEngine {
         this.drainDrills();
       }
     }
-    this.stepLazy(h, ts > r.clock ? ts : r.clock, rules);
+    this.stepLazy(h, ts > r.clock ? ts : r.clock);
     if (this.fleet?.byType.has(event.type)) this.fleetObserve(this.fleet, event, ts);
     return 'accepted';
   }
@@ -304,23 +321,13 @@ class Engine implements AlertEngine {
 
   advanceTo(nowMs: number): void {
     for (const h of this.hot.values()) {
-      if (nowMs > h.r.clock) this.stepLazy(h, nowMs, undefined);
+      if (nowMs > h.r.clock) this.stepLazy(h, nowMs);
     }
     if (this.fleet && nowMs > this.fleet.clock) this.advanceFleet(this.fleet, nowMs);
   }
 
   flush(): void {
     for (const r of this.regions.values()) r.hourly.flush(this.emitHourly);
-  }
-
-  /** Advance the region's rules to `to` and emit their transitions, in time order. */
-  private advanceRules(r: RegionState, to: number): void {
-    if (r.drill) {
-      r.drill.advance(to, this.drillOut);
-      this.drainDrills();
-    }
-    for (const rule of r.rules) rule.advance(to, this.out);
-    this.drain();
   }
 
   private drainDrills(): void {
@@ -330,44 +337,38 @@ class Engine implements AlertEngine {
   }
 
   /**
-   * advanceRules, skipping the rules with nothing due by `to` (their clocks catch up later: catchUpRegion, or
-   * before an event is offered to them). When some rule may have work, every rule advances, as advanceRules.
+   * Advance the region's drills and the rules with work due by `to` (a breakpoint, a deadline, an observed event)
+   * and emit their transitions in time order (ties: registry order). The other rules only fall behind the region's
+   * clock, which they catch up later in one advance (catchUpRegion, or before an event is offered to them): the same
+   * as advancing them now, since nothing of theirs is due.
    */
-  private advanceLazy(h: RegionHot, to: number, observed?: readonly Rule[]): void {
+  private advanceLazy(h: RegionHot, to: number): void {
     const r = h.r;
-    if (to >= h.minNext) {
-      this.advanceRules(r, to);
-      let m = Infinity;
-      for (const rule of r.rules) {
-        const n = rule.nextWork ?? -Infinity;
-        if (n < m) m = n;
-      }
-      h.minNext = m;
-      h.lagging = false;
-      return;
-    }
     if (r.drill) {
       r.drill.advance(to, this.drillOut);
       this.drainDrills();
     }
-    if (observed) {
-      // the rules an event was just offered to (in registry order, as advanceRules would emit them)
-      let m = h.minNext;
-      for (const rule of observed) {
-        rule.advance(to, this.out);
-        const n = rule.nextWork ?? -Infinity;
-        if (n < m) m = n;
-      }
-      h.minNext = m;
-      this.drain();
-    }
     h.lagging = true;
+    if (to < h.minNext) return;
+    const rules = r.rules;
+    const next = h.next;
+    let m = Infinity;
+    for (let i = 0; i < rules.length; i++) {
+      if (next[i]! <= to) {
+        const rule = rules[i]!;
+        rule.advance(to, this.out);
+        next[i] = rule.nextWork ?? -Infinity;
+      }
+      if (next[i]! < m) m = next[i]!;
+    }
+    h.minNext = m;
+    this.drain();
   }
 
   /** Move the region's clock to `to`: rules (advanceLazy), then hourly buckets the clock closes, then dedup memory. */
-  private stepLazy(h: RegionHot, to: number, observed: readonly Rule[] | undefined): void {
+  private stepLazy(h: RegionHot, to: number): void {
     const r = h.r;
-    this.advanceLazy(h, to, observed);
+    this.advanceLazy(h, to);
     const moved = to > r.clock;
     r.clock = to;
     if (moved) {
