@@ -75,6 +75,9 @@ export async function run(argv: string[]): Promise<number> {
   const state = new ConsoleState(policy);
   const pages = await consolePagesFlags(v, policy.links.grafanaBase);
   const telemetry = createTelemetry({ serviceName: 'signwatch-console', host: '127.0.0.1', port: 0, serve: false });
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server spans; no server of
+  // its own (serve: false), /metrics is the console's route; telemetry.stop() below releases it
+  await telemetry.start();
   // refuse a public address without a token book before touching Kafka
   let server;
   try {
