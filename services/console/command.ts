@@ -15,10 +15,12 @@ import { brokersFlag } from '../alerting/command-config.js';
 import { ConsoleState } from './state.js';
 import { startConsole } from './server.js';
 import { FiguresPoller, metricsSource } from './figures.js';
+import { consolePagesFlags, CONSOLE_PAGES_HELP, CONSOLE_PAGES_OPTIONS } from './routes/flags.js';
 
 const HELP = `Usage: signwatch console [--listen 127.0.0.1:8788] [--brokers 127.0.0.1:9092] [--topic alerts.v1]
-                         [--policy FILE] [--token-book FILE] [--gate-url URL] [--processor-metrics URL[,URL]]
-                         [--log-level LEVEL]
+                         [--policy FILE] [--token-book FILE] [--log-level LEVEL]
+                         [--store SPEC] [--grafana-url URL] [--faro-forward URL]
+                         [--gate-url URL] [--processor-metrics URL[,URL]]
 
 The release engineer's web console: the Fleet page (five region tiles saying OPEN or FROZEN, the firing alerts
 with their hosts, keychains, error codes and correlation ids), live over server-sent events; its state is rebuilt
@@ -38,7 +40,7 @@ counted into /metrics (signwatch_console_*).
   --processor-metrics URL[,URL]  the processor's /metrics (one URL per instance): the Fleet tiles' figures
                        (keychain failures in the window, unlock p95, soonest certificate expiry, silent hosts,
                        drill progress), read from its exact gauges every 2 s
-Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 Kafka or the port unavailable, 2 bad usage.
+${CONSOLE_PAGES_HELP}Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 Kafka, the store or the port unavailable, 2 bad usage.
 `;
 
 const OPTIONS = {
@@ -50,6 +52,7 @@ const OPTIONS = {
   'gate-url': { type: 'string' },
   'processor-metrics': { type: 'string' },
   'log-level': { type: 'string' },
+  ...CONSOLE_PAGES_OPTIONS,
 } as const;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -93,9 +96,19 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ name: 'signwatch-console', level: level as LoggerOptions['level'] });
   const kafka = parseKafkaConnection({ brokers: brokersFlag(v.brokers) ?? ['127.0.0.1:9092'] }, 'signwatch-console');
   const state = new ConsoleState(policy);
+  const pages = await consolePagesFlags(v, policy.links.grafanaBase);
   const telemetry = createTelemetry({ serviceName: 'signwatch-console', host: '127.0.0.1', port: 0, serve: false });
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server spans; no server of
+  // its own (serve: false), /metrics is the console's route; telemetry.stop() below releases it
+  await telemetry.start();
   // refuse a public address without a token book before touching Kafka
-  const server = await startConsole({ state, telemetry, logger, host, port, ...(tokenBook ? { tokenBook } : {}), ...(gateUrl !== undefined ? { gateUrl } : {}) });
+  let server;
+  try {
+    server = await startConsole({ state, telemetry, logger, host, port, ...(tokenBook ? { tokenBook } : {}), ...pages.options, ...(gateUrl !== undefined ? { gateUrl } : {}) });
+  } catch (e) {
+    await pages.close();
+    throw e;
+  }
   const figures = metricsUrls.length ? new FiguresPoller({ source: metricsSource(metricsUrls), policy, onFigures: (f, err) => state.setFigures(f, err) }) : undefined;
   try {
     await connectKafka(kafka, logger, { command: 'console' });
@@ -117,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await figures?.stop();
     await server.stop();
+    await pages.close();
     await telemetry.stop();
   }
   return 0;

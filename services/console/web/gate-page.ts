@@ -1,5 +1,5 @@
 /**
- * The Gate page (#gate): every region's state and reasons as `signwatch gate check` sees them, the override form
+ * The Gate page (/gate): every region's state and reasons as `signwatch gate check` sees them, the override form
  * (region, reason, TTL up to the policy's maximum; the person is whoever is logged in: the console forwards their
  * own token to gate serve, which names them from its token book) and the gate's audit trail. Built here, mounted
  * by main.ts with one call; text from the gate reaches the page through textContent only.
@@ -57,9 +57,7 @@ export interface GatePage {
   changed(): void;
 }
 
-export function mountGate(nav: HTMLElement, main: HTMLElement): GatePage {
-  const link = el('a', { href: '#gate' }, 'Gate');
-  nav.append(' ', link);
+export function mountGate(main: HTMLElement): GatePage {
 
   const regionSelect = el('select', { id: 'gate-region', name: 'region', required: '' }, ...REGIONS.map((r) => el('option', { value: r }, r)));
   const reason = el('input', { id: 'gate-reason', name: 'reason', type: 'text', maxlength: '500', required: '', autocomplete: 'off' });
@@ -190,8 +188,6 @@ export function mountGate(nav: HTMLElement, main: HTMLElement): GatePage {
     show(v: boolean) {
       visible = v;
       section.hidden = !v;
-      if (v) link.setAttribute('aria-current', 'page');
-      else link.removeAttribute('aria-current');
       if (timer) clearInterval(timer);
       timer = undefined;
       if (v) {

@@ -6,6 +6,7 @@
  */
 import { getWebInstrumentations, initializeFaro, type Faro } from '@grafana/faro-web-sdk';
 import type { WireAlert, WireFigures, WireFleet, WireRegion } from '../wire.js';
+import { alertHref, currentPage, onFleet, openPage } from './pages/router.js';
 import { figureList } from './tiles.js';
 import { mountGate } from './gate-page.js';
 
@@ -81,6 +82,7 @@ function alertItem(a: WireAlert): HTMLElement {
       el('dt', {}, 'dedup key'),
       el('dd', {}, a.dedupKey),
     ),
+    el('p', {}, el('a', { href: alertHref(a.dedupKey), class: 'alert-link' }, `Timeline, evidence and links: ${a.region} ${a.alert}`)),
   );
 }
 
@@ -90,7 +92,7 @@ function render(f: WireFleet): void {
   $('no-alerts').hidden = f.alerts.length > 0;
   $('user').textContent = `signed in as ${f.user}`;
   $('logout').hidden = f.user === 'local';
-  $('fleet').hidden = location.hash === '#gate';
+  $('fleet').hidden = currentPage() !== 'fleet';
   $('login').hidden = true;
   if (!signedIn) {
     signedIn = true;
@@ -98,6 +100,7 @@ function render(f: WireFleet): void {
   }
   gatePage.changed();
   document.body.dataset.applied = String(f.applied);
+  onFleet(f);
 }
 
 function status(text: string): void {
@@ -107,17 +110,11 @@ function status(text: string): void {
 let source: EventSource | undefined;
 let signedIn = false;
 
-// the Gate page (gate-page.ts) and the hash route between it and the Fleet page
-const gatePage = mountGate($('pages'), document.querySelector('main')!);
+// the Gate page (gate-page.ts, at /gate: pages/router.ts)
+const gatePage = mountGate(document.querySelector('main')!);
 function route(): void {
-  const gate = location.hash === '#gate';
-  gatePage.show(signedIn && gate);
-  $('fleet').hidden = !signedIn || gate;
-  const fleetLink = document.querySelector('#pages a[href="#fleet"]');
-  if (gate) fleetLink?.removeAttribute('aria-current');
-  else fleetLink?.setAttribute('aria-current', 'page');
+  gatePage.show(signedIn && currentPage() === 'gate');
 }
-window.addEventListener('hashchange', route);
 
 function showLogin(): void {
   source?.close();
@@ -134,6 +131,7 @@ async function connect(): Promise<void> {
   const me = await fetch('/api/me', { credentials: 'same-origin' });
   if (me.status === 401) return showLogin();
   startFaro();
+  openPage();
   const t0 = performance.now();
   let first = true;
   source?.close();

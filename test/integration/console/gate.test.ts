@@ -163,7 +163,7 @@ void test('Gate page and tile figures in headless Chromium: figures during a scr
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.body.dataset.gate === 'ready' && document.querySelectorAll('.gate-region').length === 5, WAIT);
     await page.waitForFunction(() => document.querySelector('[data-gate-region="HK"]')?.getAttribute('aria-label') === 'HK: FROZEN', WAIT);
-    assert.equal(await page.evaluate(() => location.hash), '#gate');
+    assert.equal(await page.evaluate(() => location.pathname), '/gate');
     assert.equal(await page.evaluate(() => document.querySelector('#fleet')?.hasAttribute('hidden')), true);
     const hkReasons = (await text(page, '[data-gate-region="HK"] .reasons'))!;
     assert.match(hkReasons, /signwatch\/codesign_keychain_failures\/region=HK: HK: 3 codesign keychain failures in the trailing 1h \(> 2\); releases frozen \(value 3, threshold 2\)$/);
@@ -177,7 +177,7 @@ void test('Gate page and tile figures in headless Chromium: figures during a scr
       await page.keyboard.press('Tab');
       reached.add(await focused(page));
     }
-    const controls = ['Fleet', 'Gate', 'logout', 'gate-region', 'gate-reason', 'gate-ttl', 'gate-submit', 'gate-clear', ...['HK', 'JP', 'KR', 'SG', 'US'].map((r) => `signwatch gate check --region ${r}`)];
+    const controls = ['Fleet', 'Alerts', 'Search', 'Gate', 'logout', 'gate-region', 'gate-reason', 'gate-ttl', 'gate-submit', 'gate-clear', ...['HK', 'JP', 'KR', 'SG', 'US'].map((r) => `signwatch gate check --region ${r}`)];
     for (const c of controls) assert.ok(reached.has(c), `Tab reaches ${c} (reached: ${[...reached].join(' | ')})`);
 
     // an override longer than the policy allows is refused, nothing audited
