@@ -212,7 +212,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       try {
         while (!st.disposed && commitDue(st)) await transaction(st);
       } catch (e) {
-        await failPartition(st, e, 'commit');
+        await failPartition(st, e, 'batch'); // a batch's (or tick's) transaction
       }
     })().finally(() => {
       st.flushing = null;
