@@ -36,9 +36,10 @@ export default tseslint.config(
   restrict(['services/query/**/*.ts'], up('agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'drill', 'processor', 'replay', 'simulate')),
   restrict(['services/alerting/**/*.ts'], up('agent', 'cli', 'console', 'demo', 'dlq', 'drill', 'processor', 'query', 'replay', 'simulate')),
   restrict(['services/replay/**/*.ts', 'services/simulate/**/*.ts'], up('agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'drill', 'processor', 'query')),
-  // the console sits on the alerting (gate fold, alert topic); its browser page imports nothing but the wire types
-  restrict(['services/console/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'query', 'replay', 'simulate')),
-  restrict(['services/console/web/**/*.ts'], { regex: '^\\.\\./(?!wire\\.js$)', message: 'the browser page imports only ../wire.js (it is bundled for the browser)' }, { regex: '^(?!@grafana/faro-web-sdk$)[a-z@]', message: 'the browser page bundles no package but @grafana/faro-web-sdk' }),
+  // the console sits on the alerting (gate fold, alert topic) and the query module (the Search page reads the event
+  // store); its browser page imports nothing but the wire types (wire.ts, pages-wire.ts)
+  restrict(['services/console/*.ts', 'services/console/routes/*.ts'], up('agent', 'cli', 'demo', 'dlq', 'processor', 'replay', 'simulate')),
+  restrict(['services/console/web/**/*.ts'], { regex: '^\\.\\./(?!(\\.\\./)?(pages-)?wire\\.js$)', message: 'the browser page imports only ../wire.js and ../pages-wire.js (it is bundled for the browser)' }, { regex: '^(?!@grafana/faro-web-sdk$)[a-z@]', message: 'the browser page bundles no package but @grafana/faro-web-sdk' }),
   restrict(['services/processor/**/*.ts'], up('agent', 'alerting', 'cli', 'console', 'demo', 'dlq', 'drill', 'replay', 'simulate')),
   // one Kafka client module: services/platform/kafka.ts is the only file that loads kafkajs (createKafka); the others,
   // tests and benchmarks included, may name its types only, so the client can be replaced in one file

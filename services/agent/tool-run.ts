@@ -64,12 +64,22 @@ export interface ToolRun {
   stdout: string;
   stderr: string;
   spawnError?: string;
+  /** The stdout tee (services/agent/build/fast-tee.ts) had a problem: what, for agent-errors.log. */
+  teeError?: string;
+}
+
+/** A tee of the tool's stdout done outside this file (services/agent/build/fast-tee.ts): the fd the tool writes to. */
+export interface StdoutTee {
+  fd: number;
+  started(): void;
+  done: Promise<{ error?: string }>;
 }
 
 /**
  * Run the tool with pass-through stdio, tee-ing stderr (and stdout when asked) into bounded tails. With `input`,
  * the tool's stdin is a pipe fed with it instead of the wrapper's stdin. With `onOutput`, every chunk of both
- * streams is handed to it after it was written through (build logs: stdout is then not kept in a tail).
+ * streams is handed to it after it was written through (build logs: stdout is then not kept in a tail). With
+ * `stdoutTee` (build logs), the tool's stdout is that tee's fd: it writes through and calls onOutput itself.
  */
 export function runTool(
   tool: string,
@@ -77,6 +87,7 @@ export function runTool(
   captureStdout: boolean,
   input?: string,
   onOutput?: (chunk: Buffer, stream: 'out' | 'err') => void,
+  stdoutTee?: StdoutTee,
 ): Promise<ToolRun> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint(); // not performance.now(): the global loads perf_hooks, ms of start-up
@@ -92,7 +103,13 @@ export function runTool(
       process.on(sig, h);
       return [sig, h] as const;
     });
-    const child = (started.child = spawn(tool, args, { stdio: [input === undefined ? 'inherit' : 'pipe', captureStdout ? 'pipe' : 'inherit', 'pipe'] }));
+    const stdout = stdoutTee ? stdoutTee.fd : captureStdout ? 'pipe' : 'inherit';
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = started.child = spawn(tool, args, { stdio: [input === undefined ? 'inherit' : 'pipe', stdout, 'pipe'] });
+    } finally {
+      stdoutTee?.started();
+    }
     if (input !== undefined) {
       child.stdin?.on('error', () => undefined); // the tool may exit without reading; reported by 'close'
       child.stdin?.end(input);
@@ -100,14 +117,20 @@ export function runTool(
     const finish = (run: Omit<ToolRun, 'durationMs' | 'stdout' | 'stderr'>) => {
       if (done) return;
       done = true;
-      for (const [sig, h] of handlers) process.off(sig, h);
-      resolve({ ...run, durationMs: Math.round(Number(process.hrtime.bigint() - t0) / 1e6), stdout: outTail.text(), stderr: errTail.text() });
+      const durationMs = Math.round(Number(process.hrtime.bigint() - t0) / 1e6);
+      const end = (teeError?: string) => {
+        for (const [sig, h] of handlers) process.off(sig, h);
+        resolve({ ...run, durationMs, stdout: outTail.text(), stderr: errTail.text(), ...(teeError === undefined ? {} : { teeError }) });
+      };
+      // the tool exited: its stdout is complete once the tee read every byte (its descendants may still hold it)
+      if (stdoutTee) void stdoutTee.done.then((r) => end(r.error));
+      else end();
     };
     // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it.
     // process.stdout is touched only when we write to it: creating the stream puts a pipe into non-blocking mode
     // (libuv), and an inherited stdout is the tool's own file description (its writes would fail with EAGAIN).
     const ignore = () => undefined;
-    if (captureStdout) process.stdout.on('error', ignore);
+    if (captureStdout && !stdoutTee) process.stdout.on('error', ignore);
     process.stderr.on('error', ignore);
     // written through first, then looked at: the tee adds no latency to the tool's output. A build log (onOutput)
     // can be gigabytes: when our stdout/stderr is slower than the tool (an async pipe on macOS), the tool's pipe is

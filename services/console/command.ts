@@ -14,9 +14,11 @@ import { alertTopicReader } from '../alerting/alert-topic.js';
 import { brokersFlag } from '../alerting/command-config.js';
 import { ConsoleState } from './state.js';
 import { startConsole } from './server.js';
+import { consolePagesFlags, CONSOLE_PAGES_HELP, CONSOLE_PAGES_OPTIONS } from './routes/flags.js';
 
 const HELP = `Usage: signwatch console [--listen 127.0.0.1:8788] [--brokers 127.0.0.1:9092] [--topic alerts.v1]
                          [--policy FILE] [--token-book FILE] [--log-level LEVEL]
+                         [--store SPEC] [--grafana-url URL] [--faro-forward URL]
 
 The release engineer's web console: the Fleet page (five region tiles saying OPEN or FROZEN, the firing alerts
 with their hosts, keychains, error codes and correlation ids), live over server-sent events; its state is rebuilt
@@ -29,7 +31,7 @@ counted into /metrics (signwatch_console_*).
                        loopback; without it the console answers everyone on loopback as "local".
   --brokers LIST       Kafka brokers (default 127.0.0.1:9092); --topic the alert topic (default alerts.v1)
   --policy FILE        the alert policy (which alerts freeze releases); default ${DEFAULT_POLICY_PATH}
-Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 Kafka or the port unavailable, 2 bad usage.
+${CONSOLE_PAGES_HELP}Stops on SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 Kafka, the store or the port unavailable, 2 bad usage.
 `;
 
 const OPTIONS = {
@@ -39,6 +41,7 @@ const OPTIONS = {
   policy: { type: 'string' },
   'token-book': { type: 'string' },
   'log-level': { type: 'string' },
+  ...CONSOLE_PAGES_OPTIONS,
 } as const;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -70,9 +73,19 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ name: 'signwatch-console', level: level as LoggerOptions['level'] });
   const kafka = parseKafkaConnection({ brokers: brokersFlag(v.brokers) ?? ['127.0.0.1:9092'] }, 'signwatch-console');
   const state = new ConsoleState(policy);
+  const pages = await consolePagesFlags(v, policy.links.grafanaBase);
   const telemetry = createTelemetry({ serviceName: 'signwatch-console', host: '127.0.0.1', port: 0, serve: false });
+  // the OpenTelemetry SDK (OTEL_* environment; exports only with an OTLP endpoint): HTTP server spans; no server of
+  // its own (serve: false), /metrics is the console's route; telemetry.stop() below releases it
+  await telemetry.start();
   // refuse a public address without a token book before touching Kafka
-  const server = await startConsole({ state, telemetry, logger, host, port, ...(tokenBook ? { tokenBook } : {}) });
+  let server;
+  try {
+    server = await startConsole({ state, telemetry, logger, host, port, ...(tokenBook ? { tokenBook } : {}), ...pages.options });
+  } catch (e) {
+    await pages.close();
+    throw e;
+  }
   try {
     await connectKafka(kafka, logger, { command: 'console' });
     const reader = alertTopicReader({ kafka, topic, logger, onTransition: (t) => state.apply(t), onInvalid: (reason) => logger.warn({ reason }, 'alert topic: skipped a message') });
@@ -91,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
     await reader.stop();
   } finally {
     await server.stop();
+    await pages.close();
     await telemetry.stop();
   }
   return 0;

@@ -30,6 +30,11 @@ import type { Telemetry } from '../platform/telemetry.js';
 import type { Logger } from '../platform/logger.js';
 import type { ConsoleState } from './state.js';
 import { FaroReceiver } from './faro.js';
+import type { EventStore } from '../query/store.js';
+import { registerAlertRoutes } from './routes/alert.js';
+import { registerSearchRoutes } from './routes/search.js';
+import { registerPagePaths } from './routes/pages.js';
+import { registerFaroForward, type FaroForwardOptions } from './routes/faro-forward.js';
 
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -94,6 +99,12 @@ export interface ConsoleOptions {
   assetsDir?: string;
   timeouts?: HttpTimeouts;
   now?: () => number;
+  /** The event store the Search page asks (`--store`); the caller opens and closes it. */
+  store?: EventStore;
+  /** Grafana's base URL for the Alert page's dashboard link (`--grafana-url`). */
+  grafanaUrl?: string;
+  /** Forward accepted Faro payloads to this receiver (`--faro-forward`). */
+  faroForward?: FaroForwardOptions;
 }
 
 export function consoleApp(o: ConsoleOptions): FastifyInstance {
@@ -151,6 +162,10 @@ export function consoleApp(o: ConsoleOptions): FastifyInstance {
     app.get(route, (_req, reply) => reply.type(a.type).header('cache-control', 'no-cache').send(a.body));
   }
   app.get('/healthz', () => ({ ok: true }));
+  registerPagePaths(app, assets.get('/')!, PUBLIC);
+  registerAlertRoutes(app, { history: o.state.history, grafanaUrl: o.grafanaUrl });
+  registerSearchRoutes(app, { store: o.store, now });
+  registerFaroForward(app, o.faroForward, o.telemetry, o.logger);
 
   app.post('/login', async (req, reply) => {
     const token = (req.body as { token?: unknown } | undefined)?.token;

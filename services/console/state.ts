@@ -8,11 +8,14 @@ import { ReleaseGate } from '../alerting/release-gate.js';
 import type { Policy } from '../engine/policy.js';
 import type { Transition } from '../engine/types.js';
 import type { WireAlert, WireFleet } from './wire.js';
+import { AlertHistory } from './history.js';
 
 const MAX_EVIDENCE = 20;
 
 export class ConsoleState {
   readonly gate: ReleaseGate;
+  /** Every alert's timeline and evidence (the Alert page). */
+  readonly history = new AlertHistory();
   private readonly firing = new Map<string, { since: string; t: Transition }>();
   private readonly listeners = new Set<() => void>();
   private pending = false;
@@ -25,6 +28,7 @@ export class ConsoleState {
   apply(t: Transition): void {
     this.applied++;
     this.gate.apply(t);
+    this.history.apply(t);
     if (t.state === 'firing') {
       const prev = this.firing.get(t.dedupKey);
       this.firing.set(t.dedupKey, { since: prev && prev.since < t.at ? prev.since : t.at, t });

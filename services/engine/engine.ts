@@ -107,9 +107,26 @@ export function stateHorizon(policy: Readonly<Policy>, rules: Registry = RULES):
 /** The longest `drill start --timeout` the wire contract allows (DrillEvent.timeoutMs). */
 export const MAX_DRILL_TIMEOUT = 7 * 86_400_000;
 
+/**
+ * The engine's bookkeeping of a region that is not state (not checkpointed, rebuilt after loadState): the rules'
+ * earliest pending work, so that a clock step below it advances only the rules an event was offered to.
+ */
+interface RegionHot {
+  r: RegionState;
+  /** Per rule (r.rules order): ≤ its nextWork, the first instant its advance() has work; -Infinity: unknown or dirty. */
+  next: Float64Array;
+  /** ≤ every entry of `next`. */
+  minNext: number;
+  /** Some rule's clock may lag the region's (its advance to it deferred: nothing due meanwhile). */
+  lagging: boolean;
+  /** Event type → indexes of the rules it is offered to (r.byType as indexes into r.rules). */
+  byType: Map<EventType, number[]>;
+}
+
 class Engine implements AlertEngine {
   private readonly drillOut: DrillRecord[] = [];
   private readonly regions = new Map<Region, RegionState>();
+  private hot = new Map<Region, RegionHot>();
   private readonly out: Transition[] = [];
   private readonly emitHourly: (a: HourlyAggregate) => void;
   private readonly defs: AnyRuleDefinition[];
@@ -145,6 +162,31 @@ class Engine implements AlertEngine {
       });
     }
     this.emitHourly = (a) => this.sink.hourly(a);
+    this.rebuildHot();
+  }
+
+  private rebuildHot(): void {
+    this.hot = new Map(
+      [...this.regions].map(([region, r]) => {
+        const byType = new Map<EventType, number[]>();
+        for (const [t, rules] of r.byType) byType.set(t, rules.map((rule) => r.rules.indexOf(rule)));
+        return [region, { r, next: new Float64Array(r.rules.length).fill(-Infinity), minNext: -Infinity, lagging: false, byType }];
+      }),
+    );
+  }
+
+  /** Bring every rule's clock up to its region's (the deferred advances): before state is read or saved. */
+  private catchUp(): void {
+    for (const h of this.hot.values()) this.catchUpRegion(h);
+  }
+
+  private catchUpRegion(h: RegionHot): void {
+    if (!h.lagging) return;
+    h.lagging = false;
+    const r = h.r;
+    if (!Number.isFinite(r.clock)) return;
+    for (const rule of r.rules) if (rule.clock < r.clock) rule.advance(r.clock, this.out);
+    this.drain();
   }
 
   /** The state saveState() writes: everything that changes as events arrive (sink, parser cache and policy aside). */
@@ -169,6 +211,7 @@ class Engine implements AlertEngine {
   }
 
   saveState(): EngineState | null {
+    this.catchUp();
     const rules = [...[...this.regions.values()].flatMap((r) => r.rules), ...(this.fleet?.rules ?? [])];
     if (rules.some((r) => ((r as { pendingDeadlines?: number }).pendingDeadlines ?? 0) > 0)) return null;
     const { statics, classes, shape } = this.codec();
@@ -179,23 +222,30 @@ class Engine implements AlertEngine {
     const { classes, shape } = this.codec();
     if (state.shape !== shape) throw new StateCodecError(`engine state: saved by an engine of another shape, policy or version (${state.shape} ≠ ${shape})`);
     restoreGraph(state.graph, this.stateRoot(), classes);
+    this.rebuildHot();
   }
 
   offer(event: SignEvent, refMs?: number): OfferOutcome {
-    const r = this.regions.get(event.region)!;
+    const h = this.hot.get(event.region)!;
+    const r = h.r;
     const ts = this.time.toMs(event.ts);
     // bounded event time: no event stamped beyond its reference time + maxFutureSkew moves a clock or enters a
     // window (nor the dedup memory); it is evidence against its host's clock
     if (refMs !== undefined && ts > refMs + this.policy.maxFutureSkew) {
       this.stats.future++;
       let evidence = false;
+      this.catchUpRegion(h); // observeFuture reads the rule's clock
       for (const rule of r.rules) {
         if (rule.observeFuture) {
           rule.observeFuture(event, ts - refMs);
           evidence = true;
         }
       }
-      if (evidence && Number.isFinite(r.clock)) this.advanceRules(r, r.clock); // evaluate now, at the region's clock
+      if (evidence && Number.isFinite(r.clock)) {
+        h.next.fill(-Infinity); // observeFuture changed what is due
+        h.minNext = -Infinity;
+        this.advanceLazy(h, r.clock); // evaluate now, at the region's clock
+      }
       return 'future';
     }
     // older than what the engine remembers at all (ids and hourly buckets): expired, whether or not a duplicate
@@ -215,18 +265,32 @@ class Engine implements AlertEngine {
     }
     this.stats.accepted++;
     r.hourly.add(event, ts, false);
-    const rules = r.byType.get(event.type);
+    const idx = h.byType.get(event.type);
     const drill = r.drill && DrillTracker.TYPES.has(event.type) ? r.drill : undefined;
-    if (rules || drill) {
+    if (idx || drill) {
       // Evaluate every instant before this event without it (causality), then observe it and evaluate at ts.
-      if (ts - 1 > r.clock) this.advanceRules(r, ts - 1);
-      if (rules) for (const rule of rules) rule.observe(event, ts);
+      const before = ts - 1 > r.clock ? ts - 1 : r.clock;
+      if (ts - 1 > r.clock) this.advanceLazy(h, ts - 1);
+      if (idx) {
+        const rules = r.rules;
+        const next = h.next;
+        for (const i of idx) {
+          const rule = rules[i]!;
+          // its deferred advance first: the rule sees the event at the clock it would have had (nothing due before)
+          if (rule.clock < before) rule.advance(before, this.out);
+          rule.observe(event, ts);
+          const n = rule.nextWork ?? -Infinity;
+          next[i] = n;
+          if (n < h.minNext) h.minNext = n;
+        }
+        if (this.out.length) this.drain();
+      }
       if (drill) {
         drill.observe(event, ts, this.drillOut);
         this.drainDrills();
       }
     }
-    this.step(r, ts > r.clock ? ts : r.clock);
+    this.stepLazy(h, ts > r.clock ? ts : r.clock);
     if (this.fleet?.byType.has(event.type)) this.fleetObserve(this.fleet, event, ts);
     return 'accepted';
   }
@@ -256,8 +320,8 @@ class Engine implements AlertEngine {
   }
 
   advanceTo(nowMs: number): void {
-    for (const r of this.regions.values()) {
-      if (nowMs > r.clock) this.step(r, nowMs);
+    for (const h of this.hot.values()) {
+      if (nowMs > h.r.clock) this.stepLazy(h, nowMs);
     }
     if (this.fleet && nowMs > this.fleet.clock) this.advanceFleet(this.fleet, nowMs);
   }
@@ -266,25 +330,45 @@ class Engine implements AlertEngine {
     for (const r of this.regions.values()) r.hourly.flush(this.emitHourly);
   }
 
-  /** Advance the region's rules to `to` and emit their transitions, in time order. */
-  private advanceRules(r: RegionState, to: number): void {
-    if (r.drill) {
-      r.drill.advance(to, this.drillOut);
-      this.drainDrills();
-    }
-    for (const rule of r.rules) rule.advance(to, this.out);
-    this.drain();
-  }
-
   private drainDrills(): void {
     if (!this.drillOut.length) return;
     for (const d of this.drillOut) this.sink.drill?.(d);
     this.drillOut.length = 0;
   }
 
-  /** Move the region's clock to `to`: rules, then hourly buckets the clock closes, then dedup memory. */
-  private step(r: RegionState, to: number): void {
-    this.advanceRules(r, to);
+  /**
+   * Advance the region's drills and the rules with work due by `to` (a breakpoint, a deadline, an observed event)
+   * and emit their transitions in time order (ties: registry order). The other rules only fall behind the region's
+   * clock, which they catch up later in one advance (catchUpRegion, or before an event is offered to them): the same
+   * as advancing them now, since nothing of theirs is due.
+   */
+  private advanceLazy(h: RegionHot, to: number): void {
+    const r = h.r;
+    if (r.drill) {
+      r.drill.advance(to, this.drillOut);
+      this.drainDrills();
+    }
+    h.lagging = true;
+    if (to < h.minNext) return;
+    const rules = r.rules;
+    const next = h.next;
+    let m = Infinity;
+    for (let i = 0; i < rules.length; i++) {
+      if (next[i]! <= to) {
+        const rule = rules[i]!;
+        rule.advance(to, this.out);
+        next[i] = rule.nextWork ?? -Infinity;
+      }
+      if (next[i]! < m) m = next[i]!;
+    }
+    h.minNext = m;
+    this.drain();
+  }
+
+  /** Move the region's clock to `to`: rules (advanceLazy), then hourly buckets the clock closes, then dedup memory. */
+  private stepLazy(h: RegionHot, to: number): void {
+    const r = h.r;
+    this.advanceLazy(h, to);
     const moved = to > r.clock;
     r.clock = to;
     if (moved) {
@@ -308,6 +392,7 @@ class Engine implements AlertEngine {
   }
 
   snapshot(): RegionSnapshot[] {
+    this.catchUp();
     const snaps = new Map<Region, RegionSnapshot>();
     for (const r of this.regions.values()) {
       const s: RegionSnapshot = { region: r.region, clock: Number.isFinite(r.clock) ? toIso(r.clock) : null, firing: [], gauges: [] };

@@ -36,6 +36,11 @@ export interface Rule {
   observeFuture?(event: SignEvent, skewMs: number): void;
   advance(to: number, out: Transition[]): void;
   firing(): FiringInfo[];
+  /**
+   * Optional: the first instant at which advance() has work to do (-Infinity when unknown or dirty). Below it,
+   * advance(to) only moves the rule's clock, so the engine may defer it (one later advance does the same).
+   */
+  readonly nextWork?: number;
 }
 
 export function dedupKey(alert: string, labels: Record<string, string>): string {
@@ -186,6 +191,15 @@ export abstract class BaseRule implements Rule {
     const bc = this.nextChange();
     const bd = this.pending.size ? this.nextDeadline() : Infinity;
     this.next = bc < bd ? bc : bd;
+  }
+
+  /**
+   * The first instant at which advance() has work (a breakpoint or damping deadline), -Infinity while an observed
+   * event waits for evaluation: until then advance(to) for any `to` below it only moves the clock (the engine skips
+   * such calls and makes up the clock later with one advance, which is the same).
+   */
+  get nextWork(): number {
+    return this.dirty ? -Infinity : this.next;
   }
 
   /** Label sets waiting for a damping deadline (their closures are not data: no checkpoint is taken meanwhile). */

@@ -46,8 +46,13 @@ export class SlidingWindow<T> {
       }
       idx = a;
     }
-    times.splice(idx, 0, ts);
-    this.items.splice(idx, 0, item);
+    if (idx === times.length) {
+      times.push(ts);
+      this.items.push(item);
+    } else {
+      times.splice(idx, 0, ts);
+      this.items.splice(idx, 0, item);
+    }
     if (ts <= this.pos - this.width) {
       this.lo++;
       this.hi++;

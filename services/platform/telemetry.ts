@@ -140,7 +140,7 @@ export function startTracing(r: ResourceInfo): () => Promise<void> {
       metricReaders: [],
       logRecordProcessors: [],
       idGenerator: ids,
-      // the processor's batch span links every event of its batch (OTEL_SPAN_LINK_COUNT_LIMIT overrides)
+      // the processor's batch span links every trace of its batch (OTEL_SPAN_LINK_COUNT_LIMIT overrides)
       spanLimits: { linkCountLimit: Number(env('OTEL_SPAN_LINK_COUNT_LIMIT') ?? 100_000) },
       instrumentations: [
         new HttpInstrumentation({
@@ -195,11 +195,36 @@ export function contextOf(traceparent: string | undefined | Buffer | (string | B
 
 /** The link to the span `traceparent` names, or undefined. */
 export function linkOf(traceparent: string | undefined | Buffer | (string | Buffer)[], attributes?: Attributes): Link | undefined {
-  // one per event of a processor batch: the span context directly, no Context object
+  // one per trace of a processor batch: the span context directly, no Context object
   const text = Array.isArray(traceparent) ? traceparent[0] : traceparent;
   const t = parseTraceparent(Buffer.isBuffer(text) ? text.toString('latin1') : text);
   if (!t) return undefined;
   return { context: { traceId: t.traceId, spanId: t.spanId, traceFlags: t.flags, isRemote: true }, ...(attributes ? { attributes } : {}) };
+}
+
+/**
+ * The links of a processor batch span: one per distinct trace among the records' `traceparent` headers, to the span
+ * the trace's first record names (the daemon's ship span), with `signwatch.events` = how many of the batch's records
+ * are in that trace when more than one (a CI job's trace holds many calls). Every contributing event's trace is
+ * linked, and each link is built, held and exported once per trace rather than once per event.
+ */
+export function batchLinks(headers: Iterable<Buffer | string | (Buffer | string)[] | undefined>): Link[] {
+  const byTrace = new Map<string, { text: string; n: number }>();
+  for (const h of headers) {
+    const v = Array.isArray(h) ? h[0] : h;
+    if (v === undefined || v.length !== 55) continue; // 00-<32>-<16>-<2>: anything else is not a traceparent
+    const text = typeof v === 'string' ? v : v.toString('latin1');
+    const id = text.slice(3, 35);
+    const seen = byTrace.get(id);
+    if (seen) seen.n++;
+    else byTrace.set(id, { text, n: 1 });
+  }
+  const links: Link[] = [];
+  for (const { text, n } of byTrace.values()) {
+    const l = linkOf(text, n > 1 ? { 'signwatch.events': n } : undefined);
+    if (l) links.push(l);
+  }
+  return links;
 }
 
 /** `00-<trace>-<span>-<flags>` of a span (also of a non-recording one that carries a remote parent's context). */

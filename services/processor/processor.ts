@@ -24,7 +24,7 @@ import { stateTopicOf, type ProcessorConfig } from './config.js';
 import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPartition, Partitioners, topicMaxMessageBytes, topicTimestampType, undecodableBatchOf } from '../platform/kafka.js';
 import { backoffDelay, retry } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
-import { contextOf, createTelemetry, linkOf, SpanKind, tracer, tracingRecording, traceparentOf, type Link, type Span, type Telemetry } from '../platform/telemetry.js';
+import { batchLinks, contextOf, createTelemetry, SpanKind, tracer, tracingRecording, traceparentOf, type Link, type Span, type Telemetry } from '../platform/telemetry.js';
 import { enabledRules, stateHorizon } from '../engine/engine.js';
 import { isFleetRule } from '../engine/rules/definition.js';
 import type { RegionSnapshot } from '../engine/types.js';
@@ -596,7 +596,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       while (state.pending.length > 0 && state.flushing && !state.disposed) await flushed(state);
       if (state.disposed || payload.isStale()) return;
       const out: OutRecord[] = [];
-      // one span per live batch, linked to every traced event in it (spans are only built while exporting)
+      // one span per live batch, linked to every trace among its events (spans are only built while exporting)
       const span = state.live && tracingRecording() ? batchSpanOf(batch) : undefined;
       try {
         // offsets are ours (state.position): records below it were processed already (a batch re-fetched from the
@@ -633,18 +633,23 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     });
   };
 
+  /** The batch's span: linked to every trace among its records (batchLinks: one link per trace, not per event). */
   const batchSpanOf = (batch: EachBatchPayload['batch']): Span => {
-    const links: Link[] = [];
-    for (const m of batch.messages) {
-      const l = m.headers?.traceparent === undefined ? undefined : linkOf(m.headers.traceparent, { 'messaging.kafka.offset': m.offset });
-      if (l) links.push(l);
-    }
     const startTime = Date.now();
+    const headers = batch.messages.map((m) => m.headers?.traceparent);
     const span = tracer().startSpan('processor.batch', {
       kind: SpanKind.CONSUMER,
       startTime,
-      links,
-      attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'process', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': batch.messages.length },
+      links: batchLinks(headers),
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': batch.topic,
+        'messaging.destination.partition.id': String(batch.partition),
+        'messaging.batch.message_count': batch.messages.length,
+        'signwatch.kafka.first_offset': batch.firstOffset() ?? '',
+        'signwatch.kafka.last_offset': batch.lastOffset(),
+      },
     });
     batchStart.set(span, startTime);
     return span;

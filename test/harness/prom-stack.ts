@@ -17,13 +17,9 @@ import { ruleSpecs } from '../../services/alerting/generate/rule-specs.js';
 import { prometheusRules } from '../../services/alerting/generate/prometheus.js';
 import { alertmanagerConfig, type AlertmanagerOptions } from '../../services/alerting/generate/alertmanager.js';
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from './net.js';
+
+export { freePort };
 
 /** Serves gauges in the Prometheus text format; set(name, labels, value) / remove(). */
 export interface StaticExporter {

@@ -9,6 +9,7 @@ import { REVOKED_CODE } from '../macos/codesign.js';
 import { classifyNotaryError, outcomeOfStatus, parseNotaryOutput } from '../macos/notarytool.js';
 import { clampDuration, ids, resolveKeychain } from '../record.js';
 import { emitEvents, logAgentError, type SinkSpec } from '../spool/emit.js';
+import { childOfEnv, formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../../platform/traceparent.js';
 import { identityFor, partitionIdsOf, readState, type HostState } from '../state.js';
 import type { Step } from './scanner.js';
 
@@ -58,10 +59,24 @@ export function eventsForSteps(cfg: AgentConfig, steps: readonly Step[], state: 
   return out;
 }
 
+/**
+ * The trace context of each event of one build (issue 20, as record.ts does for a wrapped call): every signing step
+ * and notarization is its own span; with the CI job's `TRACEPARENT` they are children of its span in its trace
+ * (`parentSpanId` = the job's span), else they share one new sampled trace for the whole build (no parent).
+ */
+export function buildSpans(envTraceparent: string | undefined): () => { traceparent: string; parentSpanId?: string } {
+  if (parseTraceparent(envTraceparent)) return () => childOfEnv(envTraceparent);
+  const traceId = newTraceId();
+  return () => ({ traceparent: formatTraceparent({ traceId, spanId: newSpanId(), flags: 1 }) });
+}
+
 /** Spool (fsync'd) the events of one build; never throws (problems go to agent-errors.log). */
 export function recordBuild(cfg: AgentConfig, steps: readonly Step[], dropped: number, sink: SinkSpec, env: NodeJS.ProcessEnv): void {
   try {
     const events = eventsForSteps(cfg, steps, readState(cfg.dataDir), env);
+    // the daemon records each span from these ids (services/agent/spool/shipper.ts) and ships it on
+    const span = buildSpans(env.TRACEPARENT);
+    for (const ev of events) Object.assign(ev, span());
     const r = emitEvents(cfg, events, sink);
     if (dropped > 0) logAgentError(cfg, `exec: build log had more signing steps than kept: ${dropped} not recorded`);
     if (r.dropped > 0) logAgentError(cfg, `spool full: dropped ${r.dropped} oldest event(s)`);

@@ -15,14 +15,19 @@ function clock(): number {
 export async function runBuild(tool: string, args: readonly string[], via: Via | undefined, config: string | undefined, sinkSpec: string | undefined, env: NodeJS.ProcessEnv): Promise<ToolRun> {
   const scanner = new BuildLogScanner(via === undefined ? {} : { via });
   let scanFailed: Error | undefined;
-  const running = runTool(tool, args, true, undefined, (chunk, stream) => {
+  const onOutput = (chunk: Buffer, stream: 'out' | 'err') => {
     if (scanFailed) return;
     try {
       scanner.push(chunk, clock(), stream);
     } catch (e) {
       scanFailed = e as Error; // never let the scanner change the build: stop scanning, keep teeing
     }
-  });
+  };
+  // stdout (the log) through tool-run.ts's Node stream tee; with SIGNWATCH_BUILD_TEE=worker through the worker-thread
+  // tee (build/fast-tee.ts; the stream tee when that cannot start). Not the default: on the 2-core bench host it was
+  // no faster and starts ~40 ms (CPU) later (bench/RESULTS.md "Build-log tee"); re-measure on a signing Mac.
+  const fast = env.SIGNWATCH_BUILD_TEE === 'worker' ? (await import('../build/fast-tee.js')).openFastTee((b) => onOutput(b, 'out')) : undefined;
+  const running = runTool(tool, args, true, undefined, onOutput, fast);
   let record: ((run: ToolRun) => void) | undefined;
   try {
     const [{ loadConfig }, { parseSinkSpec, logAgentError }, { recordBuild }] = await Promise.all([import('../config.js'), import('../spool/emit.js'), import('../build/record-build.js')]);
@@ -30,6 +35,7 @@ export async function runBuild(tool: string, args: readonly string[], via: Via |
     const sink = parseSinkSpec(sinkSpec) ?? { kind: 'spool' as const };
     record = (run) => {
       try {
+        if (run.teeError) logAgentError(cfg, `exec: build log tee: ${run.teeError}`);
         if (scanFailed) throw scanFailed;
         const steps = scanner.end(run.spawnError ? 127 : run.exitCode, clock());
         recordBuild(cfg, steps, scanner.dropped, sink, env);

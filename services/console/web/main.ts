@@ -6,6 +6,7 @@
  */
 import { getWebInstrumentations, initializeFaro, type Faro } from '@grafana/faro-web-sdk';
 import type { WireAlert, WireFleet, WireRegion } from '../wire.js';
+import { alertHref, currentPage, onFleet, openPage } from './pages/router.js';
 
 let faro: Faro | undefined;
 
@@ -78,6 +79,7 @@ function alertItem(a: WireAlert): HTMLElement {
       el('dt', {}, 'dedup key'),
       el('dd', {}, a.dedupKey),
     ),
+    el('p', {}, el('a', { href: alertHref(a.dedupKey), class: 'alert-link' }, `Timeline, evidence and links: ${a.region} ${a.alert}`)),
   );
 }
 
@@ -87,9 +89,10 @@ function render(f: WireFleet): void {
   $('no-alerts').hidden = f.alerts.length > 0;
   $('user').textContent = `signed in as ${f.user}`;
   $('logout').hidden = f.user === 'local';
-  $('fleet').hidden = false;
+  $('fleet').hidden = currentPage() !== 'fleet';
   $('login').hidden = true;
   document.body.dataset.applied = String(f.applied);
+  onFleet(f);
 }
 
 function status(text: string): void {
@@ -111,6 +114,7 @@ async function connect(): Promise<void> {
   const me = await fetch('/api/me', { credentials: 'same-origin' });
   if (me.status === 401) return showLogin();
   startFaro();
+  openPage();
   const t0 = performance.now();
   let first = true;
   source?.close();

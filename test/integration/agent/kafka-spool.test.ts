@@ -11,23 +11,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { entryCount } from '../../../services/agent/spool/spool.js';
 import { BIN, cli, ROOT, sandbox } from '../../unit/agent/helpers.js';
+import { freePort } from '../../harness/net.js';
 
 const BROKER = process.env.SIGNWATCH_KAFKA_BROKER ?? '127.0.0.1:9092';
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startDaemon(env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, [BIN, 'agent', 'run'], { env, stdio: 'ignore' });
@@ -82,7 +73,7 @@ void test('broker down, 10 000 events, kill -9 twice, broker back: every event i
   const daemons: ChildProcess[] = [];
   const consumer = kafka.consumer({ groupId: `agent-it-${ulid()}` });
   try {
-    const down = await closedPort();
+    const down = await freePort();
     const cfg = (broker: string) => writeFileSync(sb.config, JSON.stringify({ region: 'SG', host: 'mini-sg-07', dataDir: sb.dataDir, kafka: { brokers: [broker], topic }, intervals: { shipMs: 100, heartbeatSec: 3600, scanSec: 3600, clockSec: 3600 } }));
     cfg(`127.0.0.1:${down}`);
 

@@ -67,7 +67,7 @@ void test('signwatch alerts notify and signwatch gate serve/check over a real al
     await producer.send({ topic, acks: -1, messages: [{ key: r.dedupKey, value: JSON.stringify(r) }] });
     await pd.waitFor((f) => f.events.length === 2, 30_000);
     assert.equal(pd.events[1]!.body.event_action, 'resolve');
-    const d2 = Date.now() + 15_000;
+    const d2 = Date.now() + 120_000;
     while (Date.now() < d2 && (code = await exitCode(['gate', 'check', '--region', 'KR', '--url', url])) !== 0) await new Promise((res) => setTimeout(res, 300));
     assert.equal(code, 0, 'KR open again after the resolve');
   } finally {

@@ -64,7 +64,7 @@ void test('live processor: drill records == replay == brute force; exact time to
     const text = await until('drill gauges on /metrics', async () => {
       const t = await (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`)).text();
       return t.includes('signwatch_drill_time_to_green_seconds') ? t : undefined;
-    }, 20_000);
+    }, 60_000);
     const gauge = (name: string, region: string) => Number(new RegExp(`^${name}\\{region="${region}"\\} ([0-9.e+-]+)$`, 'm').exec(text)?.[1]);
     assert.equal(gauge('signwatch_drill_time_to_green_seconds', 'HK'), finals.get('HK')!.timeToGreenMs! / 1000);
     assert.equal(gauge('signwatch_drill_time_to_green_seconds', 'JP'), finals.get('JP')!.timeToGreenMs! / 1000);

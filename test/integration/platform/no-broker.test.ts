@@ -7,22 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../harness/net.js';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; ms: number }> {
   const t0 = Date.now();
@@ -37,7 +28,7 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
 }
 
 void test('no broker: processor, dlq export/replay, notifier, gate, demo and the agent each exit 1 with one line, within the connection timeout', { timeout: 120_000 }, async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const broker = `127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'sw-no-broker-'));
   try {
@@ -68,7 +59,7 @@ void test('no broker: processor, dlq export/replay, notifier, gate, demo and the
     }
 
     // several brokers: each attempt asks the next one, and the line says what each answered
-    const port2 = await closedPort();
+    const port2 = await freePort();
     const two = await run(['dlq', 'export', '--brokers', `${broker},127.0.0.1:${port2}`, '--timeout', '2s'], {});
     assert.equal(two.code, 1, two.out);
     assert.match(two.out.trim(), new RegExp(`^signwatch dlq export: Kafka: cannot connect to ${broker},127\\.0\\.0\\.1:${port2} \\(plaintext\\): \\d+ attempts in 2\\.\\d s; tried: connect ECONNREFUSED ${broker}; connect ECONNREFUSED 127\\.0\\.0\\.1:${port2}$`));

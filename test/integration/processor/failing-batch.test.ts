@@ -52,7 +52,7 @@ void test('a batch whose transition the alert topic refuses: its partition backs
     await w.waitCaughtUp(90_000);
     const ts = await w.transitions();
     assert.deepEqual(ts.map((t) => `${t.alert}/${t.labels.region}/${t.state}@${t.at}`), [`codesign_keychain_failures/HK/firing@${iso(START + 2 * 60_000)}`]);
-    await until('the failure report to go', async () => ((await metric()).failures === 0 ? true : undefined), 10_000);
+    await until('the failure report to go', async () => ((await metric()).failures === 0 ? true : undefined), 60_000);
   } catch (e) {
     process.stderr.write(w.logs().slice(-4000));
     throw e;

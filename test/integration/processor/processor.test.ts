@@ -78,9 +78,9 @@ void test('alert topic == replay; hourly topic == replay; bad lines dead-lettere
       const r = await fetch(`http://127.0.0.1:${proc.metricsPort}/metrics`);
       const t = await r.text();
       return t.includes('signwatch_keychain_failures_in_window') ? t : undefined;
-    }, 20_000);
+    }, 60_000);
     assert.match(text, /signwatch_keychain_failures_in_window\{region="[A-Z]{2}"\} \d+/);
-    const ready = await until('readyz', async () => ((await fetch(`http://127.0.0.1:${proc.metricsPort}/readyz`)).ok ? true : undefined), 20_000);
+    const ready = await until('readyz', async () => ((await fetch(`http://127.0.0.1:${proc.metricsPort}/readyz`)).ok ? true : undefined), 60_000);
     assert.equal(ready, true);
     await sleep(500);
     // the second member re-read its partitions: still no duplicates on the alert topic

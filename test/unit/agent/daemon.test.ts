@@ -45,7 +45,7 @@ void test('run: SIGTERM stops the daemon cleanly', async () => {
   try {
     const out = join(sb.dir, 'shipped.ndjson');
     const child = spawn(process.execPath, [BIN, 'agent', 'run', '--sink', `ndjson:${out}`], { env: sb.env, stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 120_000;
     while (Date.now() < deadline && !ndjson(out).some((e) => e.type === 'heartbeat')) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.on('close', r));

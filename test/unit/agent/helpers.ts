@@ -68,7 +68,7 @@ export function cliAsync(args: string[], env: NodeJS.ProcessEnv, opts: { fd3?: s
       w.end(opts.fd3);
     }
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { startGateServer } from '../../../services/alerting/gate-server.js';
 import { defaultPolicy, parsePolicy } from '../../../services/engine/policy.js';
 import { hashToken, parseTokenBook } from '../../../services/platform/tokens.js';
 import { transition } from './transitions.js';
+import { trickle } from '../../harness/net.js';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));
 const policy = defaultPolicy();
@@ -171,33 +171,8 @@ void test('issue 16 item 3: a client trickling its request to gate serve is cut 
   const server = await startGateServer(gate, { port: 0, timeouts: { requestTimeoutMs: 300, checkIntervalMs: 50, connectionTimeoutMs: 60_000 } });
   const { port } = new URL(server.url);
   try {
-    const closed = await new Promise<{ answer: string; bytesSent: number }>((resolve, reject) => {
-      const sock = connect(Number(port), '127.0.0.1');
-      let answer = '';
-      let sent = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const guard = setTimeout(() => {
-        sock.destroy();
-        reject(new Error('the trickling connection was still open after 30 s'));
-      }, 30_000);
-      sock.on('connect', () => {
-        sock.write('POST /v1/release-gate/override HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
-        // one byte at a time, each 20 ms after the previous one was flushed: the socket is never idle long
-        const drip = () => {
-          if (sock.destroyed) return;
-          sent++;
-          sock.write('{', () => (timer = setTimeout(drip, 20)));
-        };
-        drip();
-      });
-      sock.on('data', (b: Buffer) => (answer += b.toString()));
-      sock.on('error', () => undefined);
-      sock.on('close', () => {
-        clearTimeout(guard);
-        clearTimeout(timer);
-        resolve({ answer, bytesSent: sent });
-      });
-    });
+    // the body one byte at a time: the socket is never idle long, only the request deadline can end it
+    const closed = await trickle(Number(port), 'POST /v1/release-gate/override HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n', '{');
     assert.ok(closed.bytesSent < 1000, 'cut off before the body was complete');
     assert.match(closed.answer, /^HTTP\/1\.1 408 /, 'node answers 408 Request Timeout');
   } finally {

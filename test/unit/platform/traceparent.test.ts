@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { childOfEnv, formatTraceparent, parseTraceparent } from '../../../services/platform/traceparent.js';
-import { contextOf, linkOf, traceparentOf } from '../../../services/platform/telemetry.js';
+import { batchLinks, contextOf, linkOf, traceparentOf } from '../../../services/platform/telemetry.js';
 import { trace } from '@opentelemetry/api';
 
 const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -40,4 +40,22 @@ void test('telemetry context helpers: a header (string, Buffer or list) becomes 
   // without an SDK a span started under a remote parent carries the parent's context: context still flows
   const span = trace.getTracer('t').startSpan('x', {}, contextOf(TP));
   assert.equal(traceparentOf(span), TP);
+});
+
+void test('batchLinks: one link per distinct trace among the headers (the first record names the span), counted when more than one; invalid headers skipped', () => {
+  const a1 = '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-1111111111111111-01';
+  const a2 = '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-2222222222222222-01';
+  const b = '00-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-3333333333333333-01';
+  const zero = '00-00000000000000000000000000000000-4444444444444444-01';
+  const links = batchLinks([Buffer.from(a1), undefined, b, [Buffer.from(a2)], 'garbage', Buffer.from(zero), Buffer.from(a1)]);
+  assert.deepEqual(
+    links.map((l) => [l.context.traceId, l.context.spanId, l.attributes?.['signwatch.events']]),
+    [
+      ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '1111111111111111', 3],
+      ['bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', '3333333333333333', undefined],
+    ],
+  );
+  assert.equal(links[1]!.attributes, undefined, 'a trace with one record carries no attribute');
+  assert.equal(links[0]!.context.isRemote, true);
+  assert.deepEqual(batchLinks([]), []);
 });

@@ -11,16 +11,10 @@ import { createLogger } from '../../../services/platform/logger.js';
 import { createTelemetry } from '../../../services/platform/telemetry.js';
 import { ProcessorMetrics } from '../../../services/processor/metrics.js';
 import { createPipeline, type OutRecord, type PartitionPipeline, type SourceRecord } from '../../../services/processor/topology.js';
+import { id } from '../engine/helpers.js';
 
 const silent = createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
-let seq = 0;
-const id = (ms: number) => {
-  const C = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-  let t = '';
-  for (let i = 0, x = ms; i < 10; i++, x = Math.floor(x / 32)) t = C[x % 32]! + t;
-  return `${t}${String(++seq).padStart(16, '0')}`;
-};
 const base = (ms: number, host: string) => ({ v: 1, id: id(ms), ts: new Date(ms).toISOString(), host, region: 'HK', pool: 'signing', agent: 't' });
 const doctor = (ms: number, host: string, ready: boolean) =>
   JSON.stringify({ ...base(ms, host), type: 'doctor', ready, checks: [{ name: 'search_list', ok: ready, detail: ready ? 'ok' : 'the login keychain is first', ...(ready ? {} : { fix: 'agent ssh-command' }) }], durationMs: 1200 });

@@ -7,16 +7,10 @@ import { createTelemetry } from '../../../services/platform/telemetry.js';
 import { ProcessorMetrics, reasonLabel } from '../../../services/processor/metrics.js';
 import { createPipeline, DLQ_HEADERS, hourlyKey, type OutRecord, type PartitionPipeline, type SourceRecord, type TopologyOptions } from '../../../services/processor/topology.js';
 import type { HourlyAggregate, Transition } from '../../../services/engine/types.js';
+import { id } from '../engine/helpers.js';
 
 const silent = createLogger({ name: 't', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
-let seq = 0;
-const id = (ms: number) => {
-  const C = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-  let t = '';
-  for (let i = 0, x = ms; i < 10; i++, x = Math.floor(x / 32)) t = C[x % 32]! + t;
-  return `${t}${String(++seq).padStart(16, '0')}`;
-};
 
 function failure(region: string, ms: number, host = 'mini-hk-01'): string {
   return JSON.stringify({

@@ -112,7 +112,7 @@ void test('query --follow prints the matches, then events stored later (late one
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const waitFor = async (pred: () => boolean, what: string) => {
-      const until = Date.now() + 10_000;
+      const until = Date.now() + 120_000;
       while (!pred()) {
         if (Date.now() > until) throw new Error(`timed out waiting for ${what}; got: ${out}`);
         await new Promise((r) => setTimeout(r, 50));

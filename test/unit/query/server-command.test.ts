@@ -30,7 +30,7 @@ void test('query-server: token required off loopback; serves on 127.0.0.1; exits
     try {
       let err = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-      const until = Date.now() + 15_000;
+      const until = Date.now() + 120_000;
       let m: RegExpExecArray | null = null;
       while (!(m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       assert.ok(m, `server did not start: ${err}`);

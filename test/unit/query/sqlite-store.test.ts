@@ -85,18 +85,24 @@ void test('sqlite: mustExist refuses to create a store that is not there', async
   }
 });
 
+/** A store at `path` holding fixture(), then rewound to an older schema by `sql` (as an older signwatch left it); returns its hourly counts by region and outcome from before the rewind. */
+async function rewound(path: string, sql: string) {
+  const s = new SqliteEventStore(path);
+  await s.open();
+  await s.insertBatch(fixture());
+  const counts = await s.countBy({}, ['hour', 'region', 'outcome']);
+  await s.close();
+  const db = new Database(path);
+  db.exec(sql);
+  db.close();
+  return counts;
+}
+
 void test('sqlite: upgrading a version-2 store back-fills the region rollup from the host rollup', async () => {
   const dir = tempDir();
   try {
     const path = join(dir, 'events.db');
-    const s1 = new SqliteEventStore(path);
-    await s1.open();
-    await s1.insertBatch(fixture());
-    const before = await s1.countBy({}, ['hour', 'region', 'outcome']);
-    await s1.close();
-    const db = new Database(path);
-    db.exec('DROP TABLE hourly_region_counts; ALTER TABLE events DROP COLUMN future_ref; DELETE FROM schema_migrations WHERE version >= 3');
-    db.close();
+    const before = await rewound(path, 'DROP TABLE hourly_region_counts; ALTER TABLE events DROP COLUMN future_ref; DELETE FROM schema_migrations WHERE version >= 3');
     const s2 = new SqliteEventStore(path);
     await s2.open();
     assert.equal((await s2.stats()).schemaVersion, LATEST);
@@ -112,14 +118,8 @@ void test('sqlite: upgrading a version-3 store drops the (region, ts) and (type,
   const dir = tempDir();
   try {
     const path = join(dir, 'events.db');
-    const s1 = new SqliteEventStore(path);
-    await s1.open();
-    await s1.insertBatch(fixture());
-    await s1.close();
     // rewind to version 3: the two indexes back, migration 4 not applied
-    const db = new Database(path);
-    db.exec('CREATE INDEX events_region_ts ON events (region, ts); CREATE INDEX events_type_ts ON events (type, ts); ALTER TABLE events DROP COLUMN future_ref; DELETE FROM schema_migrations WHERE version >= 4');
-    db.close();
+    await rewound(path, 'CREATE INDEX events_region_ts ON events (region, ts); CREATE INDEX events_type_ts ON events (type, ts); ALTER TABLE events DROP COLUMN future_ref; DELETE FROM schema_migrations WHERE version >= 4');
     const s3 = new SqliteEventStore(path);
     await s3.open();
     try {
