@@ -16,6 +16,7 @@
  *   BENCH_PROCESSOR_EVENTS=200000 BENCH_PROCESSOR_TRIALS=120 BENCH_PEER_DIR=/path/to/kstreams BENCH_PEER_TRIALS=2
  *   BENCH_PROCESSOR_CPU_PROF=DIR   also write a V8 CPU profile of each processor run to DIR (--cpu-prof)
  *   BENCH_PROCESSOR_SKIP_PAGE=1    throughput only (no time-to-page trials)
+ *   BENCH_PROCESSOR_AB=DIR         time to page of another built tree's processor too, trials alternating
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -235,37 +236,41 @@ function failure(region: string, ts: number) {
   });
 }
 
-async function timeToPage(): Promise<{ rows: string[]; p50: number; p99: number }> {
+/** One side of the time-to-page bench: a processor on its own topics and a pager reading its alert topic. */
+interface PageSide {
+  trial(k: number): Promise<{ lat: number; rtt: number }>;
+  close(): Promise<void>;
+}
+
+async function pageSide(W: typeof World): Promise<PageSide> {
   // event-time clock: each trial is 2 h of event time after the previous one, so the previous page has resolved
-  const w = new World({ partitions: 6, clock: 'event' });
+  const w = new W({ partitions: 6, clock: 'event' });
   // same-run baseline: one record produced (acks=all) → read by a consumer with the pager's settings, on its own topic
   const rttTopic = `${w.topics.events}.rtt`;
   const admin = await w.getAdmin();
-  try {
-    await w.createEventsTopic();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: rttTopic, numPartitions: 1 }] });
-    await w.startProcessor('bench');
-    const seen = new Map<string, number>();
-    const reader = w.kafka.consumer({ groupId: `${w.groupId}.pager`, readUncommitted: false, maxWaitTimeInMs: 50 });
-    await reader.connect();
-    await reader.subscribe({ topic: w.topics.alerts, fromBeginning: true });
-    await reader.subscribe({ topic: rttTopic, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ topic, message }) => {
-        await Promise.resolve();
-        if (topic === rttTopic) {
-          seen.set(`rtt|${message.value?.toString() ?? ''}`, performance.now());
-          return;
-        }
-        const t = JSON.parse(message.value?.toString() ?? '{}') as Transition;
-        if (t.state === 'firing') seen.set(`${t.labels.region}|${t.at}`, performance.now());
-      },
-    });
-    const producer = await w.getProducer();
-    const lat: number[] = [];
-    const rtt: number[] = [];
-    const base = Date.parse('2026-11-21T00:00:00.000Z');
-    for (let k = 0; k < TRIALS + 5; k++) {
+  await w.createEventsTopic();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: rttTopic, numPartitions: 1 }] });
+  await w.startProcessor('bench');
+  const seen = new Map<string, number>();
+  const reader = w.kafka.consumer({ groupId: `${w.groupId}.pager`, readUncommitted: false, maxWaitTimeInMs: 50 });
+  await reader.connect();
+  await reader.subscribe({ topic: w.topics.alerts, fromBeginning: true });
+  await reader.subscribe({ topic: rttTopic, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ topic, message }) => {
+      await Promise.resolve();
+      if (topic === rttTopic) {
+        seen.set(`rtt|${message.value?.toString() ?? ''}`, performance.now());
+        return;
+      }
+      const t = JSON.parse(message.value?.toString() ?? '{}') as Transition;
+      if (t.state === 'firing') seen.set(`${t.labels.region}|${t.at}`, performance.now());
+    },
+  });
+  const producer = await w.getProducer();
+  const base = Date.parse('2026-11-21T00:00:00.000Z');
+  return {
+    async trial(k) {
       const region = ['HK', 'JP', 'KR', 'SG', 'US'][k % 5]!;
       const t = base + Math.floor(k / 5) * 2 * 3_600_000;
       await producer.send({ topic: w.topics.events, acks: -1, messages: [failure(region, t), failure(region, t + 1000)].map((value) => ({ key: region, value })) });
@@ -275,28 +280,61 @@ async function timeToPage(): Promise<{ rows: string[]; p50: number; p99: number 
       await producer.send({ topic: w.topics.events, acks: -1, messages: [{ key: region, value: failure(region, third) }] });
       const key = `${region}|${at}`;
       await until(`firing at ${key}`, () => Promise.resolve(seen.has(key) ? true : undefined), 10_000, 1);
-      if (k >= 5) lat.push(seen.get(key)! - t0); // first round per region: warm-up (producer per partition, fetch sessions)
+      const lat = seen.get(key)! - t0;
       const r0 = performance.now();
       await producer.send({ topic: rttTopic, acks: -1, messages: [{ value: String(k) }] });
       await until(`round trip ${k}`, () => Promise.resolve(seen.has(`rtt|${k}`) ? true : undefined), 10_000, 1);
-      if (k >= 5) rtt.push(seen.get(`rtt|${k}`)! - r0);
+      return { lat, rtt: seen.get(`rtt|${k}`)! - r0 };
+    },
+    async close() {
+      await reader.disconnect();
+      await admin.deleteTopics({ topics: [rttTopic] }).catch(() => {});
+      await w.cleanup();
+    },
+  };
+}
+
+/**
+ * BENCH_PROCESSOR_AB=DIR: a second built tree (e.g. the previous commit, `npm run build` there) runs its processor on
+ * its own topics beside this one, trials alternating between the two (same minute, same machine load).
+ */
+async function timeToPage(): Promise<{ rows: string[]; p50: number; p99: number }> {
+  const abDir = process.env.BENCH_PROCESSOR_AB;
+  const other = abDir ? ((await import(pathToFileURL(join(abDir, 'dist', 'test', 'integration', 'processor', 'harness.js')).href)) as { World: typeof World }).World : undefined;
+  const sides: PageSide[] = [];
+  try {
+    sides.push(await pageSide(World));
+    if (other) sides.push(await pageSide(other));
+    const lat: number[][] = sides.map(() => []);
+    const rtt: number[][] = sides.map(() => []);
+    for (let k = 0; k < TRIALS + 5; k++) {
+      for (let i = 0; i < sides.length; i++) {
+        const j = (i + k) % sides.length; // who goes first alternates
+        const r = await sides[j]!.trial(k);
+        if (k >= 5) {
+          // first round per region: warm-up (producer per partition, fetch sessions)
+          lat[j]!.push(r.lat);
+          rtt[j]!.push(r.rtt);
+        }
+      }
     }
-    await reader.disconnect();
-    if (process.env.BENCH_PROCESSOR_DEBUG) process.stderr.write(`slowest trials: ${lat.map((v, i) => [i, Math.round(v)]).sort((a, b) => b[1]! - a[1]!).slice(0, 8).map(([i, v]) => `#${i}:${v}ms`).join(' ')}\n`);
-    const p50 = pct(lat, 0.5);
-    const p99 = pct(lat, 0.99);
+    if (process.env.BENCH_PROCESSOR_DEBUG) process.stderr.write(`slowest trials: ${lat[0]!.map((v, i) => [i, Math.round(v)]).sort((a, b) => b[1]! - a[1]!).slice(0, 8).map(([i, v]) => `#${i}:${v}ms`).join(' ')}\n`);
+    const p50 = pct(lat[0]!, 0.5);
+    const p99 = pct(lat[0]!, 0.99);
     const line = (xs: number[]) => `p50 **${pct(xs, 0.5).toFixed(1)} ms**, p90 ${pct(xs, 0.9).toFixed(1)} ms, p99 **${pct(xs, 0.99).toFixed(1)} ms**, max ${Math.max(...xs).toFixed(1)} ms`;
-    return {
-      p50,
-      p99,
-      rows: [
-        `| third keychain failure produced → firing transition readable on the alert topic (${lat.length} trials, read_committed) | ${line(lat)} | |`,
-        `| baseline, same run, interleaved: one record produced (acks=all) → read by the same consumer (read_committed, maxWait 50 ms) | ${line(rtt)} | p50 ratio ${(p50 / pct(rtt, 0.5)).toFixed(1)}× |`,
-      ],
-    };
+    const rows = [
+      `| third keychain failure produced → firing transition readable on the alert topic (${lat[0]!.length} trials, read_committed) | ${line(lat[0]!)} | |`,
+      `| baseline, same run, interleaved: one record produced (acks=all) → read by the same consumer (read_committed, maxWait 50 ms) | ${line(rtt[0]!)} | p50 ratio ${(p50 / pct(rtt[0]!, 0.5)).toFixed(1)}× |`,
+    ];
+    if (other) {
+      rows.push(
+        `| the same, processor of ${abDir} (trials alternating with the above) | ${line(lat[1]!)} | p50 ratio ${(pct(lat[1]!, 0.5) / pct(rtt[1]!, 0.5)).toFixed(1)}× |`,
+        `| its baseline (produce → consume, interleaved) | ${line(rtt[1]!)} | |`,
+      );
+    }
+    return { p50, p99, rows };
   } finally {
-    await admin.deleteTopics({ topics: [rttTopic] }).catch(() => {});
-    await w.cleanup();
+    for (const s of sides) await s.close();
   }
 }
 

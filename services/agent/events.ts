@@ -2,39 +2,11 @@
  * Builders for wire-contract v1 events (schemas/events.ts). Plain objects, no zod on this path: tests check that
  * every event the agent emits passes validateEvent. Event ids are monotonic ULIDs (sortable, the dedup key).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { randomPoolBytes } from '../platform/random.js';
 import type { AgentConfig } from './config.js';
 import { AGENT_VERSION } from './version.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const pool = Buffer.alloc(4096);
-let poolAt = pool.length;
-
-/**
- * Random bytes for ids from /dev/urandom (the kernel CSPRNG node:crypto reads too): `agent exec` makes one id per
- * signing call, and loading node:crypto alone was the largest part of the wrapper's start-up (bench/RESULTS.md).
- * Falls back to node:crypto where /dev/urandom cannot be read.
- */
-function randomBytes10(): Buffer {
-  if (poolAt + 10 > pool.length) {
-    let filled: boolean;
-    try {
-      const fd = openSync('/dev/urandom', 'r');
-      try {
-        filled = readSync(fd, pool, 0, pool.length, null) === pool.length;
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      filled = false;
-    }
-    if (!filled) process.getBuiltinModule('node:crypto').randomFillSync(pool);
-    poolAt = 0;
-  }
-  poolAt += 10;
-  return pool.subarray(poolAt - 10, poolAt);
-}
-
 let lastTime = -1;
 const lastRandom: number[] = [];
 
@@ -59,7 +31,7 @@ export function newId(now: number = Date.now()): string {
     let acc = 0;
     let bits = 0;
     let k = 0;
-    for (const byte of randomBytes10()) {
+    for (const byte of randomPoolBytes(10)) {
       acc = ((acc << 8) | byte) & 0xffff;
       bits += 8;
       while (bits >= 5) {

@@ -3,7 +3,7 @@
  * `agent exec` (whose start-up loads no OpenTelemetry) uses it to join the CI job's trace or start one, and writes
  * the result into its event. Version 00 only; an all-zero trace or span id is invalid (the spec's rule).
  */
-import { randomBytes } from 'node:crypto';
+import { randomPoolBytes } from './random.js';
 
 export interface TraceParent {
   /** 32 lower-case hex digits. */
@@ -31,7 +31,7 @@ export function formatTraceparent(t: TraceParent): string {
 
 const nonZeroHex = (bytes: number): string => {
   for (;;) {
-    const h = randomBytes(bytes).toString('hex');
+    const h = randomPoolBytes(bytes).toString('hex'); // no node:crypto: agent exec's start-up
     if (!/^0+$/.test(h)) return h;
   }
 };

@@ -24,7 +24,7 @@ import { stateTopicOf, type ProcessorConfig } from './config.js';
 import { createKafka, DEFAULT_MAX_MESSAGE_BYTES, ensureTopics, KafkaError, keyPartition, Partitioners, topicMaxMessageBytes, topicTimestampType, undecodableBatchOf } from '../platform/kafka.js';
 import { backoffDelay, retry } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
-import { batchLinks, context, contextOf, createTelemetry, SpanKind, trace, tracer, tracingRecording, traceparentOf, type Link, type Span, type Telemetry } from '../platform/telemetry.js';
+import { batchLinks, contextOf, createTelemetry, SpanKind, tracer, tracingRecording, traceparentOf, type Link, type Span, type Telemetry } from '../platform/telemetry.js';
 import { enabledRules, stateHorizon } from '../engine/engine.js';
 import { isFleetRule } from '../engine/rules/definition.js';
 import type { RegionSnapshot } from '../engine/types.js';
@@ -45,9 +45,10 @@ const STUCK_AFTER = 3;
  * answers the next one's AddPartitionsToTxn / AddOffsetsToTxn with CONCURRENT_TRANSACTIONS. kafkajs retries the
  * first with its producer retry timing (the client's default 200 ms start made the ~200 ms step of time to page; the
  * Java client retries this at 20 ms), and does not retry the second at all (an offset-only commit right after a
- * commit with output failed the partition). Both are retried from TX_BUSY.baseMs.
+ * commit with output failed the partition). Both are retried from TX_BUSY.baseMs, the second every 10–20 ms at most
+ * (on a loaded broker the markers take 50–150 ms: a doubling delay overshoots by as much again).
  */
-const TX_BUSY = { baseMs: 5, maxMs: 200, attempts: 30 };
+const TX_BUSY = { baseMs: 5, maxMs: 20, attempts: 300 };
 const isTxBusy = (e: unknown) => (e as { type?: unknown } | null)?.type === 'CONCURRENT_TRANSACTIONS';
 
 export interface Processor {
@@ -84,6 +85,18 @@ interface PartitionState {
   checkpoint: CheckpointRef | null;
   batchesSinceCheckpoint: number;
   lastCheckpointAt: number;
+  /** Outputs processed and not written yet, in order: for the running transaction (if still sending) or the next. */
+  pending: Pending[];
+  /** An offset-only commit was asked for (a tick's): the next transaction runs even within the commit interval. */
+  commitWanted: boolean;
+  /** The partition's transaction loop while one runs (one transaction at a time per partition), else null. */
+  flushing: Promise<void> | null;
+}
+
+/** One batch's (or tick's) outputs waiting for their transaction, with the spans that end when it committed. */
+interface Pending {
+  out: OutRecord[];
+  spans: Span[];
 }
 
 interface OffsetMetadata {
@@ -177,55 +190,104 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     await Promise.race([st.producer.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
   };
 
-  /** Write `out` and the offset (position) in one transaction. */
-  const commit = async (st: PartitionState, out: OutRecord[], force: boolean, batchSpan?: Span) => {
-    if (!st.live) return; // nothing is written before the rebuild reached the committed offset
+  /**
+   * Queue outputs (a batch's or a tick's) for the partition's transaction and start one unless one runs. Outputs are
+   * written in order, each batch's with the offset past it, one transaction at a time per partition: while one is
+   * open (before its offsets are sent), it takes in what was queued meanwhile (a batch fetched during its sends), so
+   * a page that arrives during the previous transaction rides in it instead of waiting for it and a new one.
+   * Never throws: a failed transaction fails the partition (released, rebuilt from the committed offset).
+   */
+  const enqueue = (st: PartitionState, out: OutRecord[], force: boolean, batchSpan?: Span) => {
+    if (!st.live || st.disposed) return; // nothing is written before the rebuild reached the committed offset
+    if (out.length) st.pending.push({ out, spans: traceTransitions(out, batchSpan) });
+    if (force) st.commitWanted = true;
+    kick(st);
+  };
+
+  const commitDue = (st: PartitionState) => st.pending.length > 0 || (st.position > st.committed && (st.commitWanted || Date.now() - st.lastCommitAt >= config.commitInterval));
+
+  const kick = (st: PartitionState) => {
+    if (st.flushing || st.disposed || !st.live || !commitDue(st)) return;
+    st.flushing = (async () => {
+      try {
+        while (!st.disposed && commitDue(st)) await transaction(st);
+      } catch (e) {
+        await failPartition(st, e, 'batch'); // a batch's (or tick's) transaction
+      }
+    })().finally(() => {
+      st.flushing = null;
+      kick(st); // queued between the loop's last check and here
+    });
+  };
+
+  /** Resolves when the partition's running transaction loop has ended (at once when none runs). */
+  const flushed = (st: PartitionState): Promise<void> => st.flushing ?? Promise.resolve();
+
+  /** Sends taken into a transaction from the queue: the first, then what arrived during its sends (bounded). */
+  const TX_ROUNDS = 4;
+
+  /** One transaction: the queued outputs (and what arrives while it sends), the offset past them, commit. */
+  const transaction = async (st: PartitionState) => {
     const now = Date.now();
-    if (out.length === 0 && !(st.position > st.committed && (force || now - st.lastCommitAt >= config.commitInterval))) return;
     const limitOf = (topic: string) => maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
     const dlq = config.topics.dlq.name;
-    const transitionSpans = traceTransitions(out, batchSpan);
-    const fitted = out.map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
-    const cpRecords = checkpointDue(st, now, out.some((r) => r.counts.kind === 'transition')) ? takeCheckpoint(st) : undefined;
+    const taken: Pending[] = [];
+    let pos = st.position;
+    let tick = st.lastTick;
     let cp = st.checkpoint;
+    let cpRecords: ReturnType<typeof takeCheckpoint>;
     const tx = await st.producer.transaction();
     try {
-      // one transaction, as many produce requests as it takes for every record batch to fit its topic's limit
-      for (const send of splitSends(fitted, limitOf)) {
-        const byTopic = new Map<string, OutRecord[]>();
-        for (const r of send) {
-          const list = byTopic.get(r.topic) ?? [];
-          list.push(r);
-          byTopic.set(r.topic, list);
+      for (let round = 0; round < TX_ROUNDS && (round === 0 || st.pending.length > 0); round++) {
+        // taken together, synchronously: every output of the records before `pos` is in `taken` or committed already
+        const part = st.pending.splice(0);
+        pos = st.position;
+        tick = st.lastTick;
+        if (round === 0) {
+          st.commitWanted = false;
+          cpRecords = checkpointDue(st, now, part.some((b) => b.out.some((r) => r.counts.kind === 'transition'))) ? takeCheckpoint(st) : undefined;
         }
-        await tx.sendBatch({
-          topicMessages: [...byTopic].map(([topic, recs]) => ({
-            topic,
-            messages: recs.map((r) => ({ key: r.key, value: r.value, headers: r.headers, ...(r.partition === undefined ? {} : { partition: r.partition }) })),
-          })),
-        });
-      }
-      if (cpRecords) {
-        // one record per request (each fits max.message.bytes alone); chunk 0's offset goes into the metadata
-        let first: number | undefined;
-        for (const r of cpRecords) {
-          const meta = await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: [{ key: r.key, value: r.value, headers: r.headers, partition: st.partition }] }] });
-          first ??= Number(meta.find((m) => m.topicName === stateTopic && m.partition === st.partition)?.baseOffset);
+        taken.push(...part);
+        const fitted = part.flatMap((b) => b.out).map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
+        // as many produce requests as it takes for every record batch to fit its topic's limit
+        for (const send of splitSends(fitted, limitOf)) {
+          const byTopic = new Map<string, OutRecord[]>();
+          for (const r of send) {
+            const list = byTopic.get(r.topic) ?? [];
+            list.push(r);
+            byTopic.set(r.topic, list);
+          }
+          await tx.sendBatch({
+            topicMessages: [...byTopic].map(([topic, recs]) => ({
+              topic,
+              messages: recs.map((r) => ({ key: r.key, value: r.value, headers: r.headers, ...(r.partition === undefined ? {} : { partition: r.partition }) })),
+            })),
+          });
         }
-        // keys of the previous, longer checkpoint that this one does not overwrite: tombstones (compaction drops them)
-        const stale = (st.checkpoint?.n ?? 0) - cpRecords.length;
-        if (stale > 0) {
-          await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: Array.from({ length: stale }, (_, k) => ({ key: `chunk.${cpRecords.length + k}`, value: null, partition: st.partition })) }] });
+        if (round === 0 && cpRecords) {
+          // the state at `pos` of round 0 (taken with it); one record per request (each fits max.message.bytes
+          // alone); chunk 0's offset goes into the metadata
+          const cpPos = pos;
+          let first: number | undefined;
+          for (const r of cpRecords) {
+            const meta = await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: [{ key: r.key, value: r.value, headers: r.headers, partition: st.partition }] }] });
+            first ??= Number(meta.find((m) => m.topicName === stateTopic && m.partition === st.partition)?.baseOffset);
+          }
+          // keys of the previous, longer checkpoint that this one does not overwrite: tombstones (compaction drops them)
+          const stale = (st.checkpoint?.n ?? 0) - cpRecords.length;
+          if (stale > 0) {
+            await tx.sendBatch({ topicMessages: [{ topic: stateTopic, messages: Array.from({ length: stale }, (_, k) => ({ key: `chunk.${cpRecords!.length + k}`, value: null, partition: st.partition })) }] });
+          }
+          if (first !== undefined && Number.isSafeInteger(first)) cp = { o: first, n: cpRecords.length, pos: cpPos };
         }
-        if (first !== undefined && Number.isSafeInteger(first)) cp = { o: first, n: cpRecords.length, pos: st.position };
       }
       // after the sends (sent together, the second of AddPartitionsToTxn / AddOffsetsToTxn is refused as concurrent)
-      const metadata: OffsetMetadata = cp ? { tick: st.lastTick, cp } : { tick: st.lastTick };
+      const metadata: OffsetMetadata = cp ? { tick, cp } : { tick };
       await retry(
         () =>
           tx.sendOffsets({
             consumerGroupId: config.groupId,
-            topics: [{ topic: eventsTopic, partitions: [{ partition: st.partition, offset: String(st.position), metadata: JSON.stringify(metadata) } as { partition: number; offset: string }] }],
+            topics: [{ topic: eventsTopic, partitions: [{ partition: st.partition, offset: String(pos), metadata: JSON.stringify(metadata) } as { partition: number; offset: string }] }],
           }),
         { ...TX_BUSY, isRetryable: isTxBusy },
       );
@@ -234,8 +296,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       await tx.abort().catch(() => {});
       throw e;
     }
-    for (const sp of transitionSpans) sp.end();
-    st.committed = st.position;
+    st.committed = pos;
     st.lastCommitAt = now;
     st.batchesSinceCheckpoint++;
     if (cpRecords) {
@@ -245,10 +306,13 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     }
     metrics.onCommitted(eventsTopic, st.partition, st.committed);
     if (now - lastRestartAt > RESTART_BACKOFF.maxMs) restartAttempt = 0; // healthy for a while: back off from the start
-    for (const r of out) {
-      if (r.counts.kind === 'transition') metrics.onTransition(r.counts.transition);
-      else if (r.counts.kind === 'dead-letter') metrics.onDeadLettered(r.counts.reason);
-      else if (r.counts.kind === 'rerouted') metrics.onRerouted(r.counts.region);
+    for (const b of taken) {
+      for (const sp of b.spans) sp.end();
+      for (const r of b.out) {
+        if (r.counts.kind === 'transition') metrics.onTransition(r.counts.transition);
+        else if (r.counts.kind === 'dead-letter') metrics.onDeadLettered(r.counts.reason);
+        else if (r.counts.kind === 'rerouted') metrics.onRerouted(r.counts.region);
+      }
     }
   };
 
@@ -331,8 +395,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       transactionTimeout: 60_000,
       createPartitioner: Partitioners.DefaultPartitioner,
       // idempotent: kafkajs retries without limit (limiting them "may invalidate EoS"); a broker outage waits here.
-      // From TX_BUSY.baseMs, doubling up to the client's maxRetryTime.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: TX_BUSY.baseMs },
+      // From TX_BUSY.baseMs, × 1.5 per retry up to the client's maxRetryTime (doubling overshot the markers' wait).
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: TX_BUSY.baseMs, multiplier: 1.5 },
     });
     await producer.connect(); // InitProducerId: bumps the epoch (fences the previous owner, aborts its open transaction)
     try {
@@ -418,6 +482,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         batchesSinceCheckpoint: 0,
         // restored: the next one after the interval; rebuilt: one as soon as it is live (the next recovery is short)
         lastCheckpointAt: restored ? Date.now() : -Infinity,
+        pending: [],
+        commitWanted: false,
+        flushing: null,
       };
       if (st.live && st.resumeTick !== null) {
         st.pipeline.tick(st.resumeTick, false, []);
@@ -524,6 +591,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     const state = parts.get(p) ?? (await ensurePartition(p, batch));
     if (state.disposed) return;
     await serial(state, async () => {
+      // one batch's outputs may wait while a transaction runs (it takes them in, or the next one does); a third batch
+      // waits for them to be written (bounded memory; the fetch after it waits too)
+      while (state.pending.length > 0 && state.flushing && !state.disposed) await flushed(state);
       if (state.disposed || payload.isStale()) return;
       const out: OutRecord[] = [];
       // one span per live batch, linked to every trace among its events (spans are only built while exporting)
@@ -550,7 +620,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         metrics.setLag(eventsTopic, p, lag);
         state.caughtUp = lag === 0;
         metrics.flush();
-        await (span ? context.with(trace.setSpan(context.active(), span), () => commit(state, out, false, span)) : commit(state, out, false));
+        // written by the partition's transaction loop; the next fetch need not wait for it (a failed transaction
+        // seeks the consumer back to the committed offset)
+        enqueue(state, out, false, span);
         payload.resolveOffset(batch.lastOffset());
         span?.end();
       } catch (e) {
@@ -612,8 +684,8 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       const wantsTick = config.clock === 'wall' && st.caughtUp;
       const wantsCommit = st.position > st.committed && now - st.lastCommitAt >= config.commitInterval;
       if (!wantsTick && !wantsCommit) continue;
-      serial(st, async () => {
-        if (st.disposed) return;
+      serial(st, () => {
+        if (st.disposed) return Promise.resolve();
         const out: OutRecord[] = [];
         if (wantsTick && st.caughtUp) {
           const t = Date.now() - config.clockDelay;
@@ -622,8 +694,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
             if (out.length) st.lastTick = t;
           }
         }
-        await commit(st, out, wantsCommit);
-      }).catch((e: unknown) => failPartition(st, e, 'tick commit'));
+        enqueue(st, out, wantsCommit);
+        return Promise.resolve();
+      }).catch((e: unknown) => failPartition(st, e, 'tick'));
     }
   };
 
@@ -805,7 +878,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
       if (consumer) await consumer.disconnect().catch((e: unknown) => log.warn({ err: e }, 'consumer disconnect failed'));
       for (const st of [...parts.values()]) {
         // a transaction stuck on an unreachable broker must not block shutdown: it is aborted by the next owner
-        await Promise.race([st.queue, new Promise((r) => setTimeout(r, 10_000).unref())]);
+        await Promise.race([st.queue.then(() => flushed(st)), new Promise((r) => setTimeout(r, 10_000).unref())]);
         await dispose(st, 'stopping');
       }
       if (fleet) await fleet.stop();

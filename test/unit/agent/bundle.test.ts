@@ -1,9 +1,10 @@
 /** The exec hot path: bin/signwatch runs `agent exec` from the single CommonJS bundle that `npm run build` writes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, fixture, sandbox, spooled } from './helpers.js';
+import { BIN, cli, fixture, sandbox, spooled } from './helpers.js';
 
 const bundle = join(process.cwd(), 'dist', 'agent-exec.cjs');
 
@@ -24,5 +25,19 @@ test('agent exec through the bundle: exit code, stderr and the spooled event are
   const usage = cli(['agent', 'exec'], sb.env);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr.toString(), /missing '-- <tool>/);
+  sb.cleanup();
+});
+
+test('agent exec loads no node:crypto (its ids and span ids come from /dev/urandom: the load was its largest start-up cost)', () => {
+  const sb = sandbox();
+  const preload = join(sb.dir, 'modules.cjs');
+  const out = join(sb.dir, 'modules.txt');
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));\n`);
+  const r = spawnSync(process.execPath, ['-r', preload, BIN, 'agent', 'exec', '--', 'codesign', '-s', 'ABCDEF', 'App.app'], { env: { ...sb.env, TRACEPARENT: '' }, timeout: 20_000 });
+  assert.equal(r.status, 0, String(r.stderr));
+  assert.equal(spooled(sb.dataDir).length, 1, 'the event was recorded');
+  const loaded = readFileSync(out, 'utf8').split('\n');
+  assert.ok(loaded.includes('NativeModule fs'), 'the module list was read');
+  assert.deepEqual(loaded.filter((m) => /^NativeModule (internal\/)?crypto/.test(m)), []);
   sb.cleanup();
 });
