@@ -34,7 +34,7 @@ import { createStoreWriter, type StoreWriter } from '../query/store-writer.js';
 import { ProcessorMetrics } from './metrics.js';
 import { createPipeline, type OutRecord, type PartitionPipeline, type RecordHeaders } from './topology.js';
 import { fitDeadLetter, splitSends } from './out-batches.js';
-import { createCheckpointReader, encodeCheckpoint, isCheckpointRef, type CheckpointReader, type CheckpointRef } from './checkpoint.js';
+import { createCheckpointReader, encodeCheckpointAsync, isCheckpointRef, type CheckpointReader, type CheckpointRef } from './checkpoint.js';
 
 /** Consumer restarts and partition retries back off from this to this (exponential, equal jitter). */
 const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000 };
@@ -186,7 +186,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     const dlq = config.topics.dlq.name;
     const transitionSpans = traceTransitions(out, batchSpan);
     const fitted = out.map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
-    const cpRecords = checkpointDue(st, now, out.some((r) => r.counts.kind === 'transition')) ? takeCheckpoint(st) : undefined;
+    const cpRecords = checkpointDue(st, now, out.some((r) => r.counts.kind === 'transition')) ? await takeCheckpoint(st) : undefined;
     let cp = st.checkpoint;
     const tx = await st.producer.transaction();
     try {
@@ -304,13 +304,17 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   };
 
   /** The records of a checkpoint of the partition's state now, or undefined (cannot be saved exactly right now). */
-  const takeCheckpoint = (st: PartitionState) => {
+  const takeCheckpoint = async (st: PartitionState) => {
     const t0 = performance.now();
     try {
       const state = st.pipeline.saveState();
       if (!state) return undefined; // a damping deadline is pending: next commit
-      const recs = encodeCheckpoint(state, st.position, maxBytes.get(stateTopic) ?? DEFAULT_MAX_MESSAGE_BYTES);
-      partitionLog(st.partition).debug({ position: st.position, chunks: recs.length, bytes: recs.reduce((n, r) => n + r.value.length, 0), ms: Math.round(performance.now() - t0) }, 'checkpoint taken');
+      // the state is taken now (st.position cannot move: this partition's work is serial); its deflate and checksum
+      // run off the event loop
+      const pending = encodeCheckpointAsync(state, st.position, maxBytes.get(stateTopic) ?? DEFAULT_MAX_MESSAGE_BYTES);
+      const loopMs = performance.now() - t0;
+      const recs = await pending;
+      partitionLog(st.partition).debug({ position: st.position, chunks: recs.length, bytes: recs.reduce((n, r) => n + r.value.length, 0), loopMs: Math.round(loopMs), ms: Math.round(performance.now() - t0) }, 'checkpoint taken');
       return recs;
     } catch (e) {
       // a state the codec cannot write: no checkpoint (recovery rebuilds from the log); say it once per interval
