@@ -227,45 +227,6 @@ WITH ins AS (
 )
 SELECT count(*)::int AS added FROM ins`;
 
-/**
- * The rollup upserts of a batch whose every event was inserted (the fast path): its (hour, region, host, type,
- * outcome, error) counts, computed here, as arrays for ROLLUP_SQL (hour bins as date_bin('1 hour', ts, epoch)).
- */
-export function rollupGroups(events: readonly StoreInput[]): [string[], string[], string[], string[], string[], string[], number[]] {
-  const groups = new Map<string, number>();
-  for (const { event } of events) {
-    const c = extractColumns(event);
-    const hour = Math.floor(c.ts / 3_600_000) * 3_600_000;
-    const k = `${hour}\0${c.region}\0${c.host}\0${c.type}\0${c.outcome ?? ''}\0${c.errorCode ?? ''}`;
-    groups.set(k, (groups.get(k) ?? 0) + 1);
-  }
-  const cols: [string[], string[], string[], string[], string[], string[], number[]] = [[], [], [], [], [], [], []];
-  for (const [k, n] of groups) {
-    const [hour, region, host, type, outcome, error] = k.split('\0') as [string, string, string, string, string, string];
-    cols[0].push(new Date(Number(hour)).toISOString());
-    cols[1].push(region);
-    cols[2].push(host);
-    cols[3].push(type);
-    cols[4].push(outcome);
-    cols[5].push(error);
-    cols[6].push(n);
-  }
-  return cols;
-}
-
-const ROLLUP_SQL = `
-WITH g AS (
-  SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-    AS g(hour, region, host, type, outcome, error_code, count)
-), agg AS (
-  INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count)
-  SELECT hour, region, host, type, outcome, error_code, count FROM g
-  ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = hourly_counts.count + excluded.count
-)
-INSERT INTO hourly_region_counts (hour, region, type, outcome, error_code, count)
-SELECT hour, region, type, outcome, error_code, sum(count) FROM g GROUP BY 1, 2, 3, 4, 5
-ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = hourly_region_counts.count + excluded.count`;
-
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export interface PostgresStoreOptions {
@@ -377,25 +338,10 @@ export class PostgresEventStore implements EventStore {
         this.staged.add(client);
       }
       await client.query('BEGIN');
-      let added: number;
-      // fast path: every id new (the normal case) — COPY straight into events, rollups from the batch itself;
-      // any id already stored or repeated in the batch fails the COPY on the unique index (23505), and the batch
-      // goes the idempotent way instead: COPY into the staging table, merged by id
-      await client.query('SAVEPOINT direct');
-      try {
-        added = await copyInto(client, 'events', text);
-        await client.query('RELEASE SAVEPOINT direct');
-        const g = rollupGroups(events);
-        await client.query(ROLLUP_SQL, g);
-      } catch (e) {
-        if ((e as { code?: unknown }).code !== '23505') throw e;
-        await client.query('ROLLBACK TO SAVEPOINT direct');
-        await copyInto(client, 'events_stage', text);
-        const r = await client.query<{ added: number }>(MERGE_SQL);
-        added = r.rows[0]?.added ?? 0;
-      }
+      await copyInto(client, 'events_stage', text);
+      const r = await client.query<{ added: number }>(MERGE_SQL);
       await client.query('COMMIT');
-      return added;
+      return r.rows[0]?.added ?? 0;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
