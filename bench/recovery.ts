@@ -8,8 +8,15 @@
  *     is readable as `firing` on the alert topic (read_committed).
  * Also from its log: joined the group → last partition live (assignment → ready, without process start-up).
  *
+ * The history is keyed NDJSON from the simulator, written by child processes and produced with `kcat -P` (lz4,
+ * murmur2 partitioner, acks=1: the fill only); one topic grows stage by stage to each size, each stage processed
+ * once by BENCH_RECOVERY_FILL_INSTANCES checkpointing processes before its restarts.
+ *
  *   node dist/bench/recovery.js       (or BENCH_ONLY=recovery npm run bench)
- *   BENCH_RECOVERY_EVENTS=250000,1000000 (history sizes: simulated events; the hosts' heartbeats come on top) BENCH_RECOVERY_TRIALS=2 (starts of each kind per size)
+ *   BENCH_RECOVERY_EVENTS=100000,1000000 (cumulative history sizes: simulated events; the hosts' heartbeats come on top)
+ *   BENCH_RECOVERY_TRIALS=2 (checkpoint starts per size) BENCH_RECOVERY_REBUILD_TRIALS=2 (rebuild starts, alternating)
+ *   BENCH_RECOVERY_REBUILD_UP_TO=1000000 (no rebuild starts above) BENCH_RECOVERY_FILL_INSTANCES=3
+ *   BENCH_RECOVERY_GEN_JOBS=3 BENCH_RECOVERY_PART_EVENTS=1500000 (generator processes, events per part)
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
