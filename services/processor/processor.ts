@@ -34,7 +34,7 @@ import { createStoreWriter, type StoreWriter } from '../query/store-writer.js';
 import { ProcessorMetrics } from './metrics.js';
 import { createPipeline, type OutRecord, type PartitionPipeline, type RecordHeaders } from './topology.js';
 import { fitDeadLetter, splitSends } from './out-batches.js';
-import { createCheckpointReader, encodeCheckpoint, isCheckpointRef, type CheckpointReader, type CheckpointRef } from './checkpoint.js';
+import { createCheckpointReader, encodeCheckpointAsync, isCheckpointRef, type CheckpointReader, type CheckpointRef } from './checkpoint.js';
 
 /** Consumer restarts and partition retries back off from this to this (exponential, equal jitter). */
 const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000 };
@@ -235,7 +235,7 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
     let pos = st.position;
     let tick = st.lastTick;
     let cp = st.checkpoint;
-    let cpRecords: ReturnType<typeof takeCheckpoint>;
+    let cpRecords: Awaited<ReturnType<typeof takeCheckpoint>>;
     const tx = await st.producer.transaction();
     try {
       for (let round = 0; round < TX_ROUNDS && (round === 0 || st.pending.length > 0); round++) {
@@ -245,7 +245,9 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
         tick = st.lastTick;
         if (round === 0) {
           st.commitWanted = false;
-          cpRecords = checkpointDue(st, now, part.some((b) => b.out.some((r) => r.counts.kind === 'transition'))) ? takeCheckpoint(st) : undefined;
+          // the state at `pos` is taken synchronously (saveState + JSON) before the first await; only its deflate and
+          // checksum run off the event loop, while later batches may move st.position
+          cpRecords = checkpointDue(st, now, part.some((b) => b.out.some((r) => r.counts.kind === 'transition'))) ? await takeCheckpoint(st) : undefined;
         }
         taken.push(...part);
         const fitted = part.flatMap((b) => b.out).map((r) => (r.topic === dlq ? fitDeadLetter(r, limitOf(dlq)) : r));
@@ -368,13 +370,18 @@ export function createProcessor(config: Readonly<ProcessorConfig>, policy: Reado
   };
 
   /** The records of a checkpoint of the partition's state now, or undefined (cannot be saved exactly right now). */
-  const takeCheckpoint = (st: PartitionState) => {
+  const takeCheckpoint = async (st: PartitionState) => {
     const t0 = performance.now();
     try {
       const state = st.pipeline.saveState();
       if (!state) return undefined; // a damping deadline is pending: next commit
-      const recs = encodeCheckpoint(state, st.position, maxBytes.get(stateTopic) ?? DEFAULT_MAX_MESSAGE_BYTES);
-      partitionLog(st.partition).debug({ position: st.position, chunks: recs.length, bytes: recs.reduce((n, r) => n + r.value.length, 0), ms: Math.round(performance.now() - t0) }, 'checkpoint taken');
+      // the state and its position are taken now, synchronously (batches processed while the transaction runs move
+      // st.position, not this); its deflate and checksum run off the event loop
+      const position = st.position;
+      const pending = encodeCheckpointAsync(state, position, maxBytes.get(stateTopic) ?? DEFAULT_MAX_MESSAGE_BYTES);
+      const loopMs = performance.now() - t0;
+      const recs = await pending;
+      partitionLog(st.partition).debug({ position, chunks: recs.length, bytes: recs.reduce((n, r) => n + r.value.length, 0), loopMs: Math.round(loopMs), ms: Math.round(performance.now() - t0) }, 'checkpoint taken');
       return recs;
     } catch (e) {
       // a state the codec cannot write: no checkpoint (recovery rebuilds from the log); say it once per interval

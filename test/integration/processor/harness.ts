@@ -168,7 +168,7 @@ export class World {
         const m = /"metricsPort":(\d+)[^\n]*"msg":"processor started"/.exec(logText());
         return Promise.resolve(m ? Number(m[1]) : undefined);
       },
-      60_000,
+      180_000, // a process start can take over a minute at load 25 on 2 cores
       100,
     );
     const inst: ProcInstance = {
