@@ -206,6 +206,11 @@ export function createCheckpointReader(kafka: InstanceType<typeof Kafka>, opts: 
         if (waiters.size) c.resume([{ topic, partitions: [...waiters.keys()] }]);
         markJoined();
       });
+      // a crash (the broker went away): kafkajs restarts the consumer, and until it has joined again a seek throws
+      // "consumer#run must be called first": loads wait for the next join
+      c.on(c.events.CRASH, () => {
+        joined = new Promise<void>((r) => (markJoined = r));
+      });
       await c.connect();
       await c.subscribe({ topic, fromBeginning: false });
       await c.run({ autoCommit: false, eachBatch });
@@ -215,20 +220,30 @@ export function createCheckpointReader(kafka: InstanceType<typeof Kafka>, opts: 
       if (!c || !joined) throw new CheckpointError('checkpoint reader not started');
       if (waiters.has(partition)) throw new CheckpointError(`checkpoint of partition ${partition} already being loaded`);
       let timer: NodeJS.Timeout | undefined;
+      let settled = false;
       const chunks = await new Promise<{ value: Buffer; meta: ChunkMeta }[]>((resolve, reject) => {
         const w: Waiter = { ref, chunks: new Map(), resolve, reject };
         timer = setTimeout(() => reject(new CheckpointError(`checkpoint at position ${ref.pos} (state topic ${topic} partition ${partition}, offset ${ref.o}): not read within ${timeoutMs} ms`)), timeoutMs);
         void (async () => {
-          await joined;
-          waiters.set(partition, w);
-          try {
-            c.seek({ topic, partition, offset: String(ref.o) });
-            c.resume([{ topic, partitions: [partition] }]);
-          } catch (e) {
-            reject(new CheckpointError(`checkpoint reader: ${(e as Error).message}`));
+          for (;;) {
+            const join = joined!;
+            await join;
+            if (settled) return; // timed out (or done) while waiting for the join
+            waiters.set(partition, w);
+            try {
+              c.seek({ topic, partition, offset: String(ref.o) });
+              c.resume([{ topic, partitions: [partition] }]);
+              return;
+            } catch (e) {
+              // crashed after the join we waited for: seek again once it has joined again (the timer bounds it)
+              if (joined !== join) continue;
+              reject(new CheckpointError(`checkpoint reader: ${(e as Error).message}`));
+              return;
+            }
           }
         })();
       }).finally(() => {
+        settled = true;
         clearTimeout(timer);
         waiters.delete(partition);
         try {
