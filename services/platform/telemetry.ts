@@ -24,16 +24,32 @@ import { hostname } from 'node:os';
 import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags, ValueType, type Attributes, type Context, type HrTime, type Link, type Meter, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import type { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import type { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, MeterProvider, PeriodicExportingMetricReader, type CollectionResult, type IMetricReader, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, RandomIdGenerator, type IdGenerator } from '@opentelemetry/sdk-trace-base';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
+import type { BatchSpanProcessor, IdGenerator, RandomIdGenerator } from '@opentelemetry/sdk-trace-base';
 import { createHttpApp } from './http.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * The SDK, its OTLP exporters and instrumentations are loaded only when something is exported (an OTLP endpoint is
+ * configured): they are ~30 MB of a process's memory (the agent daemon's idle RSS budget is 80 MB), and without an
+ * exporter the API's no-op tracer does all a component needs (trace context is carried in the data, not recorded).
+ */
+const lazy = {
+  sdkNode: () => requireCjs('@opentelemetry/sdk-node') as { NodeSDK: typeof NodeSDK },
+  traceBase: () => requireCjs('@opentelemetry/sdk-trace-base') as { BatchSpanProcessor: typeof BatchSpanProcessor; RandomIdGenerator: typeof RandomIdGenerator },
+  traceExporter: () => requireCjs('@opentelemetry/exporter-trace-otlp-http') as { OTLPTraceExporter: typeof OTLPTraceExporter },
+  metricExporter: () => requireCjs('@opentelemetry/exporter-metrics-otlp-http') as { OTLPMetricExporter: typeof OTLPMetricExporter },
+  http: () => requireCjs('@opentelemetry/instrumentation-http') as { HttpInstrumentation: typeof HttpInstrumentation },
+  pg: () => requireCjs('@opentelemetry/instrumentation-pg') as { PgInstrumentation: typeof PgInstrumentation },
+};
 
 /** One reading of an exact gauge (or exact counter). */
 export interface GaugeSample {
@@ -92,7 +108,7 @@ export function otlpEnabled(signal: 'traces' | 'metrics'): boolean {
  * another process chose (the `agent exec` call, which ran without an SDK).
  */
 class AssignableIds implements IdGenerator {
-  private readonly random = new RandomIdGenerator();
+  private readonly random = new (lazy.traceBase().RandomIdGenerator)();
   next: { traceId?: string; spanId: string } | undefined;
   generateTraceId(): string {
     const t = this.next?.traceId;
@@ -114,8 +130,6 @@ export interface ResourceInfo {
   host?: string;
 }
 
-const requireCjs = createRequire(import.meta.url);
-
 let sdk: { sdk: NodeSDK; users: number; ids: AssignableIds; recording: boolean } | undefined;
 
 function resourceAttributes(r: ResourceInfo): Attributes {
@@ -127,15 +141,21 @@ function resourceAttributes(r: ResourceInfo): Attributes {
  * shuts down when every user released it.
  */
 export function startTracing(r: ResourceInfo): () => Promise<void> {
+  // nothing to export: no SDK (the API's no-op tracer; spans are not recorded, trace context still carried)
+  if (!sdk && !otlpEnabled('traces')) return () => Promise.resolve();
   if (!sdk) {
     const ids = new AssignableIds();
-    const recording = otlpEnabled('traces');
+    const { NodeSDK } = lazy.sdkNode();
+    const { BatchSpanProcessor } = lazy.traceBase();
+    const { OTLPTraceExporter } = lazy.traceExporter();
+    const { HttpInstrumentation } = lazy.http();
+    const { PgInstrumentation } = lazy.pg();
     const s = new NodeSDK({
       // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME (envDetector) override ours
       resource: resourceFromAttributes(resourceAttributes(r)),
       resourceDetectors: [envDetector],
       // the OTLP/HTTP exporter reads its endpoint, headers and timeout from OTEL_EXPORTER_OTLP_*
-      spanProcessors: recording ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [],
+      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
       // metrics are per component (createTelemetry), logs stay pino's
       metricReaders: [],
       logRecordProcessors: [],
@@ -155,14 +175,14 @@ export function startTracing(r: ResourceInfo): () => Promise<void> {
     s.start();
     // the instrumentations patch a module when it is required after start(); signwatch's ESM imports and fastify
     // loaded node:http and pg before: require them once more so that their shared exports get patched
-    if (recording) for (const m of ['node:http', 'node:https', 'pg']) {
+    for (const m of ['node:http', 'node:https', 'pg']) {
       try {
         requireCjs(m);
       } catch {
         /* not installed: nothing to patch */
       }
     }
-    sdk = { sdk: s, users: 0, ids, recording };
+    sdk = { sdk: s, users: 0, ids, recording: true };
   }
   const mine = sdk;
   mine.users++;
@@ -293,7 +313,7 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
   const exact = new ExactGauges();
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true, metricProducers: [exact] });
   const readers: IMetricReader[] = [exporter];
-  if (otlpEnabled('metrics')) readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), metricProducers: [exact] }));
+  if (otlpEnabled('metrics')) readers.push(new PeriodicExportingMetricReader({ exporter: new (lazy.metricExporter().OTLPMetricExporter)(), metricProducers: [exact] }));
   const provider = new MeterProvider({
     resource: resourceFromAttributes(resourceAttributes({ serviceName: opts.serviceName, ...(opts.region ? { region: opts.region } : {}) })),
     readers,
