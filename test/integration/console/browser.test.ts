@@ -6,46 +6,19 @@
 // with generous timeouts; nothing here measures time. SIGNWATCH_CONSOLE_SCREENSHOT=PATH saves the frozen Fleet page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import pino from 'pino';
+import { alertTopicRig, LAUNCH, skip } from './harness.js';
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { testKafka } from '../../harness/kafka.js';
-import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
 import { parseTokenBook, hashToken } from '../../../services/platform/tokens.js';
-import { createTelemetry } from '../../../services/platform/telemetry.js';
-import { defaultPolicy } from '../../../services/engine/policy.js';
-import { alertTopicReader } from '../../../services/alerting/alert-topic.js';
-import { ConsoleState } from '../../../services/console/state.js';
 import { startConsole } from '../../../services/console/server.js';
-import type { Transition } from '../../../services/engine/types.js';
 import { transition } from '../../unit/alerting/transitions.js';
 
-const CHROMIUM = process.env.SIGNWATCH_CHROMIUM ?? '/usr/bin/chromium';
-const BROKERS = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const skip =
-  process.env.SIGNWATCH_INTEGRATION !== '1'
-    ? 'needs the real broker: SIGNWATCH_INTEGRATION=1 after `npm run kafka:start`'
-    : !existsSync(CHROMIUM)
-      ? `needs Chromium at ${CHROMIUM} (Debian package chromium, or SIGNWATCH_CHROMIUM=PATH)`
-      : false;
 const TOKEN = 'swt_console-browser-test-token-000000000000000';
 
 const tileState = (region: string) => `document.querySelector('[data-region="${region}"] .state')?.textContent`;
 
 void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evidence during a scripted incident, then OPEN; Faro payloads reach /collect', { skip, timeout: 180_000 }, async () => {
-  const kafka = testKafka(BROKERS, 'sw-test-console');
-  const topic = `sw-test-console-alerts-${randomUUID().slice(0, 8)}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-  const producer = kafka.producer({ idempotent: true });
-  await producer.connect();
-  const produce = (ts: Transition[]) => producer.send({ topic, acks: -1, messages: ts.map((t) => ({ key: t.dedupKey, value: JSON.stringify(t) })) });
-
-  const state = new ConsoleState(defaultPolicy());
-  const telemetry = createTelemetry({ serviceName: 'signwatch-console-test', host: '127.0.0.1', port: 0, serve: false });
-  const reader = alertTopicReader({ kafka: parseKafkaConnection({ brokers: BROKERS }, 'sw-test-console'), topic, logger: pino({ level: 'silent' }), onTransition: (t) => state.apply(t) });
+  const rig = await alertTopicRig('sw-test-console-alerts');
+  const { produce, state, telemetry, reader } = rig;
   const server = await startConsole({ state, telemetry, host: '127.0.0.1', port: 0, tokenBook: parseTokenBook(`oncall ${hashToken(TOKEN)}\n`, 'test-book') });
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
@@ -57,7 +30,7 @@ void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evid
       })]);
     await reader.start();
 
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await puppeteer.launch(LAUNCH);
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 860 });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -128,9 +101,6 @@ void test('Fleet page in headless Chromium: login, HK turns FROZEN with its evid
   } finally {
     await browser?.close();
     await server.stop();
-    await reader.stop();
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await rig.close();
   }
 });

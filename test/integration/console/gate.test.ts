@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { BROKERS, LAUNCH, skip } from './harness.js';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { testKafka } from '../../harness/kafka.js';
 import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
@@ -32,14 +33,6 @@ import { FiguresPoller, metricsSource } from '../../../services/console/figures.
 import type { SignEvent } from '../../../schemas/events.js';
 import { min, day, kcFail, unlock, cert, heartbeat } from '../../unit/engine/helpers.js';
 
-const CHROMIUM = process.env.SIGNWATCH_CHROMIUM ?? '/usr/bin/chromium';
-const BROKERS = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const skip =
-  process.env.SIGNWATCH_INTEGRATION !== '1'
-    ? 'needs the real broker: SIGNWATCH_INTEGRATION=1 after `npm run kafka:start`'
-    : !existsSync(CHROMIUM)
-      ? `needs Chromium at ${CHROMIUM} (Debian package chromium, or SIGNWATCH_CHROMIUM=PATH)`
-      : false;
 const TOKEN = 'swt_console-gate-browser-test-token-0000000000';
 const WAIT = { timeout: 90_000 };
 
@@ -98,7 +91,7 @@ void test('Gate page and tile figures in headless Chromium: figures during a scr
     await gateReader.start();
     await reader.start();
     await figures.start();
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await puppeteer.launch(LAUNCH);
 
     // a bad token is refused at the login form (its own browser context: no cookie shared)
     const stranger = await browser.createBrowserContext();

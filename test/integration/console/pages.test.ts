@@ -11,36 +11,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
+import { alertTopicRig, LAUNCH, skip } from './harness.js';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { testKafka } from '../../harness/kafka.js';
-import { parseKafkaConnection } from '../../../services/platform/kafka-connection.js';
 import { parseTokenBook, hashToken } from '../../../services/platform/tokens.js';
-import { createTelemetry } from '../../../services/platform/telemetry.js';
-import { defaultPolicy } from '../../../services/engine/policy.js';
-import { alertTopicReader } from '../../../services/alerting/alert-topic.js';
 import { openStore } from '../../../services/query/open-store.js';
-import { ConsoleState } from '../../../services/console/state.js';
 import { startConsole } from '../../../services/console/server.js';
-import type { Transition } from '../../../services/engine/types.js';
 import { transition } from '../../unit/alerting/transitions.js';
 import { mk } from '../../unit/query/store-suite.js';
 
-const CHROMIUM = process.env.SIGNWATCH_CHROMIUM ?? '/usr/bin/chromium';
-const BROKERS = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const skip =
-  process.env.SIGNWATCH_INTEGRATION !== '1'
-    ? 'needs the real broker: SIGNWATCH_INTEGRATION=1 after `npm run kafka:start`'
-    : !existsSync(CHROMIUM)
-      ? `needs Chromium at ${CHROMIUM} (Debian package chromium, or SIGNWATCH_CHROMIUM=PATH)`
-      : false;
 const TOKEN = 'swt_console-pages-test-token-0000000000000000';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const MIN = 60_000;
@@ -135,18 +119,8 @@ void test('Alert and Search pages in headless Chromium: fire then resolve with t
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const rport = (receiver.address() as { port: number }).port;
 
-  const kafka = testKafka(BROKERS, 'sw-test-console-pages');
-  const topic = `sw-test-console-pages-${randomUUID().slice(0, 8)}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-  const producer = kafka.producer({ idempotent: true });
-  await producer.connect();
-  const produce = (ts: Transition[]) => producer.send({ topic, acks: -1, messages: ts.map((t) => ({ key: t.dedupKey, value: JSON.stringify(t) })) });
-
-  const state = new ConsoleState(defaultPolicy());
-  const telemetry = createTelemetry({ serviceName: 'signwatch-console-test', host: '127.0.0.1', port: 0, serve: false });
-  const reader = alertTopicReader({ kafka: parseKafkaConnection({ brokers: BROKERS }, 'sw-test-console-pages'), topic, logger: pino({ level: 'silent' }), onTransition: (t) => state.apply(t) });
+  const rig = await alertTopicRig('sw-test-console-pages');
+  const { produce, state, telemetry, reader } = rig;
   const server = await startConsole({
     state,
     telemetry,
@@ -161,7 +135,7 @@ void test('Alert and Search pages in headless Chromium: fire then resolve with t
   const pageErrors: string[] = [];
   try {
     await reader.start();
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await puppeteer.launch(LAUNCH);
     const page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1000 });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -286,11 +260,8 @@ void test('Alert and Search pages in headless Chromium: fire then resolve with t
   } finally {
     await browser?.close();
     await server.stop();
-    await reader.stop();
+    await rig.close();
     await store.close();
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
     await new Promise<void>((r) => receiver.close(() => r()));
     rmSync(dir, { recursive: true, force: true });
   }
