@@ -25,6 +25,7 @@ import { World, until, BROKERS } from '../test/integration/processor/harness.js'
 import { startProcessorProcess } from '../test/harness/processor-proc.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../test/harness/otlp-receiver.js';
 import { BIN, cli as agentCli, sandbox } from '../test/unit/agent/helpers.js';
+import { stopChild } from '../test/harness/child.js';
 
 const EVENTS = Number(process.env.BENCH_TRACING_EVENTS ?? 100_000);
 const TRIALS = Number(process.env.BENCH_TRACING_TRIALS ?? 3);
@@ -185,15 +186,6 @@ async function throughput(): Promise<{ rows: string[]; ratio: number; cpuRatio: 
   } finally {
     await otlp.close();
   }
-}
-
-async function stopChild(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const done = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(t);
 }
 
 interface Breakdown {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js';
 import { freePort } from '../../harness/prom-stack.js';
 import { ROUTING_KEY, transition } from '../../unit/alerting/transitions.js';
+import { stopChild as stop } from '../../harness/child.js';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));
 const BROKERS = process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -24,15 +25,6 @@ function cli(args: string[], env: Record<string, string> = {}): ChildProcess {
 async function exitCode(args: string[]): Promise<number | null> {
   const p = cli(args);
   return new Promise((r) => p.on('close', (c) => r(c)));
-}
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const done = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(t);
 }
 
 void test('signwatch alerts notify and signwatch gate serve/check over a real alert topic', { timeout: 90_000 }, async () => {

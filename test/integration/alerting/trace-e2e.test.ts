@@ -16,19 +16,11 @@ import { startFakePagerDuty } from '../../../services/alerting/fake-pagerduty.js
 import { startProcessorProcess } from '../../harness/processor-proc.js';
 import { startOtlpReceiver, type ReceivedSpan } from '../../harness/otlp-receiver.js';
 import { cli as agentCli, sandbox } from '../../unit/agent/helpers.js';
+import { stopChild as stop } from '../../harness/child.js';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));
 const BROKERS = process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092';
 const ROUTING_KEY = 'R0UTINGKEY00000000000000000000AA';
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const done = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(t);
-}
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
