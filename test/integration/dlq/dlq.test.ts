@@ -116,8 +116,16 @@ test('dlq export of a transactional DLQ stops at the end offsets read at start, 
       await (commit ? tx.commit() : tx.abort());
     }
     await producer.disconnect();
-    const ends = await admin.fetchTopicOffsets(topics.dlq);
-    assert.ok(ends.every((o) => Number(o.high) > 0), `every partition ends with a marker: ${JSON.stringify(ends)}`);
+    // the coordinator writes the commit/abort markers after EndTxn has answered, and the offsets admin reads are the
+    // last stable ones (read_committed): wait until every marker is there: 0: 3 records + 2 commits, 1: 2 records + a
+    // commit + an abort, 2: 1 record + an abort
+    const want = { 0: 5, 1: 4, 2: 2 };
+    let ends = await admin.fetchTopicOffsets(topics.dlq);
+    for (const until = Date.now() + 60_000; !ends.every((o) => Number(o.high) === want[o.partition as 0 | 1 | 2]) && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      ends = await admin.fetchTopicOffsets(topics.dlq);
+    }
+    assert.ok(ends.every((o) => Number(o.high) === want[o.partition as 0 | 1 | 2]), `every partition ends with a marker: ${JSON.stringify(ends)}`);
 
     const ex = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [bin, 'dlq', 'export', '--config', cfgFile, '--timeout', '10m'], { stdio: ['ignore', 'pipe', 'pipe'] });
