@@ -44,6 +44,7 @@ const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(pro
 interface Stats {
   n: number;
   p50: number;
+  p90: number;
   p99: number;
   max: number;
   mean: number;
@@ -52,7 +53,7 @@ interface Stats {
 function stats(xs: number[]): Stats {
   const s = xs.slice().sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  return { n: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1]!, mean: s.reduce((a, b) => a + b, 0) / s.length };
+  return { n: s.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: s[s.length - 1]!, mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
 const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
@@ -245,7 +246,7 @@ export async function run(): Promise<string> {
   const promTrials = env('SIGNWATCH_BENCH_ALERTING_PROM_TRIALS', 100);
   const brokers = (process.env.SIGNWATCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
   const rows: string[] = [];
-  const row = (path: string, s: Stats, note = '') => rows.push(`| ${path} | ${s.n} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.max)} | ${note} |`);
+  const row = (path: string, s: Stats, note = '') => rows.push(`| ${path} | ${s.n} | ${fmt(s.p50)} | ${fmt(s.p90)} | ${fmt(s.p99)} | ${fmt(s.max)} | ${note} |`);
   const a = await notifierOnly(trials);
   row('notifier only: accept → outbox (fsync) → POST → fake PagerDuty (baseline)', a);
   let b: Stats | undefined;
@@ -253,14 +254,14 @@ export async function run(): Promise<string> {
     b = await alertTopicPath(trials, brokers);
     row('direct, last leg: alert topic (acks=all) → `alerts notify` → outbox → fake PagerDuty', b, `${(b.p50 / a.p50).toFixed(1)}× baseline p50`);
   } catch (e) {
-    rows.push(`| direct, last leg (alert topic → PagerDuty) | 0 | – | – | – | not measured: ${(e as Error).message} |`);
+    rows.push(`| direct, last leg (alert topic → PagerDuty) | 0 | – | – | – | – | not measured: ${(e as Error).message} |`);
   }
   let c: Stats | undefined;
   try {
     c = await fullDirectPath(trials, brokers);
-    row('**direct path**: third keychain failure produced to the events topic → processor → alert topic → `alerts notify` → fake PagerDuty', c, `target p99 ≤ 1 s: ${c.p99 <= 1000 ? 'met' : 'NOT met'}`);
+    row('**direct path**: third keychain failure produced to the events topic → processor → alert topic → `alerts notify` → fake PagerDuty', c, `target p99 ≤ 150 ms (issue 23; ≤ 1 s in issue 5): ${c.p99 <= 150 ? 'met' : 'NOT met'}`);
   } catch (e) {
-    rows.push(`| direct path (events → processor → alert topic → PagerDuty) | 0 | – | – | – | not measured: ${(e as Error).message.slice(0, 200)} |`);
+    rows.push(`| direct path (events → processor → alert topic → PagerDuty) | 0 | – | – | – | – | not measured: ${(e as Error).message.slice(0, 200)} |`);
   }
   let p: { s: Stats; timeouts: number } | undefined;
   if (process.env.SIGNWATCH_BENCH_ALERTING_PROM !== '0') {
@@ -272,8 +273,8 @@ export async function run(): Promise<string> {
     '',
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, Node ${process.version}. Command: \`node dist/bench/alerting.js\`.`,
     '',
-    '| path | trials | p50 | p99 | max | note |',
-    '| --- | ---: | ---: | ---: | ---: | --- |',
+    '| path | trials | p50 | p90 | p99 | max | note |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows,
     '',
   ].join('\n');

@@ -17,11 +17,14 @@
  *   BENCH_RECOVERY_TRIALS=2 (checkpoint starts per size) BENCH_RECOVERY_REBUILD_TRIALS=2 (rebuild starts, alternating)
  *   BENCH_RECOVERY_REBUILD_UP_TO=1000000 (no rebuild starts above) BENCH_RECOVERY_FILL_INSTANCES=3
  *   BENCH_RECOVERY_GEN_JOBS=3 BENCH_RECOVERY_PART_EVENTS=1500000 (generator processes, events per part)
+ *   BENCH_RECOVERY_KEEP=1 (keep the topics and groups; the world id is printed), BENCH_RECOVERY_REUSE=<id> (only the
+ *   restarts of a kept world, with the same BENCH_RECOVERY_EVENTS: a quiet re-measure without the fill)
+ *   BENCH_RECOVERY_LOGS=<dir> (each start's processor log there, for where its time went)
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { ulid } from 'ulid';
@@ -38,6 +41,9 @@ const REBUILD_UP_TO = Number(process.env.BENCH_RECOVERY_REBUILD_UP_TO ?? 1_000_0
 const REBUILD_TRIALS = Number(process.env.BENCH_RECOVERY_REBUILD_TRIALS ?? TRIALS);
 /** Processes sharing the first processing of each stage's new history. */
 const FILL_INSTANCES = Number(process.env.BENCH_RECOVERY_FILL_INSTANCES ?? 3);
+/** Keep the topics and groups at the end (BENCH_RECOVERY_KEEP=1), or re-measure the restarts of a kept world (its id). */
+const KEEP = process.env.BENCH_RECOVERY_KEEP === '1';
+const REUSE = process.env.BENCH_RECOVERY_REUSE;
 const START = Date.parse('2026-11-20T00:00:00.000Z');
 const RATE = 20;
 
@@ -85,6 +91,7 @@ async function one(w: World, kind: Start['kind'], name: string, eventTime: numbe
   await w.waitCaughtUp(600_000);
   await proc.stop();
   const a = assignToLive(w.logs().slice(before));
+  if (process.env.BENCH_RECOVERY_LOGS) writeFileSync(join(process.env.BENCH_RECOVERY_LOGS, `start-${Date.now()}-${kind}.log`), w.logs().slice(before));
   return { kind, readyMs, firstMs, assignToLiveMs: a.ms, reread: a.reread };
 }
 
@@ -200,19 +207,60 @@ const say = (what: string) => process.stderr.write(`recovery: ${new Date().toISO
  * processor process it, then measures restarts.
  */
 async function curve(sizes: number[]): Promise<Stage[]> {
-  const w = new World({ partitions: 6, clock: 'event', extra: { checkpoint: { interval: '5s' } } });
+  const w = new World({ partitions: 6, clock: 'event', extra: { checkpoint: { interval: '5s' } }, ...(REUSE ? { id: REUSE } : {}) });
   const stages: Stage[] = [];
   const dir = mkdtempSync(join(os.tmpdir(), 'sw-recovery-'));
+  const seen = new Map<string, number>();
+  let reader: Consumer | undefined;
+  const startReader = async () => {
+    reader = w.kafka.consumer({ groupId: `${w.groupId}.bench-reader`, readUncommitted: false, maxWaitTimeInMs: 50 });
+    await reader.connect();
+    await reader.subscribe({ topic: w.topics.alerts, fromBeginning: false });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        await Promise.resolve();
+        const t = JSON.parse(message.value?.toString() ?? '{}') as Transition;
+        if (t.state === 'firing' && t.alert === 'codesign_keychain_failures' && !seen.has(t.at)) seen.set(t.at, performance.now());
+      },
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // the reader's group join
+  };
+  let k = 0;
+  /** The starts of one stage, alternating rebuild and checkpoint (checkpoint only above REBUILD_UP_TO). */
+  const restarts = async (si: number, events: number, at: number): Promise<{ starts: Start[]; at: number }> => {
+    const starts: Start[] = [];
+    for (let i = 0; i < TRIALS; i++) {
+      const kinds = events > REBUILD_UP_TO || i >= REBUILD_TRIALS ? (['checkpoint'] as const) : (['rebuild', 'checkpoint'] as const);
+      for (const kind of kinds) {
+        at += 3 * 3_600_000;
+        const s = await one(w, kind, ['a', 'b'][k++ % 2]!, at, seen);
+        say(`stage ${si}: ${kind}: ready ${(s.readyMs / 1000).toFixed(2)} s, first transition ${(s.firstMs / 1000).toFixed(2)} s, joined → live ${(s.assignToLiveMs / 1000).toFixed(2)} s, re-read ${s.reread}`);
+        starts.push(s);
+      }
+    }
+    return { starts, at };
+  };
   try {
+    if (REUSE) {
+      // a kept history (BENCH_RECOVERY_KEEP=1 of an earlier run): its restarts only, at an event time past every
+      // incident of that run (its stages, trickles and trials all fit before the last part's end + a stage gap)
+      const events = sizes[sizes.length - 1]!;
+      const parts = plan(sizes, dir);
+      const last = parts[parts.length - 1]!;
+      const ends = await (await w.getAdmin()).fetchTopicOffsets(w.topics.events);
+      const records = ends.reduce((n, e) => n + Number(e.high), 0);
+      say(`reusing ${w.topics.events}: ${records} records; restarts`);
+      await startReader();
+      const r = await restarts(sizes.length - 1, events, last.start + (last.events / RATE) * 1000 + 2 * STAGE_GAP);
+      stages.push({ records, events, fillS: NaN, processS: NaN, starts: r.starts });
+      return stages;
+    }
     await w.createEventsTopic();
     say(`topics ${w.topics.events} (group ${w.groupId})`);
     const parts = plan(sizes, dir);
     const counts = generateAll(parts);
     for (const c of counts) c.catch(() => {}); // awaited in order below; an early failure must not be unhandled
     let records = 0;
-    let k = 0;
-    const seen = new Map<string, number>();
-    let reader: Consumer | undefined;
     for (const [si, events] of sizes.entries()) {
       const f0 = performance.now();
       const mine = parts.map((p, i) => ({ p, i })).filter(({ p }) => p.stage === si);
@@ -245,37 +293,17 @@ async function curve(sizes: number[]): Promise<Stage[]> {
       await w.waitCaughtUp(600_000);
       for (const p of procs) await p.stop();
       say(`stage ${si}: processed in ${processS.toFixed(0)} s; restarts`);
-      if (!reader) {
-        reader = w.kafka.consumer({ groupId: `${w.groupId}.bench-reader`, readUncommitted: false, maxWaitTimeInMs: 50 });
-        await reader.connect();
-        await reader.subscribe({ topic: w.topics.alerts, fromBeginning: false });
-        await reader.run({
-          eachMessage: async ({ message }) => {
-            await Promise.resolve();
-            const t = JSON.parse(message.value?.toString() ?? '{}') as Transition;
-            if (t.state === 'firing' && t.alert === 'codesign_keychain_failures' && !seen.has(t.at)) seen.set(t.at, performance.now());
-          },
-        });
-        await new Promise((r) => setTimeout(r, 1500)); // the reader's group join
-      }
-      const starts: Start[] = [];
-      for (let i = 0; i < TRIALS; i++) {
-        const kinds = events > REBUILD_UP_TO || i >= REBUILD_TRIALS ? (['checkpoint'] as const) : (['rebuild', 'checkpoint'] as const);
-        for (const kind of kinds) {
-          at += 3 * 3_600_000;
-          const s = await one(w, kind, ['a', 'b'][k++ % 2]!, at, seen);
-          say(`stage ${si}: ${kind}: ready ${(s.readyMs / 1000).toFixed(2)} s, first transition ${(s.firstMs / 1000).toFixed(2)} s, joined → live ${(s.assignToLiveMs / 1000).toFixed(2)} s, re-read ${s.reread}`);
-          starts.push(s);
-          records += 3;
-        }
-      }
-      stages.push({ records, events, fillS, processS, starts });
+      if (!reader) await startReader();
+      const r = await restarts(si, events, at);
+      records += 3 * r.starts.length;
+      stages.push({ records, events, fillS, processS, starts: r.starts });
     }
-    await reader?.disconnect();
     return stages;
   } finally {
+    await reader?.disconnect();
     rmSync(dir, { recursive: true, force: true });
-    await w.cleanup();
+    if (KEEP || REUSE) say(`kept: topics and groups of world ${w.id} (re-measure with BENCH_RECOVERY_REUSE=${w.id}; delete the itp-${w.id}.* topics when done)`);
+    else await w.cleanup();
   }
 }
 
@@ -306,7 +334,7 @@ export async function run(): Promise<string> {
     '',
     '| history | fill (generate NDJSON + kcat -P) | first processing, with checkpoints |',
     '| ---: | ---: | ---: |',
-    ...stages.map((s) => `| ${s.events.toLocaleString('en')} events | ${s.fillS.toFixed(0)} s | ${s.processS.toFixed(0)} s |`),
+    ...stages.map((s) => `| ${s.events.toLocaleString('en')} events | ${Number.isNaN(s.fillS) ? 'kept from an earlier run' : `${s.fillS.toFixed(0)} s`} | ${Number.isNaN(s.processS) ? 'kept from an earlier run' : `${s.processS.toFixed(0)} s`} |`),
     '',
   ].join('\n');
 }

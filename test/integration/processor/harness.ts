@@ -55,7 +55,7 @@ export interface ProcInstance {
 
 /** One test's world: topics, group, temp dir, clients; cleanup() deletes everything it created. */
 export class World {
-  readonly id = randomUUID().slice(0, 8);
+  readonly id: string;
   readonly topics: Topics;
   readonly groupId: string;
   readonly dir = mkdtempSync(join(tmpdir(), 'sw-proc-it-'));
@@ -66,8 +66,10 @@ export class World {
   private nextPort = 0;
 
   constructor(
-    readonly opts: { partitions: number; clock: 'wall' | 'event'; brokers?: string[]; extra?: Record<string, unknown> } = { partitions: 3, clock: 'event' },
+    readonly opts: { partitions: number; clock: 'wall' | 'event'; brokers?: string[]; extra?: Record<string, unknown>; id?: string } = { partitions: 3, clock: 'event' },
   ) {
+    // a given id adopts the topics and group of an earlier world (a benchmark re-measuring a kept history)
+    this.id = opts.id ?? randomUUID().slice(0, 8);
     const p = `itp-${this.id}`;
     this.groupId = `${p}.processor`;
     this.topics = { events: `${p}.events`, dlq: `${p}.dlq`, alerts: `${p}.alerts`, hourly: `${p}.hourly`, fleet: `${p}.fleet`, state: `${this.groupId}.state`, fleetState: `${this.groupId}.fleet.state` };
