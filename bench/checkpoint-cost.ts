@@ -8,11 +8,12 @@
  *
  *   node dist/bench/checkpoint-cost.js      (or BENCH_ONLY=checkpoint-cost npm run bench)
  *   BENCH_CHECKPOINT_EVENTS=1000000 (fleet-wide simulated events; the region's share goes in) BENCH_CHECKPOINT_TRIALS=7
+ *   BENCH_CHECKPOINT_POLICY=FILE (default alerts/policy.yaml: its 48 h dedup horizon fills at 3.5 M events at 20/s)
  */
 import { pathToFileURL } from 'node:url';
 import os from 'node:os';
 import { Writable } from 'node:stream';
-import { defaultPolicy } from '../services/engine/policy.js';
+import { loadPolicyFile } from '../services/engine/policy.js';
 import { createLogger } from '../services/platform/logger.js';
 import { createTelemetry } from '../services/platform/telemetry.js';
 import { ProcessorMetrics } from '../services/processor/metrics.js';
@@ -32,7 +33,8 @@ const MAX_RECORD = 1_048_588;
 const silent = createLogger({ name: 'bench', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 function pipeline(): PartitionPipeline {
-  const policy = defaultPolicy();
+  // the shipped policy (alerts/policy.yaml: hourlyRetention 48 h, the dedup horizon), as the processor runs it
+  const policy = loadPolicyFile(process.env.BENCH_CHECKPOINT_POLICY);
   const telemetry = createTelemetry({ serviceName: 'bench', host: '127.0.0.1', port: 0, serve: false });
   const holder: { p?: PartitionPipeline } = {};
   const metrics = new ProcessorMetrics(telemetry, policy, () => holder.p?.snapshot() ?? []);
