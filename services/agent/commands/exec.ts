@@ -10,7 +10,7 @@
  */
 import { parseCommandArgs } from '../../platform/cli.js';
 import { UsageError } from '../../platform/errors.js';
-import { buildVia, runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
+import { buildVia, drainStdio, runTool, stdio, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
 import { parseSetKeyPartitionListArgs } from '../macos/security.js';
 
 const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] [--scan-output] -- <tool> [args…]
@@ -28,13 +28,6 @@ Options:
   --scan-output     scan any other command's output as a build log (a script that runs xcodebuild, …)
   -h, --help        show this help
 `;
-
-function drain(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.writableLength === 0) resolve();
-    else stream.write('', () => resolve());
-  });
-}
 
 /**
  * `--password-fd N -- security set-key-partition-list … KC`: the password is read from FD N and the command goes to
@@ -67,7 +60,8 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
   const tail = sep >= 0 ? argv.slice(sep + 1) : argv;
   if (sep < 0 && (argv.length === 0 || argv[0]?.startsWith('-'))) {
     if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(HELP);
+      stdio('out').write(HELP);
+      await drainStdio();
       return 0;
     }
     throw new UsageError(`signwatch agent exec: missing '-- <tool> [args…]'\nTry 'signwatch agent exec --help'.`);
@@ -79,7 +73,10 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
     HELP,
     false,
   );
-  if (!parsed) return 0;
+  if (!parsed) {
+    await drainStdio(true); // the help went to process.stdout
+    return 0;
+  }
   if (!parseSink(parsed.values.sink)) throw new UsageError(`signwatch agent exec: --sink: expected ndjson:PATH or -, got '${parsed.values.sink}'`);
   const [tool, ...args] = tail;
   if (tool === undefined) throw new UsageError(`signwatch agent exec: missing <tool> after '--'`);
@@ -95,7 +92,7 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
     if (pwFd !== undefined) throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
     // a build: the scanner (loaded only here, never on the codesign path) must be ready for the first byte
     const { runBuild } = await import('./exec-build.js');
-    return finish(await runBuild(tool, args, via, parsed.values.config, parsed.values.sink, env));
+    return finish(await runBuild(tool, args, via, parsed.values.config, parsed.values.sink, env), true);
   }
   const running = pwFd === undefined ? runTool(tool, args, kind === 'notarytool') : await runWithPasswordFd(pwFd, tool, kind, args);
   if (kind !== 'none') {
@@ -107,17 +104,23 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
       record = (run) => recordRun(cfg, kind, args, run, sink, env);
     } catch (e) {
       // the signing call still runs to its end; the operator must still learn that nothing is being recorded
-      process.stderr.write(`signwatch agent exec: ${(e as Error).message} (the tool runs; no event is recorded)\n`);
+      stdio('err').write(`signwatch agent exec: ${(e as Error).message} (the tool runs; no event is recorded)\n`);
     }
     const run = await running;
     record?.(run);
-    return finish(run);
+    return finish(run, pwFd !== undefined);
   }
-  return finish(await running);
+  return finish(await running, pwFd !== undefined);
 }
 
-async function finish(run: ToolRun): Promise<number> {
-  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+/**
+ * Once the tool's output is written through (and its event is durable): the exit status, or death by the tool's
+ * signal. Resolves only when every byte the wrapper wrote is out, so the caller may exit at once (bin/signwatch
+ * does). `all`: drain process.stdout and process.stderr whoever wrote to them (builds, --password-fd), not only
+ * what went through stdio().
+ */
+async function finish(run: ToolRun, all = false): Promise<number> {
+  await drainStdio(all);
   if (run.signal) {
     // die of the same signal; if it is ignored (SIGPIPE) or not fatal, fall back to the 128+n status
     process.kill(process.pid, run.signal);
