@@ -54,6 +54,46 @@ function parseSink(spec: string | undefined): boolean {
   return spec === undefined || spec === '-' || (spec.startsWith('ndjson:') && spec.length > 7);
 }
 
+export interface ExecOptions {
+  config?: string;
+  sink?: string;
+  'password-fd'?: string;
+  'scan-output'?: boolean;
+}
+
+export const EXEC_OPTIONS = { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' }, 'scan-output': { type: 'boolean' } } as const;
+
+/**
+ * The options before `--` in their plain spellings (none, as a signing call usually has; `--config PATH`,
+ * `--config=PATH`, `--scan-output`), read without util.parseArgs, whose first call loads and compiles its modules
+ * (about 1 ms of every signing call). Anything else (help, an unknown or ambiguous option, a positional) is
+ * undefined, and parseCommandArgs then parses it or rejects it with its usual message. Where this returns values,
+ * they are parseArgs' (test/unit/agent/exec-options.test.ts).
+ */
+export function quickExecOptions(head: readonly string[]): ExecOptions | undefined {
+  const values: ExecOptions = {};
+  for (let i = 0; i < head.length; i++) {
+    const a = head[i] ?? '';
+    if (a === '--scan-output') {
+      values['scan-output'] = true;
+      continue;
+    }
+    if (!a.startsWith('--')) return undefined;
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    if (name !== 'config' && name !== 'sink' && name !== 'password-fd') return undefined;
+    let value: string | undefined;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else {
+      value = head[++i];
+      // parseArgs (strict) refuses an option-like value ('--config -x') as ambiguous: leave that to it
+      if (value === undefined || (value.length > 1 && value.startsWith('-'))) return undefined;
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
 export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const sep = argv.indexOf('--');
   const head = sep >= 0 ? argv.slice(0, sep) : [];
@@ -66,13 +106,8 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
     }
     throw new UsageError(`signwatch agent exec: missing '-- <tool> [args…]'\nTry 'signwatch agent exec --help'.`);
   }
-  const parsed = parseCommandArgs(
-    'agent exec',
-    head,
-    { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' }, 'scan-output': { type: 'boolean' } },
-    HELP,
-    false,
-  );
+  const quick = quickExecOptions(head);
+  const parsed = quick ? { values: quick } : parseCommandArgs('agent exec', head, EXEC_OPTIONS, HELP, false);
   if (!parsed) {
     await drainStdio(true); // the help went to process.stdout
     return 0;

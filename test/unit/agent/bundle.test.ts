@@ -42,7 +42,7 @@ test('agent exec loads no node:crypto (its ids and span ids come from /dev/urand
   sb.cleanup();
 });
 
-test('bin/signwatch accepts the code cache of the exec bundle (made after real runs) and loads no node:module', () => {
+test('bin/signwatch accepts the code cache of the exec bundle (made after real runs) and loads neither node:module nor util.parseArgs', () => {
   const bytes = readFileSync(bundle);
   assert.equal(bytes.findIndex((b) => b > 0x7f), -1, 'ASCII: one non-ASCII character makes V8 hold the whole source as UTF-16');
   const text = bytes.toString('latin1');
@@ -74,6 +74,7 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}
   assert.deepEqual(seen, [{ filename: bundle, cached: true, rejected: false }]);
   assert.ok(modules.includes('NativeModule vm'), 'the module list was read');
   assert.ok(!modules.includes('NativeModule module'), 'node:module (and the ESM loader it loads) stays out');
+  assert.ok(!modules.includes('NativeModule internal/util/parse_args/parse_args'), 'no options before --: util.parseArgs is not loaded');
   assert.ok(statSync(`${bundle}.cache`).size > statSync(bundle).size / 2, 'the cache holds the functions a run compiles, not only the module bodies');
   sb.cleanup();
 });
