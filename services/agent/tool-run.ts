@@ -57,6 +57,40 @@ class Tail {
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
+const opened = new Set<NodeJS.WriteStream>();
+const ignore = () => undefined;
+
+/**
+ * process.stdout / process.stderr for the wrapper's own writes, created on first use only: creating one costs
+ * start-up (a pipe is a net.Socket) and makes a pipe non-blocking (libuv), and a codesign call that prints nothing
+ * needs neither. If our own side is gone (EPIPE), writes are dropped and the tool keeps its exit status: never
+ * crash on it. drainStdio() waits for the ones that were used.
+ */
+export function stdio(side: 'out' | 'err'): NodeJS.WriteStream {
+  const s = side === 'out' ? process.stdout : process.stderr;
+  if (!opened.has(s)) {
+    opened.add(s);
+    s.on('error', ignore);
+  }
+  return s;
+}
+
+function drain(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
+/** Resolves once every byte written through stdio() (or, with `all`, to process.stdout and process.stderr) is out. */
+export async function drainStdio(all = false): Promise<void> {
+  if (all) {
+    stdio('out');
+    stdio('err');
+  }
+  await Promise.all([...opened].map(drain));
+}
+
 export interface ToolRun {
   exitCode: number;
   signal: NodeJS.Signals | null;
@@ -126,18 +160,16 @@ export function runTool(
       if (stdoutTee) void stdoutTee.done.then((r) => end(r.error));
       else end();
     };
-    // if our own stdout/stderr is gone (EPIPE), keep running and keep the tool's exit status: never crash on it.
-    // process.stdout is touched only when we write to it: creating the stream puts a pipe into non-blocking mode
-    // (libuv), and an inherited stdout is the tool's own file description (its writes would fail with EAGAIN).
-    const ignore = () => undefined;
-    if (captureStdout && !stdoutTee) process.stdout.on('error', ignore);
-    process.stderr.on('error', ignore);
+    // our stdout/stderr are touched only when we write to them (stdio()): creating process.stdout puts a pipe into
+    // non-blocking mode (libuv), and an inherited stdout is the tool's own file description (its writes would fail
+    // with EAGAIN)
     // written through first, then looked at: the tee adds no latency to the tool's output. A build log (onOutput)
     // can be gigabytes: when our stdout/stderr is slower than the tool (an async pipe on macOS), the tool's pipe is
     // paused until it drains, so memory stays bounded; once our side is gone (EPIPE) nothing waits for it.
     const gone = { out: false, err: false };
-    const through = (src: NodeJS.ReadableStream | null, dst: NodeJS.WriteStream, side: 'out' | 'err', b: Buffer) => {
+    const through = (src: NodeJS.ReadableStream | null, side: 'out' | 'err', b: Buffer) => {
       if (gone[side]) return;
+      const dst = stdio(side);
       if (!dst.write(b) && onOutput && src) {
         src.pause();
         const resume = () => {
@@ -151,18 +183,18 @@ export function runTool(
       }
     };
     child.stderr?.on('data', (b: Buffer) => {
-      through(child.stderr, process.stderr, 'err', b);
+      through(child.stderr, 'err', b);
       errTail.push(b);
       onOutput?.(b, 'err');
     });
     child.stdout?.on('data', (b: Buffer) => {
-      through(child.stdout, process.stdout, 'out', b);
+      through(child.stdout, 'out', b);
       if (onOutput) onOutput(b, 'out');
       else outTail.push(b);
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
       const exitCode = e.code === 'ENOENT' ? 127 : 126;
-      process.stderr.write(`signwatch agent exec: ${tool}: ${e.code === 'ENOENT' ? 'command not found' : e.message}\n`);
+      stdio('err').write(`signwatch agent exec: ${tool}: ${e.code === 'ENOENT' ? 'command not found' : e.message}\n`);
       finish({ exitCode, signal: null, spawnError: e.code ?? 'spawn_failed' });
     });
     child.on('close', (code, signal) => {

@@ -84,9 +84,9 @@ const XC_FAILED = /^Command (?:CodeSign|\/usr\/bin\/codesign) failed with (?:a n
 const XC_IDENTITY = /^\s*Signing Identity:\s+"(.*)"\s*$/;
 const XC_ECHO = /^\s*(?:\/usr\/bin\/)?codesign (--?\S.*)$/;
 const PRETTY_SIGNING = /^Signing (.+?)(?: \(in target '([^']*)'[^)]*\))?$/;
-const EB_SIGNING = /^\s*• signing\s+(file=.*)$/;
-const EB_BULLET = /^\s*• /;
-const EB_ERROR = /^\s*⨯ /;
+const EB_SIGNING = /^\s*\u2022 signing\s+(file=.*)$/; // • (escaped: the exec bundle stays ASCII)
+const EB_BULLET = /^\s*\u2022 /; // •
+const EB_ERROR = /^\s*\u2a2f /; // ⨯
 const OSX_SIGN = /^(?:\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT )?\s*electron-osx-sign(?::\w+)? (.*?)(?: \+\d+(?:ms|s|m|h|d))?$/;
 const NOTARY_START = /^Conducting pre-submission checks for /;
 const NOTARY_STATUS = /^\s*status: \w/;
@@ -392,9 +392,9 @@ export class BuildLogScanner {
         return;
       }
       if (o?.dialect === 'pretty') {
-        if (/^(?:❌|error:)/.test(line.trim())) {
+        if (/^(?:\u274c|error:)/.test(line.trim())) { // ❌
           o.errorSeen = true;
-          this.addText(o, line.replace(/^\s*❌\s*/, ''));
+          this.addText(o, line.replace(/^\s*\u274c\s*/, ''));
           return;
         }
         this.settle(now);

@@ -10,7 +10,7 @@
  */
 import { parseCommandArgs } from '../../platform/cli.js';
 import { UsageError } from '../../platform/errors.js';
-import { buildVia, runTool, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
+import { buildVia, drainStdio, runTool, stdio, toolKind, type ToolKind, type ToolRun } from '../tool-run.js';
 import { parseSetKeyPartitionListArgs } from '../macos/security.js';
 
 const HELP = `Usage: signwatch agent exec [--config PATH] [--sink ndjson:PATH|-] [--password-fd N] [--scan-output] -- <tool> [args…]
@@ -28,13 +28,6 @@ Options:
   --scan-output     scan any other command's output as a build log (a script that runs xcodebuild, …)
   -h, --help        show this help
 `;
-
-function drain(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.writableLength === 0) resolve();
-    else stream.write('', () => resolve());
-  });
-}
 
 /**
  * `--password-fd N -- security set-key-partition-list … KC`: the password is read from FD N and the command goes to
@@ -61,25 +54,64 @@ function parseSink(spec: string | undefined): boolean {
   return spec === undefined || spec === '-' || (spec.startsWith('ndjson:') && spec.length > 7);
 }
 
+export interface ExecOptions {
+  config?: string;
+  sink?: string;
+  'password-fd'?: string;
+  'scan-output'?: boolean;
+}
+
+export const EXEC_OPTIONS = { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' }, 'scan-output': { type: 'boolean' } } as const;
+
+/**
+ * The options before `--` in their plain spellings (none, as a signing call usually has; `--config PATH`,
+ * `--config=PATH`, `--scan-output`), read without util.parseArgs, whose first call loads and compiles its modules
+ * (about 1 ms of every signing call). Anything else (help, an unknown or ambiguous option, a positional) is
+ * undefined, and parseCommandArgs then parses it or rejects it with its usual message. Where this returns values,
+ * they are parseArgs' (test/unit/agent/exec-options.test.ts).
+ */
+export function quickExecOptions(head: readonly string[]): ExecOptions | undefined {
+  const values: ExecOptions = {};
+  for (let i = 0; i < head.length; i++) {
+    const a = head[i] ?? '';
+    if (a === '--scan-output') {
+      values['scan-output'] = true;
+      continue;
+    }
+    if (!a.startsWith('--')) return undefined;
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    if (name !== 'config' && name !== 'sink' && name !== 'password-fd') return undefined;
+    let value: string | undefined;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else {
+      value = head[++i];
+      // parseArgs (strict) refuses an option-like value ('--config -x') as ambiguous: leave that to it
+      if (value === undefined || (value.length > 1 && value.startsWith('-'))) return undefined;
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
 export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const sep = argv.indexOf('--');
   const head = sep >= 0 ? argv.slice(0, sep) : [];
   const tail = sep >= 0 ? argv.slice(sep + 1) : argv;
   if (sep < 0 && (argv.length === 0 || argv[0]?.startsWith('-'))) {
     if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(HELP);
+      stdio('out').write(HELP);
+      await drainStdio();
       return 0;
     }
     throw new UsageError(`signwatch agent exec: missing '-- <tool> [args…]'\nTry 'signwatch agent exec --help'.`);
   }
-  const parsed = parseCommandArgs(
-    'agent exec',
-    head,
-    { config: { type: 'string' }, sink: { type: 'string' }, 'password-fd': { type: 'string' }, 'scan-output': { type: 'boolean' } },
-    HELP,
-    false,
-  );
-  if (!parsed) return 0;
+  const quick = quickExecOptions(head);
+  const parsed = quick ? { values: quick } : parseCommandArgs('agent exec', head, EXEC_OPTIONS, HELP, false);
+  if (!parsed) {
+    await drainStdio(true); // the help went to process.stdout
+    return 0;
+  }
   if (!parseSink(parsed.values.sink)) throw new UsageError(`signwatch agent exec: --sink: expected ndjson:PATH or -, got '${parsed.values.sink}'`);
   const [tool, ...args] = tail;
   if (tool === undefined) throw new UsageError(`signwatch agent exec: missing <tool> after '--'`);
@@ -95,7 +127,7 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
     if (pwFd !== undefined) throw new UsageError(`signwatch agent exec: --password-fd: only for 'security set-key-partition-list'`);
     // a build: the scanner (loaded only here, never on the codesign path) must be ready for the first byte
     const { runBuild } = await import('./exec-build.js');
-    return finish(await runBuild(tool, args, via, parsed.values.config, parsed.values.sink, env));
+    return finish(await runBuild(tool, args, via, parsed.values.config, parsed.values.sink, env), true);
   }
   const running = pwFd === undefined ? runTool(tool, args, kind === 'notarytool') : await runWithPasswordFd(pwFd, tool, kind, args);
   if (kind !== 'none') {
@@ -107,17 +139,23 @@ export async function runExec(argv: string[], env: NodeJS.ProcessEnv = process.e
       record = (run) => recordRun(cfg, kind, args, run, sink, env);
     } catch (e) {
       // the signing call still runs to its end; the operator must still learn that nothing is being recorded
-      process.stderr.write(`signwatch agent exec: ${(e as Error).message} (the tool runs; no event is recorded)\n`);
+      stdio('err').write(`signwatch agent exec: ${(e as Error).message} (the tool runs; no event is recorded)\n`);
     }
     const run = await running;
     record?.(run);
-    return finish(run);
+    return finish(run, pwFd !== undefined);
   }
-  return finish(await running);
+  return finish(await running, pwFd !== undefined);
 }
 
-async function finish(run: ToolRun): Promise<number> {
-  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+/**
+ * Once the tool's output is written through (and its event is durable): the exit status, or death by the tool's
+ * signal. Resolves only when every byte the wrapper wrote is out, so the caller may exit at once (bin/signwatch
+ * does). `all`: drain process.stdout and process.stderr whoever wrote to them (builds, --password-fd), not only
+ * what went through stdio().
+ */
+async function finish(run: ToolRun, all = false): Promise<number> {
+  await drainStdio(all);
   if (run.signal) {
     // die of the same signal; if it is ignored (SIGPIPE) or not fatal, fall back to the 128+n status
     process.kill(process.pid, run.signal);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, cli, fixture, sandbox, spooled } from './helpers.js';
 
@@ -39,5 +39,42 @@ test('agent exec loads no node:crypto (its ids and span ids come from /dev/urand
   const loaded = readFileSync(out, 'utf8').split('\n');
   assert.ok(loaded.includes('NativeModule fs'), 'the module list was read');
   assert.deepEqual(loaded.filter((m) => /^NativeModule (internal\/)?crypto/.test(m)), []);
+  sb.cleanup();
+});
+
+test('bin/signwatch accepts the code cache of the exec bundle (made after real runs) and loads neither node:module nor util.parseArgs', () => {
+  const bytes = readFileSync(bundle);
+  assert.equal(bytes.findIndex((b) => b > 0x7f), -1, 'ASCII: one non-ASCII character makes V8 hold the whole source as UTF-16');
+  const text = bytes.toString('latin1');
+  const requires = [...text.matchAll(/\brequire\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]!);
+  assert.ok(requires.length > 0);
+  assert.deepEqual(requires.filter((r) => !r.startsWith('node:')), [], 'bin/signwatch hands the bundle its own require');
+  const sb = sandbox();
+  const preload = join(sb.dir, 'cache.cjs');
+  const out = join(sb.dir, 'cache.json');
+  // records what bin/signwatch's vm.Script made of the cache it was handed
+  writeFileSync(
+    preload,
+    `const vm = require('node:vm');
+const Script = vm.Script;
+const seen = [];
+vm.Script = class extends Script {
+  constructor(source, options) {
+    super(source, options);
+    seen.push({ filename: options && options.filename, cached: Boolean(options && options.cachedData), rejected: this.cachedDataRejected === true });
+  }
+};
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ seen, modules: process.moduleLoadList })));
+`,
+  );
+  const r = spawnSync(process.execPath, ['-r', preload, BIN, 'agent', 'exec', '--', 'codesign', '-s', 'ABCDEF', 'App.app'], { env: sb.env, timeout: 20_000 });
+  assert.equal(r.status, 0, String(r.stderr));
+  assert.equal(spooled(sb.dataDir).length, 1, 'the event was recorded');
+  const { seen, modules } = JSON.parse(readFileSync(out, 'utf8')) as { seen: { filename: string; cached: boolean; rejected: boolean }[]; modules: string[] };
+  assert.deepEqual(seen, [{ filename: bundle, cached: true, rejected: false }]);
+  assert.ok(modules.includes('NativeModule vm'), 'the module list was read');
+  assert.ok(!modules.includes('NativeModule module'), 'node:module (and the ESM loader it loads) stays out');
+  assert.ok(!modules.includes('NativeModule internal/util/parse_args/parse_args'), 'no options before --: util.parseArgs is not loaded');
+  assert.ok(statSync(`${bundle}.cache`).size > statSync(bundle).size / 2, 'the cache holds the functions a run compiles, not only the module bodies');
   sb.cleanup();
 });
