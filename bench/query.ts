@@ -4,7 +4,7 @@
  * small default so it stays quick on a shared 2-core machine):
  *
  *   node dist/bench/query.js --events 10000000 --pg-events 1000000 [--batch 5000] [--dir /tmp/x] [--stores sqlite,postgres]
- *     [--pg-writers 2 [--pg-rounds 2] [--pg-writers-only]]   (store vs bare COPY with N concurrent writers, server CPU)
+ *     [--pg-writers 2 [--pg-rounds 2] [--pg-days 30] [--pg-writers-only]]   (store vs bare COPY, N concurrent writers, server CPU)
  *   env for run(): SIGNWATCH_BENCH_QUERY_EVENTS, SIGNWATCH_BENCH_QUERY_PG_EVENTS, SIGNWATCH_PG_URL
  *
  * Baselines measured in the same run: ingest into a bare SQLite table with the store's indexes (no rollup, no
@@ -38,6 +38,8 @@ export interface QueryBenchOptions {
   pgRounds?: number;
   /** Only the writers comparison (skip the sequential, interleaved and query parts). */
   pgWritersOnly?: boolean;
+  /** Days the writers comparison's events span (default 30). */
+  pgDays?: number;
 }
 
 const END = Date.parse('2026-11-26T00:00:00.000Z');
@@ -308,14 +310,14 @@ interface WriterRun {
 /**
  * `writers` concurrent writers, each taking the next batch as soon as its previous one committed (the store writer's
  * partitionsConsumedConcurrently), into the store (its pool of `writers` connections) and, alternately in the same
- * run (store, bare, bare, store, …), bare COPYs into an identical table on `writers` connections. Batches are
- * generated (and COPY text encoded, for the bare side) before the clock starts. Server CPU: the backends' CPU time
+ * run (store, bare, bare, store, …), bare COPYs (the same copyText encoding, timed) into an identical table on
+ * `writers` connections. Batches are generated before the clock starts, spread over `days` (30 like the rest of the
+ * bench; a shorter span gives the rollups the density of a real stream: fewer groups per batch). Server CPU: the backends' CPU time
  * from /proc (local server only). Each round uses fresh schemas, so both sides start from an empty table.
  */
-async function postgresWriters(url: string, schema: string, n: number, batch: number, writers: number, rounds: number): Promise<WriterRun[]> {
+async function postgresWriters(url: string, schema: string, n: number, batch: number, writers: number, rounds: number, days: number): Promise<WriterRun[]> {
   const sep = url.includes('?') ? '&' : '?';
-  const batches = [...generateBatches({ seed: 42, count: n, end: END, days: DAYS, hostsPerRegion: HOSTS_PER_REGION }, batch)];
-  const texts = batches.map((b) => copyText(b));
+  const batches = [...generateBatches({ seed: 42, count: n, end: END, days, hostsPerRegion: HOSTS_PER_REGION }, batch)];
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const out: WriterRun[] = [];
@@ -344,7 +346,7 @@ async function postgresWriters(url: string, schema: string, n: number, batch: nu
             Array.from({ length: writers }, async (_, w) => {
               for (let i = next++; i < batches.length; i = next++) {
                 if (side === 'store') await store.insertBatch(batches[i]!);
-                else await copyInto(clients[w]!, 'events', texts[i]!);
+                else await copyInto(clients[w]!, 'events', copyText(batches[i]!));
               }
             }),
           );
@@ -366,10 +368,10 @@ async function postgresWriters(url: string, schema: string, n: number, batch: nu
   return out;
 }
 
-function writersSection(n: number, writers: number, runs: WriterRun[]): string {
+function writersSection(n: number, writers: number, days: number, runs: WriterRun[]): string {
   const lines = [
     '',
-    `PostgreSQL, ${writers} concurrent writer(s), ${n.toLocaleString('en-US')} events per run, store and bare COPY alternating (batches pre-generated; server CPU = the writers' backends, from /proc):`,
+    `PostgreSQL, ${writers} concurrent writer(s), ${n.toLocaleString('en-US')} events over ${days} day(s) per run, store and bare COPY alternating (batches pre-generated; server CPU = the writers' backends, from /proc):`,
     '',
     '| round | side | wall rate | server CPU-s | events per server CPU-second | client CPU-s | 1-min load after |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
@@ -488,7 +490,7 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
     }
     if (o.stores.includes('postgres') && o.pgEvents > 0 && (o.pgWriters ?? 0) > 0) {
       process.stderr.write(`query bench: postgres store vs bare COPY, ${o.pgWriters} writer(s) (${o.pgEvents} events)\n`);
-      pgWriters = await postgresWriters(o.pgUrl, schema, o.pgEvents, o.batch, o.pgWriters!, o.pgRounds ?? 2);
+      pgWriters = await postgresWriters(o.pgUrl, schema, o.pgEvents, o.batch, o.pgWriters!, o.pgRounds ?? 2, o.pgDays ?? DAYS);
     }
     if (o.stores.includes('postgres') && o.pgEvents > 0 && !o.pgWritersOnly) {
       process.stderr.write(`query bench: postgres bare COPY baseline (${o.pgEvents} events)\n`);
@@ -532,7 +534,7 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
     (figs.length ? section(o, figs, baseline, cmd, pgBare, indexedBaseline) : `Command: \`${cmd}\`\n`) +
     ab('SQLite store vs a bare table with the store\'s indexes', Math.min(o.events, 1_000_000), sqliteAB) +
     ab('PostgreSQL store (COPY into events, idempotent by id, + rollups) vs a bare COPY into an identical table', o.pgEvents, pgAB) +
-    (pgWriters ? writersSection(o.pgEvents, o.pgWriters!, pgWriters) : '')
+    (pgWriters ? writersSection(o.pgEvents, o.pgWriters!, o.pgDays ?? DAYS, pgWriters) : '')
   );
 }
 
@@ -558,11 +560,17 @@ async function main(): Promise<void> {
       'pg-writers': { type: 'string', default: '0' },
       'pg-rounds': { type: 'string', default: '2' },
       'pg-writers-only': { type: 'boolean', default: false },
+      'pg-days': { type: 'string', default: String(DAYS) },
     },
   });
   const num = (name: string, v: string) => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < 0) throw new Error(`--${name}: "${v}" is not a non-negative integer`);
+    return x;
+  };
+  const positive = (name: string, v: string) => {
+    const x = Number(v);
+    if (!(x > 0)) throw new Error(`--${name}: "${v}" is not a positive number`);
     return x;
   };
   const stores = values.stores.split(',').map((s) => s.trim());
@@ -578,6 +586,7 @@ async function main(): Promise<void> {
     pgWriters: num('pg-writers', values['pg-writers']),
     pgRounds: Math.max(1, num('pg-rounds', values['pg-rounds'])),
     pgWritersOnly: values['pg-writers-only'],
+    pgDays: positive('pg-days', values['pg-days']),
   };
   process.stdout.write(await runQueryBench(o, `node dist/bench/query.js ${process.argv.slice(2).join(' ')}`));
 }

@@ -203,14 +203,17 @@ export function copyText(events: readonly StoreInput[]): string {
   return encode(events, undefined);
 }
 
-/** copyText, and into `groups` (when given) each event's rollup key (rollupKey) → count: one column extraction per event. */
-function encode(events: readonly StoreInput[], groups: Map<string, number> | undefined): string {
+/** copyText, and into `groups` (when given) each event's rollup group (rollupKey) with its count: one column extraction per event. */
+function encode(events: readonly StoreInput[], groups: Map<string, RollupGroup> | undefined): string {
   let out = '';
   for (const { event, raw, futureRef } of events) {
     const c = extractColumns(event);
     if (groups) {
-      const k = rollupKey(c);
-      groups.set(k, (groups.get(k) ?? 0) + 1);
+      const hour = Math.floor(c.ts / HOUR_MS) * HOUR_MS;
+      const k = rollupKey(hour, c);
+      const g = groups.get(k);
+      if (g) g.n++;
+      else groups.set(k, { hour, c, n: 1 });
     }
     out +=
       `${copyValue(c.id)}\t${new Date(c.ts).toISOString()}\t${copyValue(c.type)}\t${copyValue(c.region)}\t${copyValue(c.host)}\t${copyValue(c.pool)}\t` +
@@ -269,22 +272,31 @@ export function firstById(events: readonly StoreInput[]): readonly StoreInput[] 
 
 type RollupArrays = [string[], string[], string[], string[], string[], string[], number[]];
 
-/** An event's group in the rollups: hour bin (date_bin('1 hour', ts, epoch)), region, host, type, outcome, error ('' when absent). */
-function rollupKey(c: EventColumns): string {
-  return `${Math.floor(c.ts / HOUR_MS) * HOUR_MS}\0${c.region}\0${c.host}\0${c.type}\0${c.outcome ?? ''}\0${c.errorCode ?? ''}`;
+/** One group of the rollups: its hour bin (ms), the columns of its first event, and how many events it has. */
+interface RollupGroup {
+  hour: number;
+  c: EventColumns;
+  n: number;
 }
 
-/** Rollup counts by rollupKey as the parameter arrays of ROLLUP_SQL. */
-function rollupArrays(groups: ReadonlyMap<string, number>): RollupArrays {
+/** An event's group in the rollups: hour bin (date_bin('1 hour', ts, epoch)), region, host, type, outcome, error ('' when absent). */
+function rollupKey(hour: number, c: EventColumns): string {
+  return `${hour}\0${c.region}\0${c.host}\0${c.type}\0${c.outcome ?? ''}\0${c.errorCode ?? ''}`;
+}
+
+/** Rollup groups as the parameter arrays of ROLLUP_SQL. */
+function rollupArrays(groups: ReadonlyMap<string, RollupGroup>): RollupArrays {
   const cols: RollupArrays = [[], [], [], [], [], [], []];
-  for (const [k, n] of groups) {
-    const [hour, region, host, type, outcome, error] = k.split('\0') as [string, string, string, string, string, string];
-    cols[0].push(new Date(Number(hour)).toISOString());
-    cols[1].push(region);
-    cols[2].push(host);
-    cols[3].push(type);
-    cols[4].push(outcome);
-    cols[5].push(error);
+  const iso = new Map<number, string>();
+  for (const { hour, c, n } of groups.values()) {
+    let h = iso.get(hour);
+    if (h === undefined) iso.set(hour, (h = new Date(hour).toISOString()));
+    cols[0].push(h);
+    cols[1].push(c.region);
+    cols[2].push(c.host);
+    cols[3].push(c.type);
+    cols[4].push(c.outcome ?? '');
+    cols[5].push(c.errorCode ?? '');
     cols[6].push(n);
   }
   return cols;
@@ -295,7 +307,7 @@ function rollupArrays(groups: ReadonlyMap<string, number>): RollupArrays {
  * inserted, as the parameter arrays of ROLLUP_SQL.
  */
 export function encodeBatch(events: readonly StoreInput[]): { text: string; rollup: RollupArrays } {
-  const groups = new Map<string, number>();
+  const groups = new Map<string, RollupGroup>();
   const text = encode(events, groups);
   return { text, rollup: rollupArrays(groups) };
 }
