@@ -4,6 +4,7 @@
  * small default so it stays quick on a shared 2-core machine):
  *
  *   node dist/bench/query.js --events 10000000 --pg-events 1000000 [--batch 5000] [--dir /tmp/x] [--stores sqlite,postgres]
+ *     [--pg-writers 2 [--pg-rounds 2] [--pg-days 30] [--pg-writers-only]]   (store vs bare COPY, N concurrent writers, server CPU)
  *   env for run(): SIGNWATCH_BENCH_QUERY_EVENTS, SIGNWATCH_BENCH_QUERY_PG_EVENTS, SIGNWATCH_PG_URL
  *
  * Baselines measured in the same run: ingest into a bare SQLite table with the store's indexes (no rollup, no
@@ -11,7 +12,7 @@
  * straight into an identical events table (same columns, same indexes: the store's migrations in a second schema),
  * no staging, no merge, no rollup; the 30-day count answered from the events table instead of the rollup.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,14 @@ export interface QueryBenchOptions {
   stores: ('sqlite' | 'postgres')[];
   pgUrl: string;
   keep: boolean;
+  /** Concurrent writers of the PostgreSQL writers comparison (0: skip it). */
+  pgWriters?: number;
+  /** Rounds of that comparison (each: store and bare, alternating). */
+  pgRounds?: number;
+  /** Only the writers comparison (skip the sequential, interleaved and query parts). */
+  pgWritersOnly?: boolean;
+  /** Days the writers comparison's events span (default 30). */
+  pgDays?: number;
 }
 
 const END = Date.parse('2026-11-26T00:00:00.000Z');
@@ -265,6 +274,120 @@ async function postgresInterleaved(url: string, schema: string, n: number, batch
   }
 }
 
+/** CPU seconds (user + system) of a local PostgreSQL backend, from /proc; undefined when it cannot be read (remote server). */
+function backendCpuS(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sum of backendCpuS over the database's backends whose application_name is `app`. */
+async function appCpuS(admin: pg.Client, app: string): Promise<Map<number, number | undefined>> {
+  const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
+  return new Map(r.rows.map((x) => [x.pid, backendCpuS(x.pid)]));
+}
+
+function cpuDelta(before: Map<number, number | undefined>, after: Map<number, number | undefined>): number | undefined {
+  let total = 0;
+  for (const [pid, cpu] of after) {
+    if (cpu === undefined) return undefined;
+    total += cpu - (before.get(pid) ?? 0); // a backend started during the run counts from 0 (its start-up is ~ms)
+  }
+  return total;
+}
+
+interface WriterRun {
+  side: 'store' | 'bare';
+  wallS: number;
+  serverCpuS: number | undefined;
+  clientCpuS: number;
+  load: number;
+}
+
+/**
+ * `writers` concurrent writers, each taking the next batch as soon as its previous one committed (the store writer's
+ * partitionsConsumedConcurrently), into the store (its pool of `writers` connections) and, alternately in the same
+ * run (store, bare, bare, store, …), bare COPYs (the same copyText encoding, timed) into an identical table on
+ * `writers` connections. Batches are generated before the clock starts, spread over `days` (30 like the rest of the
+ * bench; a shorter span gives the rollups the density of a real stream: fewer groups per batch). Server CPU: the backends' CPU time
+ * from /proc (local server only). Each round uses fresh schemas, so both sides start from an empty table.
+ */
+async function postgresWriters(url: string, schema: string, n: number, batch: number, writers: number, rounds: number, days: number): Promise<WriterRun[]> {
+  const sep = url.includes('?') ? '&' : '?';
+  const batches = [...generateBatches({ seed: 42, count: n, end: END, days, hostsPerRegion: HOSTS_PER_REGION }, batch)];
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const out: WriterRun[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const side of r % 2 === 0 ? (['store', 'bare'] as const) : (['bare', 'store'] as const)) {
+        const sch = `${schema}_w${r}${side}`;
+        const app = `sw-bench-${process.pid}-${sch}`;
+        const store = new PostgresEventStore(`${url}${sep}schema=${sch}&application_name=${app}`, { max: writers });
+        await store.open();
+        const clients: pg.Client[] = [];
+        if (side === 'bare') {
+          await store.close();
+          for (let w = 0; w < writers; w++) {
+            const c = new pg.Client({ connectionString: url, application_name: app, options: `-c search_path=${sch} -c TimeZone=UTC` });
+            await c.connect();
+            clients.push(c);
+          }
+        }
+        try {
+          const cpu0 = await appCpuS(admin, app);
+          const u0 = process.cpuUsage();
+          const t0 = process.hrtime.bigint();
+          let next = 0;
+          await Promise.all(
+            Array.from({ length: writers }, async (_, w) => {
+              for (let i = next++; i < batches.length; i = next++) {
+                if (side === 'store') await store.insertBatch(batches[i]!);
+                else await copyInto(clients[w]!, 'events', copyText(batches[i]!));
+              }
+            }),
+          );
+          const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+          const u = process.cpuUsage(u0);
+          const serverCpuS = cpuDelta(cpu0, await appCpuS(admin, app));
+          out.push({ side, wallS, serverCpuS, clientCpuS: (u.user + u.system) / 1e6, load: loadavg()[0]! });
+          process.stderr.write(`  writers=${writers} round ${r} ${side}: ${rate(n, wallS)}, server ${serverCpuS?.toFixed(2) ?? '?'} CPU-s\n`);
+        } finally {
+          for (const c of clients) await c.end();
+          if (side === 'store') await store.close();
+          await admin.query(`DROP SCHEMA IF EXISTS ${sch} CASCADE`);
+        }
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  return out;
+}
+
+function writersSection(n: number, writers: number, days: number, runs: WriterRun[]): string {
+  const lines = [
+    '',
+    `PostgreSQL, ${writers} concurrent writer(s), ${n.toLocaleString('en-US')} events over ${days} day(s) per run, store and bare COPY alternating (batches pre-generated; server CPU = the writers' backends, from /proc):`,
+    '',
+    '| round | side | wall rate | server CPU-s | events per server CPU-second | client CPU-s | 1-min load after |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  runs.forEach((x, i) =>
+    lines.push(
+      `| ${Math.floor(i / 2)} | ${x.side} | ${rate(n, x.wallS)} | ${x.serverCpuS?.toFixed(2) ?? 'n/a'} | ${x.serverCpuS ? rate(n, x.serverCpuS) : 'n/a'} | ${x.clientCpuS.toFixed(2)} | ${x.load.toFixed(1)} |`,
+    ),
+  );
+  const sum = (side: 'store' | 'bare', f: (x: WriterRun) => number | undefined) => runs.filter((x) => x.side === side).reduce((a, x) => a + (f(x) ?? NaN), 0);
+  const wall = sum('bare', (x) => x.wallS) / sum('store', (x) => x.wallS);
+  const cpu = sum('bare', (x) => x.serverCpuS) / sum('store', (x) => x.serverCpuS);
+  lines.push('', `Store / bare: **${wall.toFixed(2)}×** by wall rate, **${Number.isNaN(cpu) ? 'n/a' : cpu.toFixed(2)}×** by events per server CPU-second (sums over the rounds).`, '');
+  return lines.join('\n');
+}
+
 function fileSize(path: string): string {
   let bytes = 0;
   for (const p of [path, `${path}-wal`]) {
@@ -343,6 +466,7 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
   let indexedBaseline: { n: number; s: number } | undefined;
   let sqliteAB: { storeS: number; bareS: number } | undefined;
   let pgAB: { storeS: number; bareS: number } | undefined;
+  let pgWriters: WriterRun[] | undefined;
   const schema = `sw_bench_${process.pid}_${Date.now().toString(36)}`;
   try {
     if (o.stores.includes('sqlite')) {
@@ -364,7 +488,11 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
         await store.close();
       }
     }
-    if (o.stores.includes('postgres') && o.pgEvents > 0) {
+    if (o.stores.includes('postgres') && o.pgEvents > 0 && (o.pgWriters ?? 0) > 0) {
+      process.stderr.write(`query bench: postgres store vs bare COPY, ${o.pgWriters} writer(s) (${o.pgEvents} events)\n`);
+      pgWriters = await postgresWriters(o.pgUrl, schema, o.pgEvents, o.batch, o.pgWriters!, o.pgRounds ?? 2, o.pgDays ?? DAYS);
+    }
+    if (o.stores.includes('postgres') && o.pgEvents > 0 && !o.pgWritersOnly) {
       process.stderr.write(`query bench: postgres bare COPY baseline (${o.pgEvents} events)\n`);
       pgBare = { n: o.pgEvents, s: await postgresBareCopy(o.pgUrl, `${schema}_bare`, o.pgEvents, o.batch) };
       process.stderr.write(`query bench: postgres store vs bare COPY, interleaved (${o.pgEvents} events)\n`);
@@ -403,9 +531,10 @@ export async function runQueryBench(o: QueryBenchOptions, cmd: string): Promise<
   const ab = (label: string, n: number, r: { storeS: number; bareS: number } | undefined) =>
     r ? `- ${label}, interleaved batch by batch (${n.toLocaleString('en-US')} events each side): store ${rate(n, r.storeS)}, baseline ${rate(n, r.bareS)}: store = **${(r.bareS / r.storeS).toFixed(2)}×** the baseline.\n` : '';
   return (
-    section(o, figs, baseline, cmd, pgBare, indexedBaseline) +
+    (figs.length ? section(o, figs, baseline, cmd, pgBare, indexedBaseline) : `Command: \`${cmd}\`\n`) +
     ab('SQLite store vs a bare table with the store\'s indexes', Math.min(o.events, 1_000_000), sqliteAB) +
-    ab('PostgreSQL store (COPY → staging → idempotent merge + rollups) vs a bare COPY into an identical table', o.pgEvents, pgAB)
+    ab('PostgreSQL store (COPY into events, idempotent by id, + rollups) vs a bare COPY into an identical table', o.pgEvents, pgAB) +
+    (pgWriters ? writersSection(o.pgEvents, o.pgWriters!, o.pgDays ?? DAYS, pgWriters) : '')
   );
 }
 
@@ -428,11 +557,20 @@ async function main(): Promise<void> {
       dir: { type: 'string' },
       stores: { type: 'string', default: 'sqlite,postgres' },
       keep: { type: 'boolean', default: false },
+      'pg-writers': { type: 'string', default: '0' },
+      'pg-rounds': { type: 'string', default: '2' },
+      'pg-writers-only': { type: 'boolean', default: false },
+      'pg-days': { type: 'string', default: String(DAYS) },
     },
   });
   const num = (name: string, v: string) => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < 0) throw new Error(`--${name}: "${v}" is not a non-negative integer`);
+    return x;
+  };
+  const positive = (name: string, v: string) => {
+    const x = Number(v);
+    if (!(x > 0)) throw new Error(`--${name}: "${v}" is not a positive number`);
     return x;
   };
   const stores = values.stores.split(',').map((s) => s.trim());
@@ -445,6 +583,10 @@ async function main(): Promise<void> {
     stores: stores as QueryBenchOptions['stores'],
     pgUrl: process.env.SIGNWATCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     keep: values.keep,
+    pgWriters: num('pg-writers', values['pg-writers']),
+    pgRounds: Math.max(1, num('pg-rounds', values['pg-rounds'])),
+    pgWritersOnly: values['pg-writers-only'],
+    pgDays: positive('pg-days', values['pg-days']),
   };
   process.stdout.write(await runQueryBench(o, `node dist/bench/query.js ${process.argv.slice(2).join(' ')}`));
 }

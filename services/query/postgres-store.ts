@@ -3,10 +3,15 @@
  * SQLite file, and what Grafana's PostgreSQL panel reads. See store.ts for the contract.
  *
  * Tables live in one schema (default `signwatch`; `?schema=` in the URL picks another, e.g. one per test run).
- * A batch is one transaction on one connection: `COPY … FROM STDIN` (pg-copy-streams, text format) into a
- * per-session temporary staging table, then ONE statement merges it (INSERT … SELECT … ON CONFLICT (id) DO NOTHING
- * → rollup upserts from the RETURNING rows), so it is atomic and idempotent by id: a batch sent twice, or ids
- * repeated inside a batch, are stored once and counted once. Sessions run with TimeZone=UTC.
+ * A batch is one transaction on one connection, atomic and idempotent by id (a batch sent twice, or ids repeated
+ * inside a batch, are stored once and counted once). Ids repeated inside the batch are dropped in the client (the
+ * first is kept). Then, under a savepoint, `COPY … FROM STDIN` (pg-copy-streams, text format) straight into events
+ * and one upsert of the batch's rollup counts, computed in the client while encoding the COPY text (the normal case:
+ * every id is new). An id already stored, or held by a concurrent writer's transaction, fails that COPY on the unique
+ * index (23505): back to the savepoint, and the batch goes the idempotent way, COPY into a per-session temporary
+ * staging table merged by ONE statement (INSERT … SELECT … ON CONFLICT (id) DO NOTHING → rollup upserts from the
+ * RETURNING rows). Several writers (the store writer's partitionsConsumedConcurrently, bench/query.ts
+ * --pg-writers) can share a store: each batch is its own transaction. Sessions run with TimeZone=UTC.
  * Known limit: `seq` comes from a sequence, so with several concurrent writers a --follow reader can, rarely,
  * see a higher seq commit before a lower one and skip the lower one.
  */
@@ -24,6 +29,7 @@ import {
   type Context,
   type CountKey,
   type CountRow,
+  type EventColumns,
   type EventStore,
   type ListOptions,
   type QueryFilters,
@@ -32,7 +38,7 @@ import {
   type StoredEvent,
   type SweepOptions,
 } from './store.js';
-import { mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect, rowToEvent as toEvent, type EventRow as Row } from './sql.js';
+import { HOUR_MS, mergeCounts, planCount, rollupTable, toCountRow, whereClauses, whereSql, type Dialect, rowToEvent as toEvent, type EventRow as Row } from './sql.js';
 import type { Migration } from './sqlite-store.js';
 
 const HOUR_OF = (col: string) => `date_bin('1 hour', ${col}, TIMESTAMPTZ '1970-01-01T00:00:00Z')`;
@@ -111,6 +117,15 @@ INSERT INTO hourly_region_counts
     name: 'future_ref: the reference time of an event stamped beyond it + maxFutureSkew (bounded event time)',
     sql: `ALTER TABLE events ADD COLUMN future_ref timestamptz;`,
   },
+  {
+    version: 5,
+    // With 5 regions (~20 % of the events each) the planner already answered region filters from events_ts (a time
+    // range or ORDER BY ts, filtered) and used events_region_ts only to bitmap-scan a region over a long range, which
+    // reads nearly every page of the table anyway (bench/RESULTS.md "PostgreSQL ingest, round 2": EXPLAIN before and
+    // after). One btree less to maintain on every insert.
+    name: 'drop events_region_ts (region filters are served by events_ts)',
+    sql: `DROP INDEX IF EXISTS events_region_ts;`,
+  },
 ];
 
 const pgDialect: Dialect = {
@@ -185,9 +200,21 @@ function copyValue(v: string | null): string {
 
 /** A batch as COPY text-format rows (COPY_COLUMNS), one line per event. */
 export function copyText(events: readonly StoreInput[]): string {
+  return encode(events, undefined);
+}
+
+/** copyText, and into `groups` (when given) each event's rollup group (rollupKey) with its count: one column extraction per event. */
+function encode(events: readonly StoreInput[], groups: Map<string, RollupGroup> | undefined): string {
   let out = '';
   for (const { event, raw, futureRef } of events) {
     const c = extractColumns(event);
+    if (groups) {
+      const hour = Math.floor(c.ts / HOUR_MS) * HOUR_MS;
+      const k = rollupKey(hour, c);
+      const g = groups.get(k);
+      if (g) g.n++;
+      else groups.set(k, { hour, c, n: 1 });
+    }
     out +=
       `${copyValue(c.id)}\t${new Date(c.ts).toISOString()}\t${copyValue(c.type)}\t${copyValue(c.region)}\t${copyValue(c.host)}\t${copyValue(c.pool)}\t` +
       `${copyValue(c.outcome)}\t${copyValue(c.errorCode)}\t${copyValue(c.errorClass)}\t${copyValue(c.keychain)}\t${copyValue(c.correlationId)}\t` +
@@ -226,6 +253,78 @@ WITH ins AS (
   ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = hourly_region_counts.count + excluded.count
 )
 SELECT count(*)::int AS added FROM ins`;
+
+/** The batch without the events whose id came earlier in it (the first one is stored, as ON CONFLICT DO NOTHING keeps it). */
+export function firstById(events: readonly StoreInput[]): readonly StoreInput[] {
+  const seen = new Set<string>();
+  let out: StoreInput[] | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (!seen.has(e.event.id)) {
+      seen.add(e.event.id);
+      out?.push(e);
+    } else {
+      out ??= events.slice(0, i);
+    }
+  }
+  return out ?? events;
+}
+
+type RollupArrays = [string[], string[], string[], string[], string[], string[], number[]];
+
+/** One group of the rollups: its hour bin (ms), the columns of its first event, and how many events it has. */
+interface RollupGroup {
+  hour: number;
+  c: EventColumns;
+  n: number;
+}
+
+/** An event's group in the rollups: hour bin (date_bin('1 hour', ts, epoch)), region, host, type, outcome, error ('' when absent). */
+function rollupKey(hour: number, c: EventColumns): string {
+  return `${hour}\0${c.region}\0${c.host}\0${c.type}\0${c.outcome ?? ''}\0${c.errorCode ?? ''}`;
+}
+
+/** Rollup groups as the parameter arrays of ROLLUP_SQL. */
+function rollupArrays(groups: ReadonlyMap<string, RollupGroup>): RollupArrays {
+  const cols: RollupArrays = [[], [], [], [], [], [], []];
+  const iso = new Map<number, string>();
+  for (const { hour, c, n } of groups.values()) {
+    let h = iso.get(hour);
+    if (h === undefined) iso.set(hour, (h = new Date(hour).toISOString()));
+    cols[0].push(h);
+    cols[1].push(c.region);
+    cols[2].push(c.host);
+    cols[3].push(c.type);
+    cols[4].push(c.outcome ?? '');
+    cols[5].push(c.errorCode ?? '');
+    cols[6].push(n);
+  }
+  return cols;
+}
+
+/**
+ * A batch's COPY text (copyText) and the rollup counts of its events, for the fast path where every one of them is
+ * inserted, as the parameter arrays of ROLLUP_SQL.
+ */
+export function encodeBatch(events: readonly StoreInput[]): { text: string; rollup: RollupArrays } {
+  const groups = new Map<string, RollupGroup>();
+  const text = encode(events, groups);
+  return { text, rollup: rollupArrays(groups) };
+}
+
+/** Adds a batch's rollup counts (encodeBatch) to both hourly rollups. */
+const ROLLUP_SQL = `
+WITH g AS (
+  SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+    AS g(hour, region, host, type, outcome, error_code, count)
+), agg AS (
+  INSERT INTO hourly_counts (hour, region, host, type, outcome, error_code, count)
+  SELECT hour, region, host, type, outcome, error_code, count FROM g
+  ON CONFLICT (hour, region, host, type, outcome, error_code) DO UPDATE SET count = hourly_counts.count + excluded.count
+)
+INSERT INTO hourly_region_counts (hour, region, type, outcome, error_code, count)
+SELECT hour, region, type, outcome, error_code, sum(count) FROM g GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (hour, region, type, outcome, error_code) DO UPDATE SET count = hourly_region_counts.count + excluded.count`;
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -320,7 +419,7 @@ export class PostgresEventStore implements EventStore {
   async insertBatch(events: readonly StoreInput[]): Promise<number> {
     const pool = this.need();
     if (events.length === 0) return 0;
-    const text = copyText(events);
+    const { text, rollup } = encodeBatch(firstById(events));
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -329,19 +428,36 @@ export class PostgresEventStore implements EventStore {
     }
     let broken = false;
     try {
-      if (!this.staged.has(client)) {
-        // same columns and types as events (but seq, which the merge draws), no indexes, emptied at every commit
-        await client.query(
-          'CREATE TEMPORARY TABLE IF NOT EXISTS events_stage (LIKE events) ON COMMIT DELETE ROWS',
-        );
-        await client.query('ALTER TABLE events_stage DROP COLUMN IF EXISTS seq');
-        this.staged.add(client);
-      }
       await client.query('BEGIN');
-      await copyInto(client, 'events_stage', text);
-      const r = await client.query<{ added: number }>(MERGE_SQL);
+      let added: number;
+      // fast path, the normal case (every id new): COPY straight into events, then the batch's own rollup counts.
+      // An id already stored (a redelivery, a re-import, a concurrent writer with the same batch) fails the COPY on
+      // the unique index (23505): back to the savepoint, and the batch goes the idempotent way, COPY into the staging
+      // table merged by id. Either way one transaction: all or nothing.
+      await client.query('SAVEPOINT direct');
+      try {
+        added = await copyInto(client, 'events', text);
+        await client.query('RELEASE SAVEPOINT direct');
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== '23505') throw e;
+        await client.query('ROLLBACK TO SAVEPOINT direct');
+        added = -1;
+      }
+      if (added >= 0) {
+        await client.query(ROLLUP_SQL, rollup);
+      } else {
+        if (!this.staged.has(client)) {
+          // same columns and types as events (but seq, which the merge draws), no indexes, emptied at every commit
+          await client.query('CREATE TEMPORARY TABLE IF NOT EXISTS events_stage (LIKE events) ON COMMIT DELETE ROWS');
+          await client.query('ALTER TABLE events_stage DROP COLUMN IF EXISTS seq');
+          this.staged.add(client);
+        }
+        await copyInto(client, 'events_stage', text);
+        const r = await client.query<{ added: number }>(MERGE_SQL);
+        added = r.rows[0]?.added ?? 0;
+      }
       await client.query('COMMIT');
-      return r.rows[0]?.added ?? 0;
+      return added;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
