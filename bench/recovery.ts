@@ -131,6 +131,20 @@ async function kcatProduce(brokers: string[], topic: string, path: string): Prom
   if (code !== 0) throw new Error(`kcat -P exited ${code}: ${err.slice(-2000)}`);
 }
 
+/** The latest `ts` among the last record of every partition of `topic` (kcat -o -1). */
+async function latestEventTime(brokers: string[], topic: string): Promise<number> {
+  const child = spawn('kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', '-1', '-e', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`kcat -C -o -1 exited ${code}: ${err.slice(-2000)}`);
+  const times = out.split('\n').filter(Boolean).map((l) => Date.parse((JSON.parse(l) as { ts: string }).ts));
+  if (!times.length || times.some(Number.isNaN)) throw new Error(`no event time in the last records of ${topic}`);
+  return Math.max(...times);
+}
+
 /** One part of the history: `events` simulated events from `start` (event time), with their own seed. */
 interface Part {
   stage: number;
@@ -242,16 +256,15 @@ async function curve(sizes: number[]): Promise<Stage[]> {
   };
   try {
     if (REUSE) {
-      // a kept history (BENCH_RECOVERY_KEEP=1 of an earlier run): its restarts only, at an event time past every
-      // incident of that run (its stages, trickles and trials all fit before the last part's end + a stage gap)
+      // a kept history (BENCH_RECOVERY_KEEP=1 of an earlier run): its restarts only, a stage gap after the latest
+      // event in the topic (the incidents of earlier restarts included: an alert still firing would not fire again)
       const events = sizes[sizes.length - 1]!;
-      const parts = plan(sizes, dir);
-      const last = parts[parts.length - 1]!;
+      const latest = await latestEventTime(w.brokers, w.topics.events);
       const ends = await (await w.getAdmin()).fetchTopicOffsets(w.topics.events);
       const records = ends.reduce((n, e) => n + Number(e.high), 0);
       say(`reusing ${w.topics.events}: ${records} records; restarts`);
       await startReader();
-      const r = await restarts(sizes.length - 1, events, last.start + (last.events / RATE) * 1000 + 2 * STAGE_GAP);
+      const r = await restarts(sizes.length - 1, events, latest + STAGE_GAP);
       stages.push({ records, events, fillS: NaN, processS: NaN, starts: r.starts });
       return stages;
     }
@@ -341,5 +354,9 @@ export async function run(): Promise<string> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv[2] === '--generate') await generateChild(process.argv.slice(3));
-  else process.stdout.write(await run());
+  else {
+    process.stdout.write(await run());
+    // a kept world's clients are not closed by cleanup(): exit rather than wait on their sockets
+    if (KEEP || REUSE) process.exit(0);
+  }
 }
