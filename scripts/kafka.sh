@@ -234,9 +234,10 @@ write_props() {
 format_storage() {
   if [[ -f "$DATA/meta.properties" ]]; then return 0; fi
   mkdir -p "$DATA"
-  # cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool random-uuid prints)
+  # cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool random-uuid prints), never
+  # starting with '-' (StorageTool would read it as an option; Kafka's Uuid.randomUuid() draws again too)
   local cid
-  cid="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(16).toString("base64url"))')"
+  cid="$(node -e 'const c=require("node:crypto");let s;do s=c.randomBytes(16).toString("base64url");while(s.startsWith("-"));process.stdout.write(s)')"
   log "formatting KRaft storage in $DATA (cluster id $cid)"
   java -Xmx256m -Dlog4j.configuration="file:$CONF_SRC/log4j.properties" -Dkafka.logs.dir="$LOGS" \
     -cp "$LIB/*" kafka.tools.StorageTool format -t "$cid" -c "$PROPS" >"$LOGS/format.log" 2>&1 ||
